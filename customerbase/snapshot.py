@@ -1,0 +1,336 @@
+"""Point-in-time customer snapshots and their labels.
+
+A snapshot describes every customer known at an as-of date using only transactions dated on or
+before that date: this is the leakage guard every model relies on. Labels say what happened
+after the as-of date, up to an observation end that the caller controls (the training cutoff),
+with censoring made explicit.
+
+The transactions are prepared once (:class:`TransactionLog`: sorted, one row per purchase
+occasion, cumulative sums). After that a snapshot at any date is a handful of binary searches
+and array subtractions per customer, so stacking monthly snapshots for training is cheap.
+
+A *purchase occasion* is a customer-day with at least one line of amount >= 0 (several lines
+on the same day are one purchase, as in the CDNOW literature); lines with amount < 0 are
+returns, counted separately.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "FEATURES",
+    "LABELS",
+    "WINDOWS",
+    "TransactionLog",
+    "snapshot",
+    "snapshots",
+    "label_snapshot",
+]
+
+#: recent windows (days) for counts, spend and trends
+WINDOWS = (30, 90, 180, 365)
+
+#: every snapshot column, documented once
+FEATURES: dict[str, str] = {
+    "customer_id": "customer identifier (categorical of strings)",
+    "as_of": "the snapshot date; only transactions dated on or before it were read",
+    "n_purchases": "purchase occasions (distinct purchase days) up to as_of",
+    "frequency": "repeat purchases: n_purchases - 1 (BG/NBD's x)",
+    "recency_days": "days from the last purchase to as_of (NaN without purchases)",
+    "tenure_days": "days from the first purchase to as_of (BG/NBD's T)",
+    "purchase_span_days": "days from the first to the last purchase (BG/NBD's t_x)",
+    "monetary_total": "spend over all purchase occasions",
+    "monetary_mean": "average spend per purchase occasion: the textbook CLV part s",
+    "monetary_max": "largest spend on one purchase occasion",
+    "ipt_mean_days": "average days between purchases: the textbook CLV part t (NaN below 2 purchases)",
+    "ipt_std_days": "standard deviation of days between purchases (NaN below 3 purchases)",
+    "ipt_last_days": "days between the last two purchases (NaN below 2 purchases)",
+    **{f"n_purchases_{w}d": f"purchase occasions in the last {w} days (as_of-{w}, as_of]" for w in WINDOWS},
+    **{f"spend_{w}d": f"spend in the last {w} days" for w in WINDOWS},
+    **{
+        f"spend_trend_{w}d": (
+            f"spend in the last {w} days divided by spend in the {w} days before them "
+            "(NaN when the prior window has no spend)"
+        )
+        for w in WINDOWS
+    },
+    "returns_count": "lines with a negative amount up to as_of",
+    "returns_amount": "money returned up to as_of (positive number)",
+    "clv_s": "textbook CLV part s: average spend per purchase (= monetary_mean)",
+    "clv_t": "textbook CLV part t: average purchase cycle in days (= ipt_mean_days)",
+}
+
+#: every label column, documented once
+LABELS: dict[str, str] = {
+    "customer_id": "customer identifier",
+    "days_to_next_purchase": (
+        "days from as_of to the next purchase; where none is seen before the observation end, "
+        "the censoring time (observation end - as_of)"
+    ),
+    "next_purchase_observed": "True when the next purchase was seen; False = censored",
+    "purchased_within_{w}d": (
+        "True/False whether a purchase happened in (as_of, as_of+w]; <NA> when the window "
+        "reaches past the observation end and no purchase was seen"
+    ),
+    "churned": "no purchase within the horizon H (= not purchased_within_{H}d)",
+}
+
+# day numbers are shifted so that keys (customer code, day) pack into one sortable int64
+_DAY_OFFSET = 1 << 30
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def _day_number(ts) -> int:
+    return int((np.datetime64(pd.Timestamp(ts).normalize().date(), "D") - _EPOCH).astype(np.int64))
+
+
+def _segment_max(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Max of ``values[s:e]`` for each non-empty range."""
+    padded = np.append(values, -np.inf)
+    bounds = np.empty(starts.size * 2, dtype=np.int64)
+    bounds[0::2] = starts
+    bounds[1::2] = ends
+    return np.maximum.reduceat(padded, bounds)[0::2]
+
+
+class TransactionLog:
+    """Transactions prepared once for any number of point-in-time snapshots.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        A validated contract frame (``customer_id``, ``date``, ``amount``).
+
+    Attributes
+    ----------
+    customer_ids : numpy.ndarray of str
+        Customer id per internal code, in order of first appearance.
+    data_start, data_end : pandas.Timestamp
+        First and last transaction day.
+    n_rows : int
+    """
+
+    def __init__(self, transactions: pd.DataFrame):
+        codes, uniques = pd.factorize(transactions["customer_id"], sort=False)
+        if (codes < 0).any():
+            raise ValueError("transactions contain an empty customer_id; validate them first")
+        self._id_categories = pd.Index(uniques, dtype="string")
+        self.customer_ids = np.asarray(uniques, dtype=object)
+        self.n_rows = len(transactions)
+        n_cust = len(uniques)
+        days = (transactions["date"].to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
+        amount = transactions["amount"].to_numpy(dtype=np.float64)
+        codes = codes.astype(np.int64)
+        self.data_start = pd.Timestamp(_EPOCH + days.min()) if days.size else None
+        self.data_end = pd.Timestamp(_EPOCH + days.max()) if days.size else None
+
+        purchase = amount >= 0
+        self._occ = self._occasions(codes[purchase], days[purchase], amount[purchase], n_cust)
+        ret = ~purchase
+        self._ret = self._occasions(codes[ret], days[ret], -amount[ret], n_cust, merge_days=False)
+        # first day a customer appears at all: a customer with only returns is still known
+        never = np.iinfo(np.int64).max
+        self._first_seen = np.minimum(self._first_day(self._occ, never), self._first_day(self._ret, never))
+
+    @staticmethod
+    def _first_day(part: dict, never: int) -> np.ndarray:
+        present = part["start"] < part["stop"]
+        first = np.full(present.size, never, dtype=np.int64)
+        first[present] = part["day"][part["start"][present]]
+        return first
+
+    @staticmethod
+    def _occasions(codes, days, amount, n_cust, merge_days=True):
+        key = (codes << 32) + days + _DAY_OFFSET
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        amount = amount[order]
+        if merge_days and key.size:
+            first = np.r_[True, key[1:] != key[:-1]]
+            starts = np.flatnonzero(first)
+            amount = np.add.reduceat(amount, starts)
+            key = key[starts]
+        code = key >> 32
+        day = (key & 0xFFFFFFFF) - _DAY_OFFSET
+        gap = np.r_[0, np.diff(day)]
+        gap[np.r_[True, code[1:] != code[:-1]] if code.size else np.zeros(0, bool)] = 0
+        return {
+            "key": key,
+            "day": day,
+            "amount": amount,
+            "cs_amount": np.r_[0.0, np.cumsum(amount)],
+            "cs_gap2": np.r_[0.0, np.cumsum(gap.astype(np.float64) ** 2)],
+            "start": np.searchsorted(code, np.arange(n_cust), side="left"),
+            "stop": np.searchsorted(code, np.arange(n_cust), side="right"),
+        }
+
+    def _ids(self, codes: np.ndarray) -> pd.Categorical:
+        # categorical of the string ids: building a million-row string column costs more than
+        # the whole snapshot, and a categorical groups and joins as fast as its codes
+        return pd.Categorical.from_codes(codes, categories=self._id_categories)
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+    def _index_at(self, part: dict, codes: np.ndarray, day: int) -> np.ndarray:
+        """Per customer, the index one past its last entry dated <= day."""
+        return np.searchsorted(part["key"], (codes << 32) + day + _DAY_OFFSET, side="right")
+
+    def known_codes(self, as_of) -> np.ndarray:
+        """Codes of customers with at least one transaction dated on or before ``as_of``."""
+        return np.flatnonzero(self._first_seen <= _day_number(as_of)).astype(np.int64)
+
+    def snapshot(self, as_of) -> pd.DataFrame:
+        """Features of every customer known at ``as_of`` (see :data:`FEATURES`)."""
+        a = _day_number(as_of)
+        codes = self.known_codes(as_of)
+        occ = self._occ
+        start = occ["start"][codes]
+        end = self._index_at(occ, codes, a)
+        n = end - start
+        has = n > 0
+        nan = np.full(codes.size, np.nan)
+
+        last_idx = np.where(has, end - 1, 0)
+        first_day = np.where(has, occ["day"][np.where(has, start, 0)] if occ["day"].size else 0, 0)
+        last_day = np.where(has, occ["day"][last_idx] if occ["day"].size else 0, 0)
+        total = occ["cs_amount"][end] - occ["cs_amount"][start]
+        span = (last_day - first_day).astype(np.float64)
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gaps = np.maximum(n - 1, 0)
+            ipt_mean = np.where(n >= 2, span / gaps, np.nan)
+            sum_sq = occ["cs_gap2"][end] - occ["cs_gap2"][np.minimum(start + 1, end)]
+            ipt_var = np.where(n >= 3, sum_sq / gaps - ipt_mean**2, np.nan)
+            ipt_std = np.sqrt(np.clip(ipt_var, 0, None))
+            prev_idx = np.where(n >= 2, end - 2, 0)
+            ipt_last = np.where(n >= 2, last_day - occ["day"][prev_idx] if occ["day"].size else 0, np.nan)
+            mean = np.where(has, total / np.maximum(n, 1), 0.0)
+
+        mmax = np.zeros(codes.size)
+        if has.any():
+            mmax[has] = _segment_max(occ["amount"], start[has], end[has])
+
+        out = {
+            "customer_id": self._ids(codes),
+            "as_of": np.full(codes.size, np.datetime64(pd.Timestamp(as_of).normalize().date(), "ns")),
+            "n_purchases": n,
+            "frequency": np.maximum(n - 1, 0),
+            "recency_days": np.where(has, a - last_day, nan),
+            "tenure_days": np.where(has, a - first_day, nan),
+            "purchase_span_days": np.where(has, span, nan),
+            "monetary_total": total,
+            "monetary_mean": mean,
+            "monetary_max": mmax,
+            "ipt_mean_days": ipt_mean,
+            "ipt_std_days": ipt_std,
+            "ipt_last_days": ipt_last,
+        }
+        for w in WINDOWS:
+            i_w = self._index_at(occ, codes, a - w)
+            i_2w = self._index_at(occ, codes, a - 2 * w)
+            out[f"n_purchases_{w}d"] = end - i_w
+            spend = occ["cs_amount"][end] - occ["cs_amount"][i_w]
+            prior = occ["cs_amount"][i_w] - occ["cs_amount"][i_2w]
+            out[f"spend_{w}d"] = spend
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[f"spend_trend_{w}d"] = np.where(prior > 0, spend / np.where(prior > 0, prior, 1.0), np.nan)
+        ret = self._ret
+        r_start = ret["start"][codes]
+        r_end = self._index_at(ret, codes, a)
+        out["returns_count"] = r_end - r_start
+        out["returns_amount"] = ret["cs_amount"][r_end] - ret["cs_amount"][r_start]
+        out["clv_s"] = out["monetary_mean"]
+        out["clv_t"] = ipt_mean
+        return pd.DataFrame(out)
+
+    def labels(self, as_of, horizon: int, *, observed_until=None, windows: Iterable[int] = (30, 90)) -> pd.DataFrame:
+        """What happened after ``as_of`` for every customer known at ``as_of`` (see :data:`LABELS`).
+
+        Parameters
+        ----------
+        as_of : date-like
+        horizon : int
+            H in days: ``churned`` is "no purchase within H days".
+        observed_until : date-like, optional
+            The last day whose transactions may be read (the training cutoff). Defaults to the
+            last day of the data. Nothing after it is used.
+        windows : iterable of int
+            Extra ``purchased_within_{w}d`` windows besides H.
+        """
+        a = _day_number(as_of)
+        end_day = _day_number(observed_until if observed_until is not None else self.data_end)
+        if end_day < a:
+            raise ValueError(
+                f"observation end {pd.Timestamp(_EPOCH + end_day).date()} is before the as-of date "
+                f"{pd.Timestamp(as_of).date()}"
+            )
+        codes = self.known_codes(as_of)
+        occ = self._occ
+        nxt = self._index_at(occ, codes, a)
+        stop = occ["stop"][codes]
+        in_range = nxt < stop
+        next_day = np.where(in_range, occ["day"][np.minimum(nxt, max(occ["day"].size - 1, 0))] if occ["day"].size else 0, 0)
+        observed = in_range & (next_day <= end_day)
+        days = np.where(observed, next_day - a, end_day - a).astype(np.int64)
+        out = {
+            "customer_id": self._ids(codes),
+            "days_to_next_purchase": days,
+            "next_purchase_observed": observed,
+        }
+        followed = end_day - a
+        for w in sorted(set(int(x) for x in windows) | {int(horizon)}):
+            value = pd.array(observed & (days <= w), dtype="boolean")
+            unknown = ~observed & (followed < w)
+            value[unknown] = pd.NA
+            out[f"purchased_within_{w}d"] = value
+        out["churned"] = ~out[f"purchased_within_{int(horizon)}d"]
+        return pd.DataFrame(out)
+
+
+def _as_log(transactions) -> TransactionLog:
+    return transactions if isinstance(transactions, TransactionLog) else TransactionLog(transactions)
+
+
+def snapshot(transactions, as_of) -> pd.DataFrame:
+    """One row per customer known at ``as_of``, computed only from transactions dated <= ``as_of``.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame or TransactionLog
+        Validated contract frame, or one already prepared (faster for many dates).
+    as_of : date-like
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns documented in :data:`FEATURES`.
+    """
+    return _as_log(transactions).snapshot(as_of)
+
+
+def label_snapshot(transactions, as_of, horizon: int, *, observed_until=None, windows=(30, 90)) -> pd.DataFrame:
+    """Labels of the snapshot at ``as_of``; see :meth:`TransactionLog.labels`."""
+    return _as_log(transactions).labels(as_of, horizon, observed_until=observed_until, windows=windows)
+
+
+def snapshots(transactions, as_of_dates: Iterable, *, horizon: int | None = None, observed_until=None) -> pd.DataFrame:
+    """Stack snapshots at several dates; with ``horizon``, joined with their labels.
+
+    Each snapshot is labelled only with what happened after its own as-of date and on or before
+    ``observed_until``.
+    """
+    log = _as_log(transactions)
+    parts = []
+    for d in as_of_dates:
+        snap = log.snapshot(d)
+        if horizon is not None:
+            lab = log.labels(d, horizon, observed_until=observed_until)
+            snap = pd.concat([snap, lab.drop(columns="customer_id")], axis=1)
+        parts.append(snap)
+    return pd.concat(parts, ignore_index=True)

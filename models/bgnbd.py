@@ -1,0 +1,195 @@
+"""The BG/NBD "buy till you die" model (Fader, Hardie & Lee 2005), fitted by maximum likelihood.
+
+The classic peer every churn / next-purchase model here is compared with. Each customer buys
+by a Poisson process with rate ``lambda ~ Gamma(r, alpha)`` while alive and drops out after any
+purchase with probability ``p ~ Beta(a, b)``. The model needs only each customer's
+``frequency`` (repeat purchases x), ``purchase_span_days`` (t_x) and ``tenure_days`` (T), which
+:func:`customerbase.snapshot` provides.
+
+Everything is vectorised with :mod:`scipy.special`; time is measured in days (``time_unit`` lets
+the fit run in weeks, as the published CDNOW parameters are).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from .defaults import BGNBD_PARAMS
+
+__all__ = ["BetaGeoModel", "rfm_arrays"]
+
+
+def rfm_arrays(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(x, t_x, T)`` in days from snapshot columns; customers without purchases get zeros."""
+    x = np.nan_to_num(features["frequency"].to_numpy(dtype=np.float64), nan=0.0)
+    t_x = np.nan_to_num(features["purchase_span_days"].to_numpy(dtype=np.float64), nan=0.0)
+    T = np.nan_to_num(features["tenure_days"].to_numpy(dtype=np.float64), nan=0.0)
+    return x, t_x, T
+
+
+def _log_likelihood(log_params, x, t_x, T, weights, penalty):
+    r, alpha, a, b = np.exp(log_params)
+    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
+    a3 = -(r + x) * np.log(alpha + T)
+    has = x > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a4 = np.where(has, np.log(a) - np.log(np.where(has, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x), -np.inf)
+    ll = a1 + a2 + np.logaddexp(a3, a4)
+    return np.sum(weights * ll) / np.sum(weights) - penalty * np.sum(np.exp(log_params) ** 2)
+
+
+class BetaGeoModel:
+    """BG/NBD model of repeat purchasing.
+
+    Parameters
+    ----------
+    time_unit : float, default 1.0
+        Days per model time unit used during fitting (7.0 fits in weeks). Predictions always
+        take and return days; the fitted ``alpha_`` is in the fitting unit.
+    penalizer : float, default from :data:`models.defaults.BGNBD_PARAMS`
+        L2 penalty on the four parameters (0 = plain maximum likelihood).
+
+    Attributes
+    ----------
+    r_, alpha_, a_, b_ : float
+        Fitted parameters (``alpha_`` in ``time_unit`` days).
+    log_likelihood_ : float
+        Mean log-likelihood per customer at the optimum.
+    n_customers_ : int
+    """
+
+    def __init__(self, time_unit: float = 1.0, penalizer: float | None = None):
+        self.time_unit = time_unit
+        self.penalizer = penalizer
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, frequency, recency, T, weights=None) -> "BetaGeoModel":
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        frequency, recency, T : array-like
+            Repeat purchases x, days from first to last purchase t_x, days from first purchase
+            to the end of the calibration period.
+        weights : array-like, optional
+            Number of customers per row (to fit on aggregated rows).
+
+        Returns
+        -------
+        self
+        """
+        x = np.asarray(frequency, dtype=np.float64)
+        t_x = np.asarray(recency, dtype=np.float64) / self.time_unit
+        T_ = np.asarray(T, dtype=np.float64) / self.time_unit
+        if not (x.shape == t_x.shape == T_.shape) or x.ndim != 1:
+            raise ValueError("frequency, recency and T must be 1-d arrays of one length")
+        if x.size == 0:
+            raise ValueError("BG/NBD needs at least one customer to fit, got 0")
+        bad = ~np.isfinite(x) | ~np.isfinite(t_x) | ~np.isfinite(T_) | (x < 0) | (t_x < 0) | (t_x > T_ + 1e-9)
+        if bad.any():
+            raise ValueError(f"BG/NBD inputs invalid for {int(bad.sum())} customers (need 0 <= t_x <= T, x >= 0)")
+        if np.all(x == 0):
+            raise ValueError(f"BG/NBD needs repeat purchases to fit; all {x.size} customers have frequency 0")
+        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64)
+        # aggregate identical (x, t_x, T) rows: far fewer likelihood terms
+        key = pd.DataFrame({"x": x, "t": t_x, "T": T_, "w": w}).groupby(["x", "t", "T"], sort=False)["w"].sum().reset_index()
+        xs, ts, Ts, ws = (key[c].to_numpy() for c in ("x", "t", "T", "w"))
+        penalty = BGNBD_PARAMS["penalizer"] if self.penalizer is None else float(self.penalizer)
+        scale = max(float(np.mean(T_)), 1e-9)
+        start = np.log([1.0, scale, 1.0, 1.0])
+        obj = lambda p: -_log_likelihood(p, xs, ts, Ts, ws, penalty)  # noqa: E731
+        res = optimize.minimize(obj, start, method="Nelder-Mead",
+                                options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10})
+        res = optimize.minimize(obj, res.x, method="L-BFGS-B")
+        if not np.all(np.isfinite(res.x)):
+            raise RuntimeError("BG/NBD fit did not converge")
+        self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(res.x))
+        self.log_likelihood_ = float(-res.fun)
+        self.n_customers_ = int(x.size)
+        return self
+
+    def fit_features(self, features: pd.DataFrame) -> "BetaGeoModel":
+        """Fit on the customers of a :func:`customerbase.snapshot` frame who have purchases."""
+        x, t_x, T = rfm_arrays(features)
+        has = features["n_purchases"].to_numpy() > 0
+        return self.fit(x[has], t_x[has], T[has])
+
+    # ------------------------------------------------------------------ persistence
+    def get_state(self) -> dict:
+        """Fitted parameters as a JSON-ready dict."""
+        self._check()
+        return {"r": self.r_, "alpha": self.alpha_, "a": self.a_, "b": self.b_,
+                "time_unit": self.time_unit, "log_likelihood": self.log_likelihood_,
+                "n_customers": self.n_customers_}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "BetaGeoModel":
+        """Rebuild a fitted model from :meth:`get_state` output."""
+        model = cls(time_unit=float(state["time_unit"]))
+        model.r_, model.alpha_, model.a_, model.b_ = (float(state[k]) for k in ("r", "alpha", "a", "b"))
+        model.log_likelihood_ = float(state.get("log_likelihood", np.nan))
+        model.n_customers_ = int(state.get("n_customers", 0))
+        return model
+
+    # ------------------------------------------------------------------ predictions
+    def _check(self):
+        if not hasattr(self, "r_"):
+            raise RuntimeError("BetaGeoModel is not fitted; call fit first")
+
+    def _scaled(self, x, t_x, T):
+        x = np.asarray(x, dtype=np.float64)
+        return x, np.asarray(t_x, dtype=np.float64) / self.time_unit, np.asarray(T, dtype=np.float64) / self.time_unit
+
+    def _odds_dead(self, x, t_x, T):
+        """a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x) for x > 0, else 0."""
+        r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
+        has = x > 0
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_odds = np.log(a) - np.log(np.where(has, b + x - 1, 1.0)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            return np.where(has, np.exp(np.minimum(log_odds, 700.0)), 0.0)
+
+    def p_alive(self, x, t_x, T) -> np.ndarray:
+        """Probability the customer is still alive at T (days)."""
+        self._check()
+        x, t_x, T = self._scaled(x, t_x, T)
+        return 1.0 / (1.0 + self._odds_dead(x, t_x, T))
+
+    def p_purchase_within(self, t, x, t_x, T) -> np.ndarray:
+        """P(at least one purchase in (T, T + t]) given the history; ``t`` in days (scalar or array).
+
+        Alive at T, the rate's posterior is Gamma(r + x, alpha + T) and an alive customer can only
+        die right after a purchase, so ``P = p_alive * (1 - ((alpha+T)/(alpha+T+t))^(r+x))``.
+        """
+        self._check()
+        x, t_x, T = self._scaled(x, t_x, T)
+        t = np.asarray(t, dtype=np.float64) / self.time_unit
+        alive = 1.0 / (1.0 + self._odds_dead(x, t_x, T))
+        r, alpha = self.r_, self.alpha_
+        none_if_alive = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+        return alive * (1.0 - none_if_alive)
+
+    def expected_purchases(self, t, x, t_x, T) -> np.ndarray:
+        """Conditional expected number of purchases in (T, T + t], ``t`` in days."""
+        self._check()
+        x, t_x, T = self._scaled(x, t_x, T)
+        t = np.asarray(t, dtype=np.float64) / self.time_unit
+        r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
+        z = t / (alpha + T + t)
+        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+        num = (a + b + x - 1) / (a - 1) * (1.0 - np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t))) * hyp)
+        return num / (1.0 + self._odds_dead(x, t_x, T))
+
+    def expected_rate(self, x, t_x, T) -> np.ndarray:
+        """Posterior mean purchase rate per day of an alive customer: (r + x) / (alpha + T)."""
+        self._check()
+        x, t_x, T = self._scaled(x, t_x, T)
+        return (self.r_ + x) / (self.alpha_ + T) / self.time_unit
+
+    def population_p_purchase(self, t) -> np.ndarray:
+        """Unconditional P(X(t) > 0) for a new customer (t in days)."""
+        self._check()
+        t = np.asarray(t, dtype=np.float64) / self.time_unit
+        return 1.0 - (self.alpha_ / (self.alpha_ + t)) ** self.r_

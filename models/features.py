@@ -1,0 +1,89 @@
+"""Extra feature step on top of :func:`customerbase.snapshot`: BG/NBD predictions and ratios.
+
+The snapshot columns (:data:`customerbase.snapshot.FEATURES`) describe a customer's history;
+this step adds what the LightGBM models cannot easily learn from trees on raw counts:
+
+``bg_p_alive``
+    BG/NBD probability the customer is still alive at the as-of date.
+``bg_p_purchase_{w}d``
+    BG/NBD probability of at least one purchase in the next ``w`` days.
+``bg_expected_purchases_{w}d``
+    BG/NBD conditional expected purchases in the next ``w`` days.
+``bg_rate``
+    BG/NBD posterior mean purchase rate (per day) of an alive customer.
+``recency_over_ipt``
+    Days since the last purchase divided by the average purchase cycle (how overdue).
+``recency_over_tenure``
+    Share of the customer's tenure spent silent since the last purchase.
+``purchases_per_year``
+    Purchase occasions per 365 days of tenure (tenure floored at one day).
+
+The BG/NBD model passed in must itself have been fitted only on data up to the as-of date of
+the rows it describes (the training code fits one per snapshot date).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .bgnbd import BetaGeoModel, rfm_arrays
+
+__all__ = ["SNAPSHOT_FEATURES", "EXTRA_FEATURES", "model_features", "add_model_features"]
+
+#: snapshot columns used by the models (identifiers and the date itself are not features)
+SNAPSHOT_FEATURES: tuple[str, ...] = (
+    "n_purchases", "frequency", "recency_days", "tenure_days", "purchase_span_days",
+    "monetary_total", "monetary_mean", "monetary_max", "ipt_mean_days", "ipt_std_days",
+    "ipt_last_days",
+    "n_purchases_30d", "n_purchases_90d", "n_purchases_180d", "n_purchases_365d",
+    "spend_30d", "spend_90d", "spend_180d", "spend_365d",
+    "spend_trend_30d", "spend_trend_90d", "spend_trend_180d", "spend_trend_365d",
+    "returns_count", "returns_amount",
+)
+
+
+def extra_feature_names(horizons) -> list[str]:
+    hs = sorted({int(h) for h in horizons})
+    return (["bg_p_alive", "bg_rate"]
+            + [f"bg_p_purchase_{h}d" for h in hs]
+            + [f"bg_expected_purchases_{h}d" for h in hs]
+            + ["recency_over_ipt", "recency_over_tenure", "purchases_per_year"])
+
+
+EXTRA_FEATURES = extra_feature_names  # documented alias: names depend on the horizons
+
+
+def model_features(horizons) -> list[str]:
+    """All feature names the LightGBM models use, in order."""
+    return list(SNAPSHOT_FEATURES) + extra_feature_names(horizons)
+
+
+def add_model_features(features: pd.DataFrame, bgnbd: BetaGeoModel, horizons) -> pd.DataFrame:
+    """Return a float32 frame of :func:`model_features` for every row of a snapshot frame.
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        Output of :func:`customerbase.snapshot` (extra columns are ignored).
+    bgnbd : BetaGeoModel
+        Fitted on data up to the rows' as-of date.
+    horizons : iterable of int
+        Days for the ``bg_p_purchase_{w}d`` / ``bg_expected_purchases_{w}d`` columns.
+    """
+    missing = [c for c in SNAPSHOT_FEATURES if c not in features.columns]
+    if missing:
+        raise ValueError(f"snapshot frame lacks columns {missing}; pass the output of customerbase.snapshot")
+    out = {c: features[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in SNAPSHOT_FEATURES}
+    x, t_x, T = rfm_arrays(features)
+    out["bg_p_alive"] = bgnbd.p_alive(x, t_x, T)
+    out["bg_rate"] = bgnbd.expected_rate(x, t_x, T)
+    for h in sorted({int(h) for h in horizons}):
+        out[f"bg_p_purchase_{h}d"] = bgnbd.p_purchase_within(h, x, t_x, T)
+        out[f"bg_expected_purchases_{h}d"] = bgnbd.expected_purchases(h, x, t_x, T)
+    rec, ipt, ten = out["recency_days"], out["ipt_mean_days"], out["tenure_days"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["recency_over_ipt"] = np.where(ipt > 0, rec / ipt, np.nan)
+        out["recency_over_tenure"] = np.where(ten > 0, rec / ten, np.nan)
+        out["purchases_per_year"] = out["n_purchases"] * 365.0 / np.maximum(np.nan_to_num(ten, nan=0.0), 1.0)
+    return pd.DataFrame(out, index=features.index).astype(np.float32)
