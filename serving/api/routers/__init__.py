@@ -1,0 +1,1 @@
+"""One router per resource: decide, score, retain, admin (health, version, rules reload)."""

@@ -1,0 +1,66 @@
+"""``POST /v1/score``: one customer's transactions and profile -> the full scored row."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from customerbase import ContractError, validate_profiles, validate_transactions
+
+from ...scoring import score_customers
+from ..schemas import ScoreRequest, ScoredCustomer
+from ..security import require_token
+
+router = APIRouter(prefix="/v1", tags=["score"], dependencies=[Depends(require_token)])
+
+
+def _plain(value):
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is pd.NA or value is None:
+        return None
+    return value
+
+
+@router.post("/score", response_model=ScoredCustomer)
+def score(body: ScoreRequest, request: Request) -> dict:
+    """Score one customer as of a date, exactly as the batch job would (same function).
+
+    The value percentile is ranked against the CLV distribution of the latest complete batch
+    run in the store; without one, the value tier is not assessed.
+    """
+    state = request.app.state.serving
+    rows = [t.model_dump() for t in body.transactions]
+    frame = pd.DataFrame(rows, columns=["date", "amount", "order_id", "quantity", "product", "category",
+                                        "channel", "discount"])
+    frame.insert(0, "customer_id", body.customer_id)
+    frame["date"] = pd.to_datetime(frame["date"]).dt.tz_localize(None) if len(frame) else frame["date"]
+    try:
+        clean, report = validate_transactions(frame, source="request body", as_of=body.as_of)
+        profiles = None
+        if body.profile is not None:
+            profiles = validate_profiles(pd.DataFrame([{"customer_id": body.customer_id,
+                                                        **body.profile.model_dump(exclude_none=True)}]),
+                                         source="request body: profile")
+    except ContractError as exc:
+        raise HTTPException(422, [str(p) for p in exc.problems]) from exc
+    if clean.empty and profiles is None:
+        raise HTTPException(422, [f"customer {body.customer_id}: no transaction on or before {body.as_of} "
+                                  "and no profile: nothing to score"])
+    latest = state.store.latest_run()
+    reference = latest.clv_reference if latest is not None else np.zeros(0)
+    result = score_customers(clean, body.as_of, scorer=state.scorer, engine=state.engine,
+                             profiles=profiles, report=report, reference=reference)
+    row = {k: _plain(v) for k, v in result.scored.iloc[0].to_dict().items()}
+    row["reasons"] = json.loads(row["reasons"])
+    return row

@@ -1,0 +1,157 @@
+"""From snapshot features and model predictions to the facts the rules decide on.
+
+This is where the textbook's quantities are computed per customer:
+
+* CLV = (s / t) x T (客户终身价值): ``s`` the expected spend per purchase, ``t`` the expected
+  purchase cycle in days, ``T`` the expected remaining lifetime in days, capped by the
+  configuration's ``facts.clv_max_lifetime_days``.
+* value percentile: the share of the reference population with a lower CLV. The reference is a
+  quantile table of the population's CLV, so that one customer (HTTP), one partition (Spark) and
+  the whole base (batch) get the same percentile for the same CLV.
+* loyalty in [0, 1]: a weighted mix of tenure, purchase regularity and retention (1 - churn
+  risk), weights from the configuration's ``facts.loyalty``.
+* profit: CLV minus the cost to serve over the same lifetime, where the profile gives the cost.
+
+Every number used here comes from the ``facts`` section of the rules configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FACT_COLUMNS", "clv", "clv_reference", "value_percentile", "loyalty", "build_facts"]
+
+#: facts columns handed to the rules, besides the profile's own (MAN flags, 6C, segment ...)
+FACT_COLUMNS = (
+    "customer_id",
+    "value_percentile",
+    "clv",
+    "profit",
+    "churn_probability",
+    "p_purchase_30d",
+    "p_purchase_90d",
+    "expected_days_to_next_purchase",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "tenure_days",
+    "spend_trend",
+    "loyalty",
+)
+
+#: size of the CLV quantile table that defines value percentiles
+_REFERENCE_POINTS = 1001
+
+
+def clv(predictions: pd.DataFrame, policy: Mapping) -> np.ndarray:
+    """Textbook CLV = (s / t) x T per customer.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        ``expected_spend_per_purchase`` (s), ``expected_purchase_cycle_days`` (t) and
+        ``expected_lifetime_days`` (T) from the scorer.
+    policy : mapping
+        The ``facts`` section of the rules configuration (``clv_max_lifetime_days``).
+    """
+    s = predictions["expected_spend_per_purchase"].to_numpy(dtype=float)
+    t = predictions["expected_purchase_cycle_days"].to_numpy(dtype=float)
+    life = np.minimum(predictions["expected_lifetime_days"].to_numpy(dtype=float), policy["clv_max_lifetime_days"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = s / t * life
+    return np.where(np.isfinite(value), np.maximum(value, 0.0), np.nan)
+
+
+def clv_reference(values: np.ndarray) -> np.ndarray:
+    """Quantile table of a population's CLV; :func:`value_percentile` ranks against it."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return np.zeros(0)
+    return np.quantile(finite, np.linspace(0.0, 1.0, _REFERENCE_POINTS))
+
+
+def value_percentile(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Share of the reference population with a lower value, in [0, 1]; NaN where unknown."""
+    values = np.asarray(values, dtype=float)
+    if reference.size == 0:
+        return np.full(values.shape, np.nan)
+    # quantile points strictly below the value: ties (e.g. many one-time buyers with the same
+    # CLV) share one percentile, and a higher value never gets a lower one
+    pct = np.searchsorted(reference, values, side="left") / reference.size
+    return np.where(np.isfinite(values), pct, np.nan)
+
+
+def loyalty(features: pd.DataFrame, churn_probability: np.ndarray, policy: Mapping) -> np.ndarray:
+    """Loyalty in [0, 1] from tenure, regularity of purchases and retention.
+
+    ``policy['loyalty']`` holds ``weights`` (tenure, regularity, retention; summing to 1),
+    ``full_tenure_days`` (tenure at which the tenure part is full) and
+    ``regularity_when_unknown`` (for customers with fewer than three purchases).
+    """
+    cfg = policy["loyalty"]
+    w = cfg["weights"]
+    tenure = np.clip(features["tenure_days"].to_numpy(dtype=float) / cfg["full_tenure_days"], 0.0, 1.0)
+    mean = features["ipt_mean_days"].to_numpy(dtype=float)
+    std = features["ipt_std_days"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        regularity = 1.0 / (1.0 + std / mean)
+    regularity = np.where(np.isfinite(regularity), regularity, cfg["regularity_when_unknown"])
+    retention = 1.0 - np.asarray(churn_probability, dtype=float)
+    value = w["tenure"] * np.nan_to_num(tenure) + w["regularity"] * regularity + w["retention"] * retention
+    return np.clip(value, 0.0, 1.0)
+
+
+def build_facts(
+    customers: pd.DataFrame,
+    *,
+    reference: np.ndarray,
+    policy: Mapping,
+    profiles: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The rules' input facts, one row per customer, in the order of ``customers``.
+
+    Parameters
+    ----------
+    customers : pandas.DataFrame
+        Snapshot rows (see ``customerbase.FEATURES``) with the scorer's outputs and ``clv``
+        (the output of :func:`serving.scoring.predict_stage`).
+    reference : numpy.ndarray
+        CLV quantile table (see :func:`clv_reference`).
+    policy : mapping
+        The ``facts`` section of the rules configuration.
+    profiles : pandas.DataFrame, optional
+        Validated profiles; joined on ``customer_id``; their columns pass through.
+    """
+    value = customers["clv"].to_numpy(dtype=float)
+    churn = customers["churn_probability"].to_numpy(dtype=float)
+    facts = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].astype("string").to_numpy(),
+            "value_percentile": value_percentile(value, reference),
+            "clv": value,
+            "churn_probability": churn,
+            "p_purchase_30d": customers["p_purchase_30d"].to_numpy(dtype=float),
+            "p_purchase_90d": customers["p_purchase_90d"].to_numpy(dtype=float),
+            "expected_days_to_next_purchase": customers["expected_days_to_next_purchase"].to_numpy(dtype=float),
+            "recency_days": customers["recency_days"].to_numpy(dtype=float),
+            "frequency": customers["frequency"].to_numpy(dtype=float),
+            "monetary": customers["monetary_total"].to_numpy(dtype=float),
+            "tenure_days": customers["tenure_days"].to_numpy(dtype=float),
+            "spend_trend": customers[f"spend_trend_{policy['spend_trend_window_days']}d"].to_numpy(dtype=float),
+            "loyalty": loyalty(customers, churn, policy),
+        }
+    )
+    if profiles is not None and len(profiles):
+        facts = facts.merge(profiles, on="customer_id", how="left", validate="one_to_one")
+    if "cost_to_serve" in facts.columns:
+        life_years = np.minimum(customers["expected_lifetime_days"].to_numpy(dtype=float),
+                                policy["clv_max_lifetime_days"]) / 365.0
+        # the profile's cost to serve is per year; profit is over the same lifetime as CLV
+        facts["profit"] = facts["clv"] - facts["cost_to_serve"].to_numpy(dtype=float) * life_years
+    else:
+        facts["profit"] = np.nan
+    return facts

@@ -1,0 +1,245 @@
+"""The one scoring function: snapshot -> models -> facts -> rules -> one explained row per customer.
+
+Batch (``crmid score``), the HTTP service (``POST /v1/score``) and the Spark engine all call
+:func:`score_customers` or its two stages; there is no second implementation.
+
+The work is split in two stages because the value percentile is relative to the population:
+
+1. :func:`predict_stage` — per customer, independent of every other customer: snapshot features,
+   model predictions and CLV. Any partition of customers can run it.
+2. :func:`decide_stage` — facts and the rules decision, given the CLV quantile table of the
+   whole population (:func:`serving.facts.clv_reference`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from customerbase import TransactionLog, ValidationReport
+
+from .facts import build_facts, clv, clv_reference
+
+__all__ = [
+    "PREDICTION_COLUMNS",
+    "SCORE_COLUMNS",
+    "ScoringResult",
+    "predict_stage",
+    "decide_stage",
+    "score_customers",
+    "rejects_from_report",
+]
+
+#: model outputs kept in the scored row
+PREDICTION_COLUMNS = (
+    "churn_probability",
+    "p_purchase_30d",
+    "p_purchase_90d",
+    "expected_days_to_next_purchase",
+    "next_purchase_beyond_data",
+    "p_alive",
+    "expected_spend_per_purchase",
+    "expected_purchase_cycle_days",
+    "expected_lifetime_days",
+)
+
+#: the scored row, in order (decision fields of the rules contract follow the model fields)
+SCORE_COLUMNS = (
+    "customer_id",
+    "as_of",
+    *PREDICTION_COLUMNS,
+    "clv",
+    "value_at_risk",
+    "value_percentile",
+    "loyalty",
+    "profit",
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "tenure_days",
+    "value_tier",
+    "relationship_type",
+    "customer_kind",
+    "value_type",
+    "lifecycle_stage",
+    "temperature",
+    "man_class",
+    "purchase_type",
+    "six_c_score",
+    "six_c_grade",
+    "distributor_score",
+    "distributor_fit",
+    "action",
+    "action_text",
+    "priority",
+    "reasons",
+    "model_version",
+    "rules_version",
+    "scored_at",
+)
+
+_SNAPSHOT_KEPT = ("recency_days", "frequency", "monetary_total", "tenure_days")
+
+
+@dataclass
+class ScoringResult:
+    """What a scoring run produced.
+
+    Attributes
+    ----------
+    scored : pandas.DataFrame
+        One row per customer, columns :data:`SCORE_COLUMNS`; ``reasons`` is a JSON list of
+        ``{"rule", "reason"}``.
+    rejects : pandas.DataFrame
+        ``customer_id`` and ``reason`` of every input customer not in ``scored``.
+    reference : numpy.ndarray
+        CLV quantile table the value percentiles were ranked against.
+    seconds : dict
+        Wall time per stage.
+    """
+
+    scored: pd.DataFrame
+    rejects: pd.DataFrame
+    reference: np.ndarray
+    seconds: dict = field(default_factory=dict)
+
+
+def rejects_from_report(report: ValidationReport | None) -> pd.DataFrame:
+    """Customers the validation excluded, each with its reason."""
+    parts = [pd.DataFrame({"customer_id": pd.Series(dtype="string"), "reason": pd.Series(dtype="string")})]
+    if report is not None:
+        parts.append(report.rejected.astype({"customer_id": "string", "reason": "string"}))
+        if report.future_only_customers:
+            parts.append(pd.DataFrame({
+                "customer_id": pd.array(report.future_only_customers, dtype="string"),
+                "reason": "all transactions are dated after the as-of date: not a customer yet at as_of",
+            }))
+    return pd.concat(parts, ignore_index=True)
+
+
+def predict_stage(log: TransactionLog, as_of, *, scorer, policy) -> pd.DataFrame:
+    """Stage 1: snapshot features, model predictions and CLV for every customer known at ``as_of``.
+
+    Depends on no other customer, so any partition of customers can run it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The snapshot columns, the scorer's outputs (:data:`PREDICTION_COLUMNS`) and ``clv``.
+    """
+    features = log.snapshot(as_of)
+    predictions = scorer.predict(features)
+    out = pd.concat([features.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1)
+    out["clv"] = clv(predictions, policy)
+    return out
+
+
+def decide_stage(
+    predicted: pd.DataFrame,
+    *,
+    reference: np.ndarray,
+    engine,
+    policy,
+    profiles: pd.DataFrame | None = None,
+    prospects: pd.DataFrame | None = None,
+    model_version: str,
+    scored_at: pd.Timestamp,
+    as_of,
+) -> pd.DataFrame:
+    """Stage 2: facts and the rules decision, merged into the scored rows (:data:`SCORE_COLUMNS`).
+
+    ``profiles`` are joined to the customers of ``predicted``. ``prospects`` are profiles of
+    people with no transaction yet: they are decided on their profile alone (MAN, 6C,
+    distributor criteria), with the model fields empty.
+    """
+    facts = build_facts(predicted, reference=reference, policy=policy, profiles=profiles)
+    if prospects is not None and len(prospects):
+        facts = pd.concat([facts, prospects.reset_index(drop=True)], ignore_index=True)
+    decisions = engine.decide_frame(facts).reset_index(drop=True)
+    n = len(facts)
+    scored = pd.DataFrame({"customer_id": facts["customer_id"].astype("string").to_numpy()})
+    scored["as_of"] = pd.Timestamp(as_of).normalize()
+    pred = predicted.reset_index(drop=True).reindex(range(n))
+    for col in PREDICTION_COLUMNS:
+        scored[col] = pred[col].to_numpy() if col in pred.columns else np.nan
+    scored["clv"] = facts["clv"].to_numpy(dtype=float)
+    scored["value_at_risk"] = scored["clv"] * scored["churn_probability"].astype(float)
+    for col in ("value_percentile", "loyalty", "profit"):
+        scored[col] = facts[col].to_numpy(dtype=float)
+    for col in _SNAPSHOT_KEPT:
+        scored[col] = pred[col].to_numpy(dtype=float)
+    for col in SCORE_COLUMNS:
+        if col in decisions.columns and col not in ("customer_id",):
+            scored[col] = decisions[col].to_numpy()
+    scored["reasons"] = [json.dumps(r, ensure_ascii=False) for r in decisions["reasons"]]
+    scored["model_version"] = model_version
+    scored["rules_version"] = decisions["rules_version"].to_numpy() if "rules_version" in decisions else engine.version
+    scored["scored_at"] = scored_at
+    return scored[list(SCORE_COLUMNS)]
+
+
+def score_customers(
+    transactions,
+    as_of,
+    *,
+    scorer,
+    engine,
+    profiles: pd.DataFrame | None = None,
+    report: ValidationReport | None = None,
+    reference: np.ndarray | None = None,
+    scored_at: pd.Timestamp | None = None,
+    on_stage=None,
+) -> ScoringResult:
+    """Score every customer known at ``as_of``: the batch job, one customer, or one partition.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame or TransactionLog
+        Validated transactions; only those dated on or before ``as_of`` are read.
+    as_of : date-like
+    scorer : models.CustomerScorer
+    engine : rules.RulesEngine
+    profiles : pandas.DataFrame, optional
+        Validated customer profiles.
+    report : ValidationReport, optional
+        The validation report of ``transactions``: its rejected customers go to the rejects.
+    reference : numpy.ndarray, optional
+        CLV quantile table to rank against; by default the scored population's own.
+    scored_at : pandas.Timestamp, optional
+        Time stamp written to every row (default: now, UTC).
+    on_stage : callable, optional
+        Called with each stage's name as it starts (progress bars).
+    """
+    on_stage = on_stage or (lambda stage: None)
+    seconds: dict[str, float] = {}
+    on_stage("prepare")
+    t0 = time.perf_counter()
+    log = transactions if isinstance(transactions, TransactionLog) else TransactionLog(transactions)
+    seconds["prepare"] = time.perf_counter() - t0
+    policy = engine.facts_policy
+
+    on_stage("snapshot+models")
+    t0 = time.perf_counter()
+    predicted = predict_stage(log, as_of, scorer=scorer, policy=policy)
+    seconds["snapshot+models"] = time.perf_counter() - t0
+
+    if reference is None:
+        reference = clv_reference(predicted["clv"].to_numpy())
+    rejects = rejects_from_report(report)
+    prospects = None
+    if profiles is not None:
+        taken = set(predicted["customer_id"].astype(str)) | set(rejects["customer_id"].astype(str))
+        prospects = profiles[~profiles["customer_id"].astype(str).isin(taken)]
+    on_stage("facts+rules")
+    t0 = time.perf_counter()
+    scored = decide_stage(
+        predicted, reference=reference, engine=engine, policy=policy, profiles=profiles, prospects=prospects,
+        model_version=scorer.version, as_of=as_of,
+        scored_at=scored_at if scored_at is not None else pd.Timestamp.now(tz="UTC").tz_localize(None),
+    )
+    seconds["facts+rules"] = time.perf_counter() - t0
+    return ScoringResult(scored=scored, rejects=rejects, reference=reference, seconds=seconds)

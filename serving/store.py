@@ -1,0 +1,185 @@
+"""The scores store: every batch run and its scored customers, in SQL through SQLAlchemy.
+
+Two tables: ``crmid_runs`` (one row per run) and ``crmid_scores`` (one row per run and
+customer). A run is inserted as ``running``, its scores are written, and only then is it marked
+``complete`` in the same transaction as the last scores; queries read the latest *complete*
+run, so a failed or interrupted run is never what anybody sees.
+
+SQLite file by default (``sqlite:///crmid-work/scores.db``), PostgreSQL by URL
+(``postgresql://user@host/db``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+__all__ = ["ScoresStore", "RunInfo", "RETAIN_COLUMNS", "TIER_ORDER"]
+
+#: value tiers from the top of the pyramid down; ties in priority and value at risk go to the higher tier
+TIER_ORDER = ("platinum", "gold", "iron", "lead", "not_assessed")
+
+#: columns kept per customer in the store (the retain query and the API read these)
+_SCORE_FIELDS = {
+    "customer_id": sa.String(128),
+    "churn_probability": sa.Float,
+    "p_purchase_30d": sa.Float,
+    "p_purchase_90d": sa.Float,
+    "expected_days_to_next_purchase": sa.Float,
+    "clv": sa.Float,
+    "value_at_risk": sa.Float,
+    "value_percentile": sa.Float,
+    "value_tier": sa.String(32),
+    "relationship_type": sa.String(32),
+    "customer_kind": sa.String(32),
+    "value_type": sa.String(32),
+    "lifecycle_stage": sa.String(32),
+    "temperature": sa.String(32),
+    "man_class": sa.String(32),
+    "action": sa.String(64),
+    "action_text": sa.Text,
+    "priority": sa.Float,
+    "reasons": sa.Text,
+}
+
+RETAIN_COLUMNS = tuple(_SCORE_FIELDS)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    status: str
+    as_of: str
+    started_at: pd.Timestamp
+    finished_at: pd.Timestamp | None
+    n_scored: int
+    n_rejected: int
+    model_version: str
+    rules_version: str
+    clv_reference: np.ndarray
+
+
+def default_store_url(workdir: str | Path = "crmid-work") -> str:
+    path = Path(workdir)
+    path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path / 'scores.db'}"
+
+
+class ScoresStore:
+    """Runs and scores in a SQL database.
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL; default ``sqlite:///crmid-work/scores.db``.
+    """
+
+    def __init__(self, url: str | None = None):
+        self.url = url or default_store_url()
+        self.engine = sa.create_engine(self.url, future=True)
+        self.meta = sa.MetaData()
+        self.runs = sa.Table(
+            "crmid_runs", self.meta,
+            sa.Column("run_id", sa.String(36), primary_key=True),
+            sa.Column("status", sa.String(16), nullable=False),
+            sa.Column("as_of", sa.String(10), nullable=False),
+            sa.Column("started_at", sa.DateTime, nullable=False),
+            sa.Column("finished_at", sa.DateTime),
+            sa.Column("n_scored", sa.Integer, nullable=False, default=0),
+            sa.Column("n_rejected", sa.Integer, nullable=False, default=0),
+            sa.Column("model_version", sa.String(256), nullable=False),
+            sa.Column("rules_version", sa.String(64), nullable=False),
+            sa.Column("clv_reference", sa.Text, nullable=False),
+        )
+        self.scores = sa.Table(
+            "crmid_scores", self.meta,
+            sa.Column("run_id", sa.String(36), sa.ForeignKey("crmid_runs.run_id"), primary_key=True),
+            *[sa.Column(name, kind, primary_key=(name == "customer_id")) for name, kind in _SCORE_FIELDS.items()],
+        )
+        sa.Index("ix_crmid_scores_rank", self.scores.c.run_id, self.scores.c.priority, self.scores.c.value_at_risk)
+        self.meta.create_all(self.engine)
+
+    def save_run(self, scored: pd.DataFrame, *, as_of, n_rejected: int, model_version: str,
+                 rules_version: str, clv_reference: np.ndarray, chunk_rows: int = 20_000) -> str:
+        """Store a scored run; it becomes visible as latest only once every row is in.
+
+        Returns the run id. On any failure the run is marked ``failed`` and the error re-raised.
+        """
+        run_id = str(uuid.uuid4())
+        started = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
+        with self.engine.begin() as conn:
+            conn.execute(self.runs.insert().values(
+                run_id=run_id, status="running", as_of=str(pd.Timestamp(as_of).date()), started_at=started,
+                n_scored=0, n_rejected=int(n_rejected), model_version=str(model_version),
+                rules_version=str(rules_version), clv_reference=json.dumps([float(x) for x in clv_reference]),
+            ))
+        try:
+            rows = scored[list(_SCORE_FIELDS)].copy()
+            rows["customer_id"] = rows["customer_id"].astype(str)
+            rows = rows.astype(object).where(rows.notna(), None)
+            rows.insert(0, "run_id", run_id)
+            records = rows.to_dict("records")
+            with self.engine.begin() as conn:
+                for i in range(0, len(records), chunk_rows):
+                    conn.execute(self.scores.insert(), records[i:i + chunk_rows])
+                conn.execute(self.runs.update().where(self.runs.c.run_id == run_id).values(
+                    status="complete", n_scored=len(records),
+                    finished_at=pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime(),
+                ))
+        except BaseException:
+            with self.engine.begin() as conn:
+                conn.execute(self.runs.update().where(self.runs.c.run_id == run_id).values(status="failed"))
+            raise
+        return run_id
+
+    def latest_run(self) -> RunInfo | None:
+        """The most recent complete run, or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(self.runs).where(self.runs.c.status == "complete")
+                .order_by(self.runs.c.finished_at.desc()).limit(1)
+            ).mappings().first()
+        if row is None:
+            return None
+        return RunInfo(
+            run_id=row["run_id"], status=row["status"], as_of=row["as_of"],
+            started_at=pd.Timestamp(row["started_at"]),
+            finished_at=pd.Timestamp(row["finished_at"]) if row["finished_at"] else None,
+            n_scored=row["n_scored"], n_rejected=row["n_rejected"], model_version=row["model_version"],
+            rules_version=row["rules_version"], clv_reference=np.asarray(json.loads(row["clv_reference"]), dtype=float),
+        )
+
+    def retain(self, *, top: int = 20, tiers: Sequence[str] | None = None, min_churn: float | None = None,
+               customer_ids: Sequence[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
+        """Who to retain now, from the latest complete run.
+
+        Ranked by priority, then value at risk, then tier (platinum first). Customers with no
+        action to take (priority 0 or missing) are not listed. An unknown customer id or tier in
+        the filters simply matches nothing.
+        """
+        if run_id is None:
+            latest = self.latest_run()
+            if latest is None:
+                return pd.DataFrame(columns=list(RETAIN_COLUMNS))
+            run_id = latest.run_id
+        s = self.scores.c
+        tier_rank = sa.case({t: i for i, t in enumerate(TIER_ORDER)}, value=s.value_tier, else_=len(TIER_ORDER))
+        query = sa.select(*[s[c] for c in RETAIN_COLUMNS]).where(s.run_id == run_id, s.priority > 0)
+        if tiers:
+            query = query.where(s.value_tier.in_(list(tiers)))
+        if min_churn is not None:
+            query = query.where(s.churn_probability >= float(min_churn))
+        if customer_ids:
+            query = query.where(s.customer_id.in_([str(c) for c in customer_ids]))
+        query = query.order_by(s.priority.desc(), s.value_at_risk.desc().nulls_last(), tier_rank, s.customer_id)
+        query = query.limit(int(top))
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=list(RETAIN_COLUMNS))
+        return frame
