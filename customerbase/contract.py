@@ -364,7 +364,9 @@ def _duplicated(frame: pd.DataFrame, customer_codes: np.ndarray) -> np.ndarray:
         for part in parts:
             key = (key ^ (part + np.uint64(0x9E3779B97F4A7C15))) * np.uint64(0xBF58476D1CE4E5B9)
             key ^= key >> np.uint64(31)
-    candidates = pd.Series(key).duplicated(keep=False).to_numpy()
+    ordered = np.sort(key)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    candidates = np.isin(key, repeated) if repeated.size else np.zeros(len(frame), dtype=bool)
     out = np.zeros(len(frame), dtype=bool)
     if candidates.any():
         out[candidates] = frame[candidates].duplicated(keep="first").to_numpy()

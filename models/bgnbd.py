@@ -29,16 +29,29 @@ def rfm_arrays(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return x, t_x, T
 
 
-def _log_likelihood(log_params, x, t_x, T, weights, penalty):
-    r, alpha, a, b = np.exp(log_params)
+def _neg_ll_and_grad(log_params, x, t_x, T, weights, penalty):
+    """Mean negative log-likelihood and its gradient in log-parameters."""
+    params = np.exp(log_params)
+    r, alpha, a, b = params
+    has = x > 0
+    bx1 = np.where(has, b + x - 1, 1.0)
     a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
     a2 = special.gammaln(a + b) + special.gammaln(b + x) - special.gammaln(b) - special.gammaln(a + b + x)
     a3 = -(r + x) * np.log(alpha + T)
-    has = x > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(has, np.log(a) - np.log(np.where(has, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x), -np.inf)
-    ll = a1 + a2 + np.logaddexp(a3, a4)
-    return np.sum(weights * ll) / np.sum(weights) - penalty * np.sum(np.exp(log_params) ** 2)
+    a4 = np.where(has, np.log(a) - np.log(bx1) - (r + x) * np.log(alpha + t_x), -np.inf)
+    lse = np.logaddexp(a3, a4)
+    w3 = np.exp(a3 - lse)
+    w4 = np.where(has, np.exp(a4 - lse), 0.0)
+    psi_ab, psi_abx = special.digamma(a + b), special.digamma(a + b + x)
+    d_r = special.digamma(r + x) - special.digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
+    d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
+    d_a = psi_ab - psi_abx + w4 / a
+    d_b = psi_ab + special.digamma(b + x) - special.digamma(b) - psi_abx - w4 / bx1
+    total = np.sum(weights)
+    ll = np.sum(weights * (a1 + a2 + lse)) / total
+    grad = np.array([np.sum(weights * g) for g in (d_r, d_alpha, d_a, d_b)]) / total * params
+    value = -ll + penalty * np.sum(params**2)
+    return value, -grad + 2 * penalty * params**2
 
 
 class BetaGeoModel:
@@ -100,10 +113,8 @@ class BetaGeoModel:
         penalty = BGNBD_PARAMS["penalizer"] if self.penalizer is None else float(self.penalizer)
         scale = max(float(np.mean(T_)), 1e-9)
         start = np.log([1.0, scale, 1.0, 1.0])
-        obj = lambda p: -_log_likelihood(p, xs, ts, Ts, ws, penalty)  # noqa: E731
-        res = optimize.minimize(obj, start, method="Nelder-Mead",
-                                options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10})
-        res = optimize.minimize(obj, res.x, method="L-BFGS-B")
+        res = optimize.minimize(_neg_ll_and_grad, start, args=(xs, ts, Ts, ws, penalty), jac=True,
+                                method="L-BFGS-B", options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
         if not np.all(np.isfinite(res.x)):
             raise RuntimeError("BG/NBD fit did not converge")
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(res.x))
