@@ -1,0 +1,52 @@
+"""Shared fixtures for serving tests: a real model trained once on a CDNOW sample, the real rules."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from customerbase import TransactionLog, load_cdnow, validate_transactions
+
+#: the scoring date used across serving tests and the horizon the test model is trained for
+AS_OF = pd.Timestamp("1998-03-31")
+HORIZON = 90
+
+
+@pytest.fixture(scope="session")
+def cdnow_sample() -> pd.DataFrame:
+    """Every transaction of 4,000 CDNOW customers (a fixed, seeded sample)."""
+    tx = load_cdnow()
+    ids = tx["customer_id"].unique()
+    keep = np.random.default_rng(0).choice(ids, 4000, replace=False)
+    return tx[tx["customer_id"].isin(keep)].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> str:
+    """A real scorer trained on CDNOW up to AS_OF, saved in its on-disk form (no MLflow needed)."""
+    from training import fit_scorer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clean, _ = validate_transactions(load_cdnow())
+    scorer = fit_scorer(TransactionLog(clean), cutoff=AS_OF, horizon=HORIZON)
+    path = tmp_path_factory.mktemp("model") / "scorer"
+    scorer.save(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def scorer(model_dir):
+    from models import load_scorer
+
+    return load_scorer(model_dir)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    from rules import RulesEngine
+
+    return RulesEngine.from_path(None)

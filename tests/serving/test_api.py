@@ -1,0 +1,198 @@
+"""The HTTP service as a real `crmid serve` process on a free loopback port, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from customerbase import validate_transactions
+from serving.scoring import score_customers
+from serving.store import ScoresStore
+
+from .conftest import AS_OF
+
+TOKEN = "test-token-not-a-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, cdnow_sample, model_dir, scorer, engine):
+    tmp = tmp_path_factory.mktemp("api")
+    store_url = f"sqlite:///{tmp / 'scores.db'}"
+    clean, report = validate_transactions(cdnow_sample, as_of=AS_OF)
+    result = score_customers(clean, AS_OF, scorer=scorer, engine=engine, report=report)
+    run_id = ScoresStore(store_url).save_run(result.scored, as_of=AS_OF, n_rejected=0, model_version=scorer.version,
+                                             rules_version=engine.version, clv_reference=result.reference)
+    rules_copy = tmp / "rules.yaml"
+    shutil.copy(engine.path, rules_copy)
+    port = _free_port()
+    env = {**os.environ, "CRMID_API_TOKEN": TOKEN, "CRMID_MAX_BODY_BYTES": "200000"}
+    crmid = str(Path(sys.executable).with_name("crmid"))
+    proc = subprocess.Popen(
+        [crmid, "serve", "--host", "127.0.0.1", "--port", str(port), "--model-uri", model_dir,
+         "--store", store_url, "--rules", str(rules_copy)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            pytest.fail(f"crmid serve did not start:\n{proc.stdout.read()}")
+        time.sleep(0.3)
+    client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    yield {"client": client, "base": base, "run_id": run_id, "scored": result.scored, "rules": rules_copy,
+           "clean": clean}
+    client.close()
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_health_version_and_docs(service):
+    c = service["client"]
+    assert c.get("/healthz").json() == {"status": "ok"}
+    v = c.get("/v1/version").json()
+    assert v["store_run_id"] == service["run_id"] and v["rules_version"] and v["model_version"]
+    assert "/v1/decide" in c.get("/openapi.json").json()["paths"]
+    assert c.get("/docs").status_code == 200
+
+
+def test_token_required_when_configured(service):
+    anonymous = httpx.Client(base_url=service["base"])
+    assert anonymous.get("/v1/version").status_code == 401
+    assert anonymous.post("/v1/decide", json={"customers": [{"customer_id": "x"}]}).status_code == 401
+    wrong = anonymous.get("/v1/version", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    # health stays open for load balancers
+    assert anonymous.get("/healthz").status_code == 200
+
+
+def test_decide_matches_the_engine(service, engine):
+    facts = [
+        {"customer_id": "p1", "value_percentile": 0.99, "churn_probability": 0.9, "loyalty": 0.8, "frequency": 12},
+        {"customer_id": "m1", "money": True, "authority": False, "need": True, "segment": "business"},
+        {"customer_id": "bare"},
+    ]
+    got = service["client"].post("/v1/decide", json={"customers": facts})
+    assert got.status_code == 200
+    decisions = got.json()["decisions"]
+    assert [d["customer_id"] for d in decisions] == ["p1", "m1", "bare"]
+    for f, d in zip(facts, decisions):
+        assert d == json.loads(json.dumps(engine.decide(f)))
+    assert decisions[1]["man_class"] == "find_decision_maker"
+    assert decisions[2]["value_tier"] == "not_assessed"
+
+
+def test_malformed_bodies_get_422_naming_the_field(service):
+    c = service["client"]
+    r = c.post("/v1/decide", json={"customers": [{"customer_id": "x", "churn_probability": 1.7}]})
+    assert r.status_code == 422 and "customers.0.churn_probability" in json.dumps(r.json())
+    r = c.post("/v1/decide", json={"customers": [{"customer_id": "x", "colour": "red"}]})
+    assert r.status_code == 422 and "colour" in json.dumps(r.json())
+    r = c.post("/v1/decide", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422
+
+
+def test_oversized_body_gets_413(service):
+    huge = {"customers": [{"customer_id": f"c{i}", "value_percentile": 0.5} for i in range(20_000)]}
+    assert service["client"].post("/v1/decide", json=huge).status_code == 413
+
+
+def test_score_one_customer_equals_batch_row(service):
+    scored = service["scored"]
+    cid = scored.sort_values("frequency", ascending=False)["customer_id"].iloc[0]
+    tx = service["clean"][service["clean"]["customer_id"].astype(str) == cid]
+    body = {"customer_id": cid, "as_of": str(AS_OF.date()),
+            "transactions": [{"date": str(d.date()), "amount": float(a)} for d, a in zip(tx["date"], tx["amount"])]}
+    r = service["client"].post("/v1/score", json=body)
+    assert r.status_code == 200, r.text
+    row = r.json()
+    expected = scored[scored["customer_id"] == cid].iloc[0]
+    for col in ("churn_probability", "p_purchase_30d", "clv", "value_percentile", "priority"):
+        assert row[col] == pytest.approx(float(expected[col]))
+    for col in ("value_tier", "action", "lifecycle_stage", "temperature"):
+        assert row[col] == expected[col]
+    assert row["reasons"] == json.loads(expected["reasons"])
+    empty = service["client"].post("/v1/score", json={"customer_id": "ghost", "as_of": "1998-03-31"})
+    assert empty.status_code == 422 and "nothing to score" in empty.text
+
+
+def test_retain_query(service):
+    c = service["client"]
+    r = c.get("/v1/retain", params={"top": 5, "tier": "platinum,gold"}).json()
+    assert r["run_id"] == service["run_id"] and 0 < len(r["customers"]) <= 5
+    assert all(x["value_tier"] in ("platinum", "gold") for x in r["customers"])
+    assert all(x["top_reasons"] for x in r["customers"])
+    assert c.get("/v1/retain", params={"customer_id": "no-such-customer"}).json()["customers"] == []
+    assert c.get("/v1/retain", params={"min_churn": 2}).status_code == 422
+
+
+def test_reload_rules_needs_token_and_switches_version(service):
+    anonymous = httpx.Client(base_url=service["base"])
+    assert anonymous.post("/v1/rules/reload").status_code == 401
+    c = service["client"]
+    before = c.get("/v1/version").json()["rules_version"]
+    path: Path = service["rules"]
+    original = path.read_text()
+    try:
+        path.write_text(original.replace(f"version: {before}", f"version: {before}-reloaded", 1)
+                        .replace(f'version: "{before}"', f'version: "{before}-reloaded"', 1))
+        r = c.post("/v1/rules/reload")
+        assert r.status_code == 200, r.text
+        assert r.json()["rules_version"] == f"{before}-reloaded"
+        assert c.get("/v1/version").json()["rules_version"] == f"{before}-reloaded"
+        path.write_text("version: [broken")
+        bad = c.post("/v1/rules/reload")
+        assert bad.status_code == 422
+        # the previous configuration stays in force
+        assert c.get("/v1/version").json()["rules_version"] == f"{before}-reloaded"
+    finally:
+        path.write_text(original)
+        c.post("/v1/rules/reload")
+
+
+def test_concurrent_load_every_response_correct(service, engine):
+    """8 clients x 150 requests of /v1/decide with different facts: every answer right, none lost."""
+    def facts(i):
+        return {"customer_id": f"load-{i}", "value_percentile": (i % 100) / 100, "churn_probability": (i % 37) / 37,
+                "loyalty": (i % 11) / 11, "frequency": i % 9, "recency_days": i % 400}
+
+    expected = {f"load-{i}": engine.decide(facts(i)) for i in range(1200)}
+
+    def client_run(k):
+        with httpx.Client(base_url=service["base"], headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as c:
+            got = []
+            for i in range(k * 150, (k + 1) * 150):
+                r = c.post("/v1/decide", json={"customers": [facts(i)]})
+                r.raise_for_status()
+                got.extend(r.json()["decisions"])
+            return got
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = [d for part in pool.map(client_run, range(8)) for d in part]
+    assert len(answers) == 1200
+    assert {d["customer_id"] for d in answers} == set(expected)
+    for d in answers:
+        e = json.loads(json.dumps(expected[d["customer_id"]]))
+        assert d["action"] == e["action"] and d["priority"] == e["priority"] and d["value_tier"] == e["value_tier"]

@@ -1,0 +1,96 @@
+"""The one scoring function on real data, the batch job and the retain command, end to end."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from customerbase import validate_profiles, validate_transactions
+from serving.cli import main
+from serving.scoring import SCORE_COLUMNS, score_customers
+
+from .conftest import AS_OF
+
+
+def test_every_customer_scored_with_explained_decision(cdnow_sample, scorer, engine):
+    clean, report = validate_transactions(cdnow_sample, as_of=AS_OF)
+    result = score_customers(clean, AS_OF, scorer=scorer, engine=engine, report=report)
+    scored = result.scored
+    assert list(scored.columns) == list(SCORE_COLUMNS)
+    assert scored["customer_id"].is_unique
+    assert len(scored) + len(result.rejects) == report.customers_in
+    assert scored["churn_probability"].between(0, 1).all()
+    assert (scored["p_purchase_30d"] <= scored["p_purchase_90d"] + 1e-12).all()
+    np.testing.assert_allclose(scored["value_at_risk"], scored["clv"] * scored["churn_probability"])
+    assert set(scored["value_tier"]) <= {"platinum", "gold", "iron", "lead"}
+    # the pyramid's shares follow the configured cut points roughly (20% on top, 30% at the bottom)
+    top = scored["value_tier"].isin(["platinum", "gold"]).mean()
+    assert 0.1 < top < 0.3
+    for reasons in scored["reasons"].head(50):
+        parsed = json.loads(reasons)
+        assert parsed and all(set(r) == {"rule", "reason"} for r in parsed)
+    assert (scored["rules_version"] == engine.version).all()
+    # consumers without a profile are not assessed on MAN or 6C, never guessed
+    assert (scored["man_class"] == "not_assessed").all() and (scored["six_c_grade"] == "not_assessed").all()
+
+
+def test_one_customer_gets_the_same_row_as_in_the_batch(cdnow_sample, scorer, engine):
+    clean, report = validate_transactions(cdnow_sample, as_of=AS_OF)
+    batch = score_customers(clean, AS_OF, scorer=scorer, engine=engine, report=report,
+                            scored_at=pd.Timestamp("2026-01-01"))
+    frequent = batch.scored.sort_values("frequency", ascending=False)["customer_id"].iloc[:3]
+    for cid in frequent:
+        one_tx = clean[clean["customer_id"].astype(str) == cid].reset_index(drop=True)
+        one = score_customers(one_tx, AS_OF, scorer=scorer, engine=engine, reference=batch.reference,
+                              scored_at=pd.Timestamp("2026-01-01"))
+        expected = batch.scored[batch.scored["customer_id"] == cid].reset_index(drop=True)
+        pd.testing.assert_frame_equal(one.scored, expected, check_dtype=False)
+
+
+def test_profiles_join_and_prospects_are_decided(cdnow_sample, scorer, engine):
+    clean, report = validate_transactions(cdnow_sample, as_of=AS_OF)
+    buyer = str(clean["customer_id"].iloc[0])
+    profiles = validate_profiles(pd.DataFrame({
+        "customer_id": [buyer, "prospect-1"], "segment": ["business", "business"],
+        "money": [True, True], "authority": [True, False], "need": [True, True],
+    }))
+    result = score_customers(clean, AS_OF, scorer=scorer, engine=engine, profiles=profiles, report=report)
+    scored = result.scored.set_index("customer_id")
+    assert scored.loc[buyer, "man_class"] == "qualified"
+    assert scored.loc["prospect-1", "man_class"] == "find_decision_maker"
+    assert np.isnan(scored.loc["prospect-1", "churn_probability"])
+    assert len(result.scored) + len(result.rejects) == report.customers_in + 1
+
+
+def test_score_command_rejects_and_counts(tmp_path, cdnow_sample, model_dir, capsys):
+    sample = cdnow_sample.copy()
+    sample["date"] = sample["date"].dt.strftime("%Y-%m-%d")
+    sample = sample.astype({"amount": object})
+    bad_customer = str(sample["customer_id"].iloc[0])
+    sample.loc[0, "amount"] = "twelve"
+    sample.to_csv(tmp_path / "tx.csv", index=False)
+    store = f"sqlite:///{tmp_path / 'scores.db'}"
+    out = tmp_path / "scores.parquet"
+    code = main(["score", "--transactions", str(tmp_path / "tx.csv"), "--as-of", str(AS_OF.date()),
+                 "--out", str(out), "--model-uri", model_dir, "--store", store])
+    assert code == 0
+    printed = capsys.readouterr().out
+    scored = pd.read_parquet(out)
+    rejects = pd.read_csv(tmp_path / "scores.rejects.csv", dtype={"customer_id": str})
+    n_in = sample.loc[pd.to_datetime(sample["date"]) <= AS_OF, "customer_id"].nunique()
+    assert f"input customers {n_in:,} = scored {len(scored):,} + rejected {len(rejects):,}" in printed
+    assert list(rejects["customer_id"]) == [bad_customer]
+    assert "non-numeric amount" in rejects["reason"][0]
+    assert bad_customer not in set(scored["customer_id"])
+    # no temporary file is left beside the output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.db", "scores.parquet", "scores.rejects.csv", "tx.csv"]
+
+    assert main(["retain", "--store", store, "--top", "5"]) == 0
+    table = capsys.readouterr().out
+    assert "who to retain now" in table and "why:" in table
+    assert main(["retain", "--store", store, "--top", "5", "--format", "json", "--tier", "platinum"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert 0 < len(listed) <= 5 and all(r["value_tier"] == "platinum" for r in listed)
+    priorities = [r["priority"] for r in listed]
+    assert priorities == sorted(priorities, reverse=True)
