@@ -1,13 +1,51 @@
 """Model hyper-parameters: the one place they are set.
 
 Everything here is a modelling choice, not a business threshold. Estimators read these values
-when their own arguments are left at ``None``.
+when their own arguments are left at ``None``; the training pipeline reads the rest.
 """
 
 from __future__ import annotations
 
-#: BG/NBD maximum-likelihood fit
+#: BG/NBD maximum-likelihood fit (0 = plain maximum likelihood)
 BGNBD_PARAMS: dict = {"penalizer": 0.0}
 
 #: Gamma-Gamma maximum-likelihood fit
 GAMMA_GAMMA_PARAMS: dict = {"penalizer": 0.0}
+
+#: LightGBM parameters of every horizon classifier (churn and next-purchase knots). Small trees,
+#: large leaves and few rounds: the models correct BG/NBD-informed features, and scoring a
+#: million customers must stay within seconds.
+LGBM_PARAMS: dict = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_child_samples": 500,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.8,
+    "reg_lambda": 10.0,
+    "max_bin": 255,
+    "verbose": -1,
+    "deterministic": True,
+    "force_row_wise": True,
+}
+LGBM_NUM_BOOST_ROUND: int = 150
+SEED: int = 0
+
+#: horizons (days) of the next-purchase survival curve's knots besides 30, 90 and H; a knot is
+#: used only when the training history can observe it
+SURVIVAL_EXTRA_KNOTS: tuple[int, ...] = (180, 365)
+
+#: days between stacked training snapshots, and the most snapshots stacked per horizon
+SNAPSHOT_STEP_DAYS: int = 30
+MAX_SNAPSHOTS: int = 24
+
+#: weight of the LightGBM probability in a 'blend' with BG/NBD (on the probability scale)
+BLEND_WEIGHT: float = 0.5
+
+#: expected remaining lifetime is capped here (days); see models.scorer
+LIFETIME_CAP_DAYS: float = 3650.0
+
+#: the smallest data a model may be trained on
+MIN_CUSTOMERS: int = 100
+MIN_POSITIVES: int = 20

@@ -7,8 +7,6 @@ this step adds what the LightGBM models cannot easily learn from trees on raw co
     BG/NBD probability the customer is still alive at the as-of date.
 ``bg_p_purchase_{w}d``
     BG/NBD probability of at least one purchase in the next ``w`` days.
-``bg_expected_purchases_{w}d``
-    BG/NBD conditional expected purchases in the next ``w`` days.
 ``bg_rate``
     BG/NBD posterior mean purchase rate (per day) of an alive customer.
 ``recency_over_ipt``
@@ -29,7 +27,7 @@ import pandas as pd
 
 from .bgnbd import BetaGeoModel, rfm_arrays
 
-__all__ = ["SNAPSHOT_FEATURES", "EXTRA_FEATURES", "model_features", "add_model_features"]
+__all__ = ["SNAPSHOT_FEATURES", "extra_feature_names", "model_features", "add_model_features"]
 
 #: snapshot columns used by the models (identifiers and the date itself are not features)
 SNAPSHOT_FEATURES: tuple[str, ...] = (
@@ -47,11 +45,10 @@ def extra_feature_names(horizons) -> list[str]:
     hs = sorted({int(h) for h in horizons})
     return (["bg_p_alive", "bg_rate"]
             + [f"bg_p_purchase_{h}d" for h in hs]
-            + [f"bg_expected_purchases_{h}d" for h in hs]
             + ["recency_over_ipt", "recency_over_tenure", "purchases_per_year"])
 
 
-EXTRA_FEATURES = extra_feature_names  # documented alias: names depend on the horizons
+
 
 
 def model_features(horizons) -> list[str]:
@@ -69,7 +66,7 @@ def add_model_features(features: pd.DataFrame, bgnbd: BetaGeoModel, horizons) ->
     bgnbd : BetaGeoModel
         Fitted on data up to the rows' as-of date.
     horizons : iterable of int
-        Days for the ``bg_p_purchase_{w}d`` / ``bg_expected_purchases_{w}d`` columns.
+        Days for the ``bg_p_purchase_{w}d`` columns.
     """
     missing = [c for c in SNAPSHOT_FEATURES if c not in features.columns]
     if missing:
@@ -80,7 +77,6 @@ def add_model_features(features: pd.DataFrame, bgnbd: BetaGeoModel, horizons) ->
     out["bg_rate"] = bgnbd.expected_rate(x, t_x, T)
     for h in sorted({int(h) for h in horizons}):
         out[f"bg_p_purchase_{h}d"] = bgnbd.p_purchase_within(h, x, t_x, T)
-        out[f"bg_expected_purchases_{h}d"] = bgnbd.expected_purchases(h, x, t_x, T)
     rec, ipt, ten = out["recency_days"], out["ipt_mean_days"], out["tenure_days"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["recency_over_ipt"] = np.where(ipt > 0, rec / ipt, np.nan)

@@ -37,7 +37,7 @@ def reload_rules(request: Request) -> dict:
     state = request.app.state.serving
     path = state.settings.rules_path or state.engine.path
     try:
-        changes = state.engine.reload(path)
+        summary = state.engine.reload(path)
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return {"rules_version": state.engine.version, "changes": list(changes) if changes else []}
+    return {"rules_version": state.engine.version, "changes": list(summary["changes"])}

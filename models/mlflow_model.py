@@ -1,0 +1,31 @@
+"""MLflow pyfunc wrapper of a saved :class:`models.CustomerScorer` (models-from-code).
+
+MLflow logs this file as the model's code, so no class instance is cloudpickled: at load time
+MLflow runs the file, which declares the model with :func:`mlflow.models.set_model`, and
+``load_context`` reads the scorer's plain files (LightGBM text models + JSON) from the
+``scorer`` artifact. ``model_config["outputs"]`` restricts the returned columns (the churn and
+next-purchase registered models are the same bundle showing their own outputs).
+"""
+
+from __future__ import annotations
+
+import mlflow
+from mlflow.pyfunc import PythonModel
+
+
+class ScorerPyfunc(PythonModel):
+    """pyfunc model: snapshot features in, scorer outputs out."""
+
+    def load_context(self, context):
+        from models.scorer import CustomerScorer
+
+        self.scorer = CustomerScorer.load(context.artifacts["scorer"])
+        config = context.model_config or {}
+        self.outputs = list(config.get("outputs") or [])
+
+    def predict(self, context, model_input, params=None):
+        out = self.scorer.predict(model_input)
+        return out[self.outputs] if self.outputs else out
+
+
+mlflow.models.set_model(ScorerPyfunc())

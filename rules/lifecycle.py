@@ -1,0 +1,46 @@
+"""Customer lifecycle stage (客户生命周期): acquisition, growth, maturity, decline, termination.
+
+``frequency`` counts repeat purchases (BG/NBD's x), so a customer with no purchase on record has
+no frequency, no recency and no value at all: that is a prospect, in the potential acquisition
+stage. Anyone with one of them is a customer (whose stage may still be ``not_assessed``).
+"""
+
+from __future__ import annotations
+
+from .config import RulesConfig
+from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt, missing
+
+__all__ = ["tables"]
+
+
+def tables(config: RulesConfig) -> list[DecisionTable]:
+    """The lifecycle decision table built from the ``lifecycle`` section."""
+    cfg = config.section("lifecycle")
+    term, decl = cfg["termination_recency_days"], cfg["decline_recency_days"]
+    down, up, young = cfg["declining_trend_below"], cfg["growing_trend_from"], cfg["growth_tenure_days_below"]
+    out = "lifecycle_stage"
+    rules = [
+        Rule("lifecycle.acquisition", (missing("frequency"), missing("recency_days"), missing("value_percentile")),
+             {out: "acquisition"}, "No purchase and no value on record -> potential acquisition stage (潜在获取期)"),
+        Rule("lifecycle.not_assessed.recency", (missing("recency_days"),), {out: "not_assessed"},
+             "Days since last purchase unknown: lifecycle stage not assessed"),
+        Rule("lifecycle.termination", (Cond("recency_days", ">=", term),), {out: "termination"},
+             f"No purchase for >= {fmt(term)} days -> termination stage (终止期)"),
+        Rule("lifecycle.decline.recency", (Cond("recency_days", ">=", decl),), {out: "decline"},
+             f"No purchase for >= {fmt(decl)} days -> decline stage (衰退期)"),
+        Rule("lifecycle.decline.trend", (Cond("spend_trend", "<", down),), {out: "decline"},
+             f"Spend trend < {fmt(down)} -> decline stage (衰退期)"),
+        Rule("lifecycle.growth.new", (Cond("tenure_days", "<", young),), {out: "growth"},
+             f"Customer for < {fmt(young)} days -> growth stage (成长期)"),
+        Rule("lifecycle.growth.trend", (Cond("spend_trend", ">=", up),), {out: "growth"},
+             f"Spend trend >= {fmt(up)} -> growth stage (成长期)"),
+        Rule("lifecycle.maturity", (Cond("tenure_days", ">=", young), Cond("spend_trend", ">=", down)),
+             {out: "maturity"},
+             f"Customer for >= {fmt(young)} days, spend trend between {fmt(down)} and {fmt(up)} "
+             f"-> maturity stage (成熟期)"),
+        Rule("lifecycle.not_assessed", (), {out: "not_assessed"},
+             "Tenure or spend trend unknown: lifecycle stage not assessed"),
+    ]
+    inputs = {"frequency": NUMBER, "recency_days": NUMBER, "value_percentile": NUMBER, "spend_trend": NUMBER,
+              "tenure_days": NUMBER}
+    return [DecisionTable("lifecycle", inputs, rules, (out,))]

@@ -1,0 +1,415 @@
+"""One configuration's decision tables, registered and run on durable-rules.
+
+How durable-rules is used, and why
+----------------------------------
+* durable-rules keeps rulesets in a registry and cannot remove or re-register a name (its issues
+  #157 and #262). Each compiled configuration registers its tables under fresh names
+  ``crmid.<version>.<n>.<table>`` (``n`` counts compilations in this process), so a reload, or a
+  second engine on the same file, never collides with an earlier one. The old rulesets stay
+  registered but unused; they are small.
+* The rulesets live on a private :class:`durable.engine.Host` that does not start the module
+  host's background dispatch threads: those threads also pick up pending actions, and could run a
+  rule's action on another thread while :meth:`CompiledRules.decide_one` waits for it. Every
+  evaluation here is synchronous: ``post`` returns after the actions ran.
+* Customers are posted as events (not asserted as facts): an event is consumed by the rule that
+  fires, so nothing stays in the session state, equal facts of two customers never clash, and
+  one session id per ruleset serves millions of evaluations with constant memory. (Unique session
+  ids per customer exhaust the engine's state table.)
+* Each table is a first-match decision table (rule salience = position), see
+  :mod:`rules.decision_table`; the actions record which rule fired into a holder that is read
+  right after the post. A lock per compiled configuration serialises use of the holder and of
+  the engine, which is not documented as thread-safe.
+
+Two ways to decide
+------------------
+:meth:`CompiledRules.decide_one` posts one customer to every table in turn: the reference.
+:meth:`CompiledRules.decide_frame` groups customers by the cells of each table's inputs
+(:mod:`rules.banding`), posts each distinct input once (in batches) and joins the outcomes back.
+Both give the same decisions; a test checks it on a large randomised population.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import itertools
+import operator
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from durable import engine as durable_engine
+
+from . import customer_kind, distributor, lifecycle, man, purchase_type, relationship, retention, six_c
+from . import temperature, value_tier
+from .banding import Cat, event_value, group_rows, table_codes
+from .config import RulesConfig
+from .decision_table import DecisionTable, Rule
+from .facts import normalize_facts, normalize_frame
+from .scoring import missing_names, weighted_score
+
+__all__ = ["OUTPUT_COLUMNS", "RulesError", "CompiledRules", "build_tables"]
+
+#: decision fields, in output order
+OUTPUT_COLUMNS = (
+    "customer_id",
+    "value_tier",
+    "relationship_type",
+    "customer_kind",
+    "value_type",
+    "lifecycle_stage",
+    "temperature",
+    "purchase_type",
+    "man_class",
+    "six_c_score",
+    "six_c_grade",
+    "distributor_score",
+    "distributor_fit",
+    "churn_risk",
+    "action",
+    "action_text",
+    "priority",
+    "reasons",
+    "rules_version",
+)
+
+# events to post per durable-rules batch call: large batches make the engine grow big buffers
+_BATCH = 500
+# a process-wide counter: every compilation gets fresh ruleset names
+_COMPILATIONS = itertools.count(1)
+_HOST_LOCK = threading.Lock()
+_HOST: durable_engine.Host | None = None
+
+
+class RulesError(RuntimeError):
+    """The rules did not decide a customer (a table matched no rule): a defect, not bad input."""
+
+
+class _SynchronousHost(durable_engine.Host):
+    """A durable-rules host without the background dispatch and timer threads.
+
+    The rules here use no timers, and every action runs inside the ``post`` that triggered it;
+    the dispatch thread of the default host could otherwise take a pending action first.
+    """
+
+    def _run(self) -> None:  # noqa: D401 - replaces the thread start-up of the base class
+        return None
+
+
+def _host() -> durable_engine.Host:
+    global _HOST
+    with _HOST_LOCK:
+        if _HOST is None:
+            _HOST = _SynchronousHost()
+        return _HOST
+
+
+def build_tables(config: RulesConfig) -> list[DecisionTable]:
+    """All decision tables of a configuration, in evaluation order.
+
+    A table may read outputs of earlier tables (value type reads the tier and the customer kind;
+    retention reads nearly everything).
+    """
+    out: list[DecisionTable] = []
+    for family in (value_tier, relationship, customer_kind, lifecycle, temperature, purchase_type,
+                   man, six_c, distributor, retention):
+        out.extend(family.tables(config))
+    return out
+
+
+def _condition(table: DecisionTable, rule: Rule) -> dict:
+    # the table name in every condition keeps a catch-all rule (no conditions) well-formed
+    parts = [{"table": table.name}] + [c.to_durable() for c in rule.when]
+    return {"$and": parts}
+
+
+class CompiledRules:
+    """One configuration's decision tables, registered in durable-rules.
+
+    Parameters
+    ----------
+    config : RulesConfig
+    """
+
+    def __init__(self, config: RulesConfig) -> None:
+        self.config = config
+        self.version = config.version
+        self.tables = build_tables(config)
+        self._criteria = tuple(config.section("distributor")["weights"])
+        self._lock = threading.Lock()
+        self._fired: list[tuple[int, Any]] = []
+        # one token per posted event, to tie each fired action to its event
+        self._tokens = itertools.count()
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "_", self.version)
+        serial = next(_COMPILATIONS)
+        self._ruleset = {t.name: f"crmid.{slug}.{serial}.{t.name}" for t in self.tables}
+        host = _host()
+        definitions = {}
+        for table in self.tables:
+            definition = {}
+            for i, rule in enumerate(table.rules):
+                definition[f"r{i}"] = {"all": [{"m": _condition(table, rule)}], "pri": i + 1,
+                                       "run": self._action(i)}
+            definitions[self._ruleset[table.name]] = definition
+        host.register_rulesets(definitions)
+        self._host = host
+
+    def _action(self, index: int):
+        fired = self._fired
+
+        def run(c) -> None:
+            # the event itself: reason fields and the batch position are read from it later
+            fired.append((index, dict(c.m.items())))
+
+        return run
+
+    # ----------------------------------------------------------------------------------------
+    # engine calls
+    # ----------------------------------------------------------------------------------------
+    def _post_one(self, table: DecisionTable, event: dict) -> tuple[Rule, dict] | None:
+        """Post one event; the rule that fired and the event, or None (caller holds the lock)."""
+        token = next(self._tokens)
+        self._fired.clear()
+        try:
+            self._host.post(self._ruleset[table.name], dict(event, _u=token))
+        except durable_engine.MessageNotHandledException:
+            pass
+        # only this event's action counts: see _post_many for how a stale one can appear
+        hits = [(index, seen) for index, seen in self._fired if seen.get("_u") == token]
+        if not hits:
+            if table.optional:
+                return None
+            raise RulesError(f"table {table.name}: no rule matched {event}")
+        index, seen = hits[0]
+        return table.rules[index], seen
+
+    def _post_many(self, table: DecisionTable, events: list[dict]) -> list[tuple[Rule, dict] | None]:
+        """Decide many events; one result per event, in order (caller holds the lock).
+
+        Complete tables are posted in batches. A batch in which one event matches no rule raises
+        before any action runs and leaves the other events' actions pending, to run on a later
+        post; so optional tables (where no match is normal) are posted one event at a time, and
+        every event carries a token so a stale action is never taken for a new one.
+        """
+        if table.optional:
+            return [self._post_one(table, e) for e in events]
+        results: list[tuple[Rule, dict] | None] = [None] * len(events)
+        name = self._ruleset[table.name]
+        for start in range(0, len(events), _BATCH):
+            chunk = events[start:start + _BATCH]
+            tokens = {next(self._tokens): start + k for k in range(len(chunk))}
+            batch = [dict(e, _u=t) for e, t in zip(chunk, tokens)]
+            self._fired.clear()
+            try:
+                self._host.post_batch(name, batch)
+            except durable_engine.MessageNotHandledException as exc:
+                raise RulesError(f"table {table.name}: a batch had an event no rule matched") from exc
+            for index, seen in self._fired:
+                position = tokens.get(seen.get("_u"))
+                if position is not None:
+                    results[position] = (table.rules[index], seen)
+        for k, r in enumerate(results):
+            if r is None:
+                raise RulesError(f"table {table.name}: no rule matched {events[k]}")
+        return results
+
+    # ----------------------------------------------------------------------------------------
+    # one customer
+    # ----------------------------------------------------------------------------------------
+    def _scores_one(self, record: dict) -> None:
+        for name, prefix, weights in self._scorecards():
+            cols = {k: np.array([np.nan if record[prefix + k] is None else record[prefix + k]]) for k in weights}
+            score, bits = weighted_score(cols, weights)
+            record[f"{name}_score"] = None if np.isnan(score[0]) else float(score[0])
+            record[f"{name}_missing"] = missing_names(int(bits[0]), weights)
+
+    def _scorecards(self):
+        return (("six_c", "six_c_", self.config.section("six_c")["weights"]),
+                ("distributor", "distributor_", self.config.section("distributor")["weights"]))
+
+    def decide_one(self, facts: Mapping[str, Any]) -> dict:
+        """Decide one customer by posting it to every table in turn (the reference path).
+
+        Parameters
+        ----------
+        facts : mapping
+            One customer's facts (see :mod:`rules.facts`).
+
+        Returns
+        -------
+        dict
+            The decision (:data:`OUTPUT_COLUMNS`).
+        """
+        record = normalize_facts(facts, self._criteria)
+        self._scores_one(record)
+        reasons = []
+        with self._lock:
+            for table in self.tables:
+                event = {"table": table.name, **{f: record.get(f) for f in table.inputs}}
+                hit = self._post_one(table, event)
+                if hit is None:
+                    for out in table.outputs:
+                        record.setdefault(out, None)
+                    continue
+                rule, seen = hit
+                record.update(rule.then)
+                reasons.append({"rule": rule.id, "reason": _reason(rule, seen)})
+        if record.get("action") is None:
+            raise RulesError(f"no retention action for customer {record['customer_id']!r}")
+        priority = record["base_priority"]
+        for field_name in retention.ADJUSTMENT_OUTPUTS.values():
+            if record.get(field_name) is not None:
+                priority = priority + record[field_name]
+        decision = {k: record.get(k) for k in OUTPUT_COLUMNS}
+        decision["priority"] = priority
+        decision["reasons"] = reasons
+        decision["rules_version"] = self.version
+        return decision
+
+    # ----------------------------------------------------------------------------------------
+    # a frame: group, decide distinct inputs once, join back
+    # ----------------------------------------------------------------------------------------
+    def decide_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Decide every row of ``frame``; one output row per input row, in the same order.
+
+        Rows are grouped per table by the cells of the table's inputs; each group is decided once
+        by the engine and the outcome joined back. ``reasons`` holds one list per row; rows with
+        the same reasons share the reason dicts, so treat them as read-only.
+        """
+        n = len(frame)
+        cols = normalize_frame(frame.reset_index(drop=True), self._criteria)
+        for name, prefix, weights in self._scorecards():
+            score, bits = weighted_score({k: cols[prefix + k] for k in weights}, weights)
+            cols[f"{name}_score"] = score
+            masks, inverse = np.unique(bits, return_inverse=True)
+            cols[f"{name}_missing"] = Cat.canonical(inverse.reshape(-1).astype(np.int64),
+                                                    [missing_names(int(b), weights) for b in masks])
+
+        reason_cols: list[np.ndarray] = []
+        fired_cols: list[np.ndarray] = []
+        cells: dict[tuple, tuple[np.ndarray, int]] = {}
+        with self._lock:
+            for table in self.tables:
+                codes, sizes = [], []
+                for f in table.inputs:
+                    key = (f, tuple(table.thresholds(f)))
+                    if not isinstance(cols[f], Cat) and key in cells:
+                        c, s = cells[key]
+                    else:
+                        c, s = table_codes(cols[f], key[1])
+                        if not isinstance(cols[f], Cat):
+                            # several tables read the same number against the same constants
+                            cells[key] = (c, s)
+                    codes.append(c)
+                    sizes.append(s)
+                inverse, rep = group_rows(codes, sizes) if n else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+                events = [{"table": table.name, **{f: event_value(cols[f], int(i)) for f in table.inputs}}
+                          for i in rep]
+                hits = self._post_many(table, events)
+                fired_u = np.array([h is not None for h in hits], dtype=bool)
+                reasons_u = np.empty(len(hits), dtype=object)
+                reasons_u[:] = [None if h is None else {"rule": h[0].id, "reason": _reason(*h)} for h in hits]
+                fired_rows = fired_u[inverse] if len(hits) else np.zeros(n, dtype=bool)
+                reason_cols.append(reasons_u[inverse] if len(hits) else np.full(n, None, dtype=object))
+                fired_cols.append(fired_rows)
+                for out in table.outputs:
+                    new = Cat.canonical(inverse, [None if h is None else h[0].then[out] for h in hits])
+                    old = cols.get(out)
+                    if table.optional and isinstance(old, Cat):
+                        # rows this table did not decide keep what an earlier table set
+                        merged = Cat(np.where(fired_rows, new.codes + len(old.values), old.codes),
+                                     old.values + new.values)
+                        new = Cat.canonical(merged.codes, merged.values)
+                    cols[out] = new
+        return self._assemble(frame, cols, reason_cols, fired_cols)
+
+    def _assemble(self, frame: pd.DataFrame, cols: dict, reason_cols: list, fired_cols: list) -> pd.DataFrame:
+        n = len(frame)
+        out: dict[str, Any] = {"customer_id": cols["customer_id"]}
+        for name in OUTPUT_COLUMNS[1:]:
+            if name in ("six_c_score", "distributor_score"):
+                out[name] = cols[name]
+            elif name in cols and isinstance(cols[name], Cat):
+                # object columns of Python str: an inferred Arrow string column costs ~0.1 s per
+                # million rows and column, and the labels are few shared objects anyway
+                out[name] = pd.Series(cols[name].to_objects(), dtype=object)
+        action_cat = cols["action"]
+        undecided = np.array([v is None for v in action_cat.values], dtype=bool)
+        if n and undecided[action_cat.codes].any():
+            i = int(np.flatnonzero(undecided[action_cat.codes])[0])
+            raise RulesError(f"no retention action for customer {cols['customer_id'][i]!r}")
+        action = action_cat.to_objects()
+        out["action"] = pd.Series(action, dtype=object)
+        out["customer_id"] = pd.Series(cols["customer_id"], dtype=object)
+        out["priority"] = self._priority(cols, n)
+        out["reasons"] = _join_reasons(reason_cols, fired_cols, n)
+        out["rules_version"] = pd.Series(np.full(n, self.version, dtype=object), dtype=object)
+        result = pd.DataFrame({k: out[k] for k in OUTPUT_COLUMNS})
+        result.index = frame.index
+        return result
+
+    @staticmethod
+    def _priority(cols: dict, n: int) -> np.ndarray:
+        parts = [cols["base_priority"]] + [cols[f] for f in retention.ADJUSTMENT_OUTPUTS.values() if f in cols]
+        numbers = [v for p in parts for v in p.values if v is not None]
+        integral = all(isinstance(v, int) for v in numbers)
+        dtype = np.int64 if integral else np.float64
+
+        def values(cat: Cat) -> np.ndarray:
+            table = np.array([0 if v is None else v for v in cat.values] or [0], dtype=dtype)
+            return table[cat.codes] if n else np.zeros(0, dtype=dtype)
+
+        # same order of additions as decide_one: base, then each adjustment that applies
+        total = values(parts[0])
+        for p in parts[1:]:
+            total = total + values(p)
+        return total
+
+
+def _reason(rule: Rule, seen: Mapping[str, Any]) -> str:
+    fields = rule.reason_fields()
+    if not fields:
+        return rule.reason
+    return rule.reason.format(**{f: seen.get(f) for f in fields})
+
+
+def _join_reasons(reason_cols: list[np.ndarray], fired_cols: list[np.ndarray], n: int) -> pd.Series:
+    """Per row, the list of reasons of the tables that fired, in table order (an object Series)."""
+    if not n:
+        return pd.Series([], dtype=object)
+    fired = np.stack(fired_cols, axis=1)
+    # rows fall into few patterns of which optional tables fired: per pattern, zip the columns
+    # of the tables that fired (C speed) instead of filtering every row in Python
+    pattern, rep = group_rows([fired[:, t].astype(np.int64) for t in range(fired.shape[1])], [2] * fired.shape[1])
+    order = np.argsort(pattern, kind="stable")
+    bounds = np.searchsorted(pattern[order], np.arange(len(rep) + 1))
+    built: list = []
+    with _gc_paused():
+        for p, first in enumerate(rep):
+            rows = order[bounds[p]:bounds[p + 1]]
+            columns = [reason_cols[t][rows].tolist() for t in np.flatnonzero(fired[first])]
+            built.extend(map(list, zip(*columns)))
+        # back to row order: built[position[i]] is row i's list
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n)
+        result = operator.itemgetter(*position.tolist())(built) if n > 1 else (built[0],)
+    return pd.Series(result, dtype=object)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while building a million small lists.
+
+    The lists hold only shared dicts and cannot form cycles; without the pause, the collections
+    triggered by the allocations make the build ten times slower.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -1,0 +1,39 @@
+"""Prospect temperature by expected ordering time (潜在客户按订货时间): hot, warm, cold.
+
+Hot (热客) is likely to order within one month, warm (暖客) within three months, cold (冷客)
+later. The next-purchase model's probabilities decide when known; otherwise its expected days to
+the next purchase.
+"""
+
+from __future__ import annotations
+
+from .config import RulesConfig
+from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt
+
+__all__ = ["tables"]
+
+
+def tables(config: RulesConfig) -> list[DecisionTable]:
+    """The temperature decision table built from the ``temperature`` section."""
+    cfg = config.section("temperature")
+    h, w = cfg["hot_p30_from"], cfg["warm_p90_from"]
+    hd, wd = cfg["hot_days_up_to"], cfg["warm_days_up_to"]
+    out = "temperature"
+    rules = [
+        Rule("temperature.hot", (Cond("p_purchase_30d", ">=", h),), {out: "hot"},
+             f"Probability of buying within 30 days >= {fmt(h)} -> hot (热客)"),
+        Rule("temperature.warm", (Cond("p_purchase_90d", ">=", w),), {out: "warm"},
+             f"Probability of buying within 90 days >= {fmt(w)} -> warm (暖客)"),
+        Rule("temperature.cold", (Cond("p_purchase_30d", "<", h), Cond("p_purchase_90d", "<", w)), {out: "cold"},
+             f"Probabilities of buying within 30 days < {fmt(h)} and within 90 days < {fmt(w)} -> cold (冷客)"),
+        Rule("temperature.hot.days", (Cond("expected_days_to_next_purchase", "<=", hd),), {out: "hot"},
+             f"Next purchase expected within {fmt(hd)} days -> hot (热客)"),
+        Rule("temperature.warm.days", (Cond("expected_days_to_next_purchase", "<=", wd),), {out: "warm"},
+             f"Next purchase expected within {fmt(wd)} days -> warm (暖客)"),
+        Rule("temperature.cold.days", (Cond("expected_days_to_next_purchase", ">", wd),), {out: "cold"},
+             f"Next purchase expected after more than {fmt(wd)} days -> cold (冷客)"),
+        Rule("temperature.not_assessed", (), {out: "not_assessed"},
+             "Purchase probabilities and expected days to next purchase unknown: temperature not assessed"),
+    ]
+    inputs = {"p_purchase_30d": NUMBER, "p_purchase_90d": NUMBER, "expected_days_to_next_purchase": NUMBER}
+    return [DecisionTable("temperature", inputs, rules, (out,))]

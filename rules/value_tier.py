@@ -1,0 +1,45 @@
+"""Value pyramid (客户金字塔): platinum, gold, iron and lead tiers by value percentile.
+
+Default cut points follow Sherden's 80/20/30 rule: the top 20% of customers by value are
+platinum (top 5%) and gold, the bottom 30% are lead. The cut points are in the configuration
+(``value_tier.cut_points``).
+"""
+
+from __future__ import annotations
+
+from .config import RulesConfig
+from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt, missing
+
+__all__ = ["TIER_LABELS", "tables"]
+
+#: tier -> English and textbook names, used in reasons
+TIER_LABELS = {
+    "platinum": "platinum (铂金, VIP)",
+    "gold": "gold (黄金, key)",
+    "iron": "iron (钢铁, ordinary)",
+    "lead": "lead (重铅, small)",
+}
+
+
+def _top_share(cut: float) -> str:
+    # 0.95 -> "top 5%": marketing talks in shares of the base, not in percentiles
+    return f"top {fmt(round((1.0 - cut) * 100, 6))}%"
+
+
+def tables(config: RulesConfig) -> list[DecisionTable]:
+    """The value tier decision table built from ``value_tier.cut_points``."""
+    cuts = config.section("value_tier")["cut_points"]
+    p, g, i = cuts["platinum"], cuts["gold"], cuts["iron"]
+    rules = [
+        Rule("tier.not_assessed", (missing("value_percentile"),), {"value_tier": "not_assessed"},
+             "Value percentile unknown: value tier not assessed"),
+        Rule("tier.platinum", (Cond("value_percentile", ">=", p),), {"value_tier": "platinum"},
+             f"Value percentile >= {fmt(p)} ({_top_share(p)}) -> {TIER_LABELS['platinum']} tier"),
+        Rule("tier.gold", (Cond("value_percentile", ">=", g),), {"value_tier": "gold"},
+             f"Value percentile >= {fmt(g)} and < {fmt(p)} ({_top_share(g)}) -> {TIER_LABELS['gold']} tier"),
+        Rule("tier.iron", (Cond("value_percentile", ">=", i),), {"value_tier": "iron"},
+             f"Value percentile >= {fmt(i)} and < {fmt(g)} -> {TIER_LABELS['iron']} tier"),
+        Rule("tier.lead", (Cond("value_percentile", "<", i),), {"value_tier": "lead"},
+             f"Value percentile < {fmt(i)} (bottom {fmt(round(i * 100, 6))}%) -> {TIER_LABELS['lead']} tier"),
+    ]
+    return [DecisionTable("value_tier", {"value_percentile": NUMBER}, rules, ("value_tier",))]

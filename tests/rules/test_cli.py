@@ -1,0 +1,85 @@
+"""``crmid decide`` and ``crmid rules check``, in-process and once as a real process."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rules.cli import add_commands
+
+
+def run(argv):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    add_commands(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def _write_lines(path: Path, lines):
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_decide_jsonl_in_and_out(tmp_path, engine):
+    facts = [{"customer_id": "a", "value_percentile": 0.97, "churn_probability": 0.9},
+             {"customer_id": "b", "money": True, "authority": True, "need": True,
+              "six_c": {"character": 90}}]
+    src = _write_lines(tmp_path / "facts.jsonl", [json.dumps(f) for f in facts] + [""])
+    out = tmp_path / "decisions.jsonl"
+    assert run(["decide", "--input", str(src), "--output", str(out)]) == 0
+    decisions = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [d["customer_id"] for d in decisions] == ["a", "b"]
+    assert decisions == [engine.decide(f) for f in facts]
+    assert decisions[0]["action"] == "retain_vip_personal_outreach"
+
+
+def test_decide_stdin_to_stdout(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"customer_id": "x", "value_percentile": 0.1}\n'))
+    assert run(["decide", "--input", "-", "--output", "-"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert json.loads(line)["value_tier"] == "lead"
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (['{"customer_id": "a"}', "{not json"], "line 2: not valid JSON"),
+        (['{"customer_id": "a", "churn_probability": "high"}'],
+         "line 1: field 'churn_probability' = 'high': expected a number in [0, 1]"),
+        (['{"customer_id": "a"}', "", '{"customer_id": "b", "need": "maybe"}'],
+         "line 3: field 'need' = 'maybe': expected true or false"),
+        (["[1, 2]"], "line 1: expected a JSON object"),
+    ],
+)
+def test_decide_bad_input_names_line_field_value(tmp_path, capsys, lines, message):
+    src = _write_lines(tmp_path / "facts.jsonl", lines)
+    assert run(["decide", "--input", str(src), "--output", str(tmp_path / "out.jsonl")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_rules_check(tmp_path, capsys, raw_config, write_config):
+    assert run(["rules", "check", str(write_config(raw_config))]) == 0
+    assert "no changes" in capsys.readouterr().out
+    raw_config["value_tier"]["cut_points"]["platinum"] = 0.9
+    assert run(["rules", "check", str(write_config(raw_config))]) == 0
+    assert "value_tier.cut_points.platinum: 0.95 -> 0.9" in capsys.readouterr().out
+    raw_config["retention"]["actions"].pop("lead")
+    assert run(["rules", "check", str(write_config(raw_config))]) == 2
+    assert "'retention.actions' has no action for tier 'lead'" in capsys.readouterr().err
+
+
+def test_decide_as_a_real_process(tmp_path):
+    src = _write_lines(tmp_path / "facts.jsonl", ['{"customer_id": "a", "value_percentile": 0.5}'])
+    code = ("import argparse, sys; from rules.cli import add_commands; p = argparse.ArgumentParser(); "
+            "s = p.add_subparsers(); add_commands(s); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))")
+    done = subprocess.run([sys.executable, "-c", code, "decide", "--input", str(src), "--output", "-"],
+                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["value_tier"] == "iron"

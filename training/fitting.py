@@ -1,0 +1,170 @@
+"""Fit the served :class:`models.CustomerScorer` from a transaction log at a cutoff (no MLflow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from customerbase.snapshot import TransactionLog
+from models import defaults
+from models.churn import ChurnModel
+from models.gamma_gamma import GammaGammaModel
+from models.horizon import usable_rows
+from models.next_purchase import NextPurchaseModel
+from models.scorer import CustomerScorer
+
+from .gate import GateResult, validate_horizon
+from .stacking import as_log, point_in_time, snapshot_dates, stack
+
+__all__ = ["fit_scorer", "check_training_inputs", "TrainingInputError", "curve_knots"]
+
+
+class TrainingInputError(ValueError):
+    """The data cannot support the requested training; the message names the numbers."""
+
+
+def check_training_inputs(log: TransactionLog, cutoff, horizon, *, step_days=None) -> None:
+    """Raise :class:`TrainingInputError` before any work when the request cannot be served.
+
+    Checks: the cutoff lies within the data, the horizon is a positive number of days, the
+    history before ``cutoff - horizon`` holds at least one training snapshot, and enough
+    customers are known at the cutoff.
+    """
+    step = defaults.SNAPSHOT_STEP_DAYS if step_days is None else int(step_days)
+    if log.n_rows == 0 or log.data_start is None:
+        raise TrainingInputError("no transactions to train on (0 rows)")
+    try:
+        h = int(horizon)
+    except (TypeError, ValueError):
+        raise TrainingInputError(f"horizon must be a whole number of days, got {horizon!r}") from None
+    if h <= 0 or h != horizon:
+        raise TrainingInputError(f"horizon must be a positive whole number of days, got {horizon}")
+    cutoff = pd.Timestamp(cutoff).normalize()
+    start, end = log.data_start.normalize(), log.data_end.normalize()
+    if cutoff < start:
+        raise TrainingInputError(
+            f"as-of date {cutoff.date()} is before the data start {start.date()}: nothing is known at it")
+    if cutoff > end:
+        raise TrainingInputError(
+            f"as-of date {cutoff.date()} is after the data end {end.date()} "
+            f"({(cutoff - end).days} days without data would be read as silence)")
+    history = int((cutoff - start).days)
+    needed = h + step
+    if history < needed:
+        raise TrainingInputError(
+            f"horizon {h} days is longer than the available history allows: training needs "
+            f"{needed} days ({h} to observe + {step} of history for one snapshot) before the as-of date "
+            f"{cutoff.date()}, the data start {start.date()} gives {history} days")
+    n_cust = int(log.known_codes(cutoff).size)
+    if n_cust < defaults.MIN_CUSTOMERS:
+        raise TrainingInputError(
+            f"too few customers to train: {n_cust} known at {cutoff.date()}, at least {defaults.MIN_CUSTOMERS} needed")
+
+
+def curve_knots(dates, cutoff) -> list[int]:
+    """Knots of the survival curve: 30, 90 and every extra knot some training snapshot observes."""
+    longest = max(((pd.Timestamp(cutoff) - d).days for d in dates), default=0)
+    return sorted({30, 90} | {k for k in defaults.SURVIVAL_EXTRA_KNOTS if k <= longest})
+
+
+def _enough(data, h) -> tuple[bool, int, int]:
+    _, y = usable_rows(data.duration, data.event, data.followup, h)
+    pos = int(y.sum())
+    return (pos >= defaults.MIN_POSITIVES and y.size - pos >= defaults.MIN_POSITIVES), pos, int(y.size)
+
+
+def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed: int | None = None,
+               params: dict | None = None, num_boost_round: int | None = None,
+               step_days: int | None = None, max_snapshots: int | None = None) -> CustomerScorer:
+    """Train the churn and next-purchase models, the baselines, and gate them.
+
+    Parameters
+    ----------
+    log_or_transactions : pandas.DataFrame or customerbase.snapshot.TransactionLog
+        Validated transactions. A frame is cut at ``cutoff`` first: nothing after it is read.
+    cutoff : date-like
+        Last day of data the models may use (the as-of date of the scorer).
+    horizon : int
+        H in days for churn.
+    gate : bool
+        Validate each output against BG/NBD and serve model, blend or baseline accordingly;
+        False serves the LightGBM models everywhere they exist (for comparisons).
+    seed, params, num_boost_round
+        LightGBM settings (defaults in :mod:`models.defaults`).
+    step_days, max_snapshots
+        Training snapshot spacing and count.
+
+    Returns
+    -------
+    CustomerScorer
+        ``info`` holds the cutoff, the snapshot dates, the gate report and training counts.
+    """
+    cutoff = pd.Timestamp(cutoff).normalize()
+    log = as_log(log_or_transactions, cutoff)
+    check_training_inputs(log, cutoff, horizon, step_days=step_days)
+    H = int(horizon)
+    dates = snapshot_dates(log.data_start, cutoff, step_days=step_days, max_snapshots=max_snapshots)
+    knots = curve_knots(dates, cutoff)
+    feature_horizons = sorted(set(knots) | {H})
+    points = [p for p in (point_in_time(log, d, feature_horizons, observed_until=cutoff) for d in dates) if p is not None]
+    if not any(p.followup >= H for p in points):
+        raise TrainingInputError(f"no training snapshot with repeat purchases is followed for {H} days before {cutoff.date()}")
+    data = stack(points)
+    ok, pos, rows = _enough(data, H)
+    if not ok:
+        raise TrainingInputError(
+            f"too few positive labels to train: {pos} customers purchased within {H} days and "
+            f"{rows - pos} did not, in {rows} training rows; at least {defaults.MIN_POSITIVES} of each needed")
+
+    ref = point_in_time(log, cutoff, feature_horizons)
+    if ref is None:
+        raise TrainingInputError(f"no customer has a repeat purchase by {cutoff.date()}: BG/NBD cannot be fitted")
+    targets = {h: float(ref.X[f"bg_p_purchase_{h}d"].mean()) for h in feature_horizons}
+    model_knots = [k for k in knots if _enough(data, k)[0]]
+    common = dict(params=params, num_boost_round=num_boost_round, seed=seed)
+    nxt = None
+    if model_knots:
+        nxt = NextPurchaseModel(model_knots, **common).fit(
+            data.X, data.duration, data.event, data.followup, reference_X=ref.X, reference_p_purchase=targets)
+    if nxt is not None and H in nxt.knots_:
+        churn = ChurnModel.from_classifier(nxt.classifiers_[H])
+    else:
+        churn = ChurnModel(H, **common).fit(data.X, data.duration, data.event, data.followup,
+                                            reference_X=ref.X, reference_p_purchase=targets[H])
+
+    snap = ref.snapshot
+    repeat = snap["frequency"].to_numpy() > 0
+    gg = GammaGammaModel().fit(snap["n_purchases"].to_numpy()[repeat], snap["monetary_mean"].to_numpy()[repeat])
+
+    gate_report: dict[str, dict] = {}
+    sources: dict[str, str] = {}
+    outputs = {"churn": H, **{f"knot_{k}": k for k in knots}}
+    results: dict[int, GateResult] = {}
+    for name, h in outputs.items():
+        trained = name == "churn" or (nxt is not None and h in nxt.knots_)
+        if not trained:
+            res = GateResult(h, "baseline", f"too few labelled rows to train a {h}-day classifier: BG/NBD served")
+        elif not gate:
+            res = GateResult(h, "model", "gate disabled")
+        else:
+            if h not in results:
+                results[h] = validate_horizon(points, h, **common)
+            res = results[h]
+        sources[name] = res.source
+        gate_report[name] = res.to_dict()
+
+    info = {
+        "cutoff": str(cutoff.date()),
+        "horizon_days": H,
+        "snapshot_dates": [str(d.date()) for d in data.dates],
+        "training_rows": int(len(data)),
+        "customers_at_cutoff": int(len(snap)),
+        "gate": gate_report,
+        "lgbm_params": {**defaults.LGBM_PARAMS, **(params or {})},
+        "num_boost_round": defaults.LGBM_NUM_BOOST_ROUND if num_boost_round is None else int(num_boost_round),
+        "seed": defaults.SEED if seed is None else int(seed),
+    }
+    return CustomerScorer(
+        horizon_days=H, bgnbd=ref.bgnbd, gamma_gamma=gg, churn=churn, next_purchase=nxt, knots=knots,
+        feature_horizons=feature_horizons, sources=sources, version="local", info=info,
+    )

@@ -1,0 +1,97 @@
+"""The champion gate: LightGBM against BG/NBD on a later validation snapshot, per output.
+
+For each horizon served (the churn horizon H and every knot of the survival curve) the gate
+trains the same classifier on all training snapshots but the latest one that observes the
+horizon, and scores that latest snapshot -- a later validation snapshot the classifier never
+saw -- next to BG/NBD fitted on the history up to that snapshot's date. The rows of the
+validation snapshot are later than every training row; for long horizons their label windows
+overlap the training rows' in calendar time (a short history leaves no other way); the
+``evaluate`` protocol itself is strictly out of time.
+
+Decision per output, in this order:
+
+``'model'``     LightGBM AUC >= BG/NBD AUC and LightGBM Brier <= BG/NBD Brier;
+``'blend'``     the same holds for the average of the two;
+``'baseline'``  otherwise, or when fewer than two snapshots observe the horizon (nothing to
+                validate on) -- BG/NBD is served and the reason is recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models import defaults
+from models.horizon import HorizonClassifier, usable_rows
+from models.metrics import binary_metrics
+
+from .stacking import PointInTime, stack
+
+__all__ = ["GateResult", "decide", "validate_horizon"]
+
+
+@dataclass
+class GateResult:
+    """The gate's verdict on one horizon."""
+
+    horizon: int
+    source: str
+    reason: str
+    validation_date: str | None = None
+    metrics: dict = field(default_factory=dict)  # 'model' / 'baseline' / 'blend' -> binary_metrics
+
+    def to_dict(self) -> dict:
+        return {"horizon": self.horizon, "source": self.source, "reason": self.reason,
+                "validation_date": self.validation_date, "metrics": self.metrics}
+
+
+def _at_least_as_good(m: dict, base: dict) -> bool:
+    return m["auc"] >= base["auc"] and m["brier"] <= base["brier"]
+
+
+def decide(metrics: dict) -> tuple[str, str]:
+    """Pick the served source from validation metrics of 'model', 'baseline' and 'blend'."""
+    m, b, bl = metrics["model"], metrics["baseline"], metrics["blend"]
+    detail = (f"LightGBM AUC {m['auc']:.4f} / Brier {m['brier']:.4f} vs BG/NBD AUC {b['auc']:.4f} / "
+              f"Brier {b['brier']:.4f} (blend {bl['auc']:.4f} / {bl['brier']:.4f})")
+    if _at_least_as_good(m, b):
+        return "model", "LightGBM at least as good as BG/NBD: " + detail
+    if _at_least_as_good(bl, b):
+        return "blend", "LightGBM worse than BG/NBD, the blend is not: " + detail
+    return "baseline", "LightGBM and the blend worse than BG/NBD: " + detail
+
+
+def validate_horizon(points: list[PointInTime], horizon: int, *, seed=None, params=None,
+                     num_boost_round=None, blend_weight=None) -> GateResult:
+    """Validate the horizon classifier on the latest snapshot that observes ``horizon`` days."""
+    h = int(horizon)
+    observed = [p for p in points if p.followup >= h]
+    if len(observed) < 2:
+        return GateResult(h, "baseline", f"only {len(observed)} training snapshot(s) observe {h} days: "
+                          "nothing to validate LightGBM on, BG/NBD served")
+    val, train = observed[-1], observed[:-1]
+    data = stack(train)
+    mask, y = usable_rows(data.duration, data.event, data.followup, h)
+    n_pos = int(y.sum())
+    if n_pos < defaults.MIN_POSITIVES or y.size - n_pos < defaults.MIN_POSITIVES:
+        return GateResult(h, "baseline", f"{n_pos} purchases in {y.size} rows before the validation snapshot: "
+                          f"too few (< {defaults.MIN_POSITIVES}) to train, BG/NBD served", str(val.as_of.date()))
+    base_col = f"bg_p_purchase_{h}d"
+    p_base = val.X[base_col].to_numpy(dtype=np.float64)
+    clf = HorizonClassifier(h, params, num_boost_round, seed).fit(
+        data.X[mask], y, reference_X=val.X, reference_target=float(np.mean(p_base)))
+    _, y_val = usable_rows(val.labels["days_to_next_purchase"], val.labels["next_purchase_observed"],
+                           np.full(len(val.X), val.followup), h)
+    if y_val.sum() == 0 or y_val.all():
+        return GateResult(h, "baseline", f"validation snapshot {val.as_of.date()} has only one outcome at {h} days: "
+                          "cannot compare, BG/NBD served", str(val.as_of.date()))
+    p_model = clf.predict_proba(val.X)
+    w = defaults.BLEND_WEIGHT if blend_weight is None else float(blend_weight)
+    metrics = {
+        "model": binary_metrics(y_val, p_model),
+        "baseline": binary_metrics(y_val, p_base),
+        "blend": binary_metrics(y_val, w * p_model + (1 - w) * p_base),
+    }
+    source, reason = decide(metrics)
+    return GateResult(h, source, reason, str(val.as_of.date()), metrics)
