@@ -69,6 +69,7 @@ SCORE_COLUMNS = (
     "temperature",
     "man_class",
     "purchase_type",
+    "churn_risk",
     "six_c_score",
     "six_c_grade",
     "distributor_score",

@@ -243,7 +243,7 @@ def _score_dtype(column: str) -> str:
     if column in ("next_purchase_beyond_data",):
         return "boolean"
     if column in ("customer_id", "value_tier", "relationship_type", "customer_kind", "value_type",
-                  "lifecycle_stage", "temperature", "man_class", "purchase_type", "six_c_grade",
+                  "lifecycle_stage", "temperature", "man_class", "purchase_type", "churn_risk", "six_c_grade",
                   "distributor_fit", "action", "action_text", "reasons", "model_version", "rules_version"):
         return "string"
     return "float64"
