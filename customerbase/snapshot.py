@@ -79,6 +79,11 @@ LABELS: dict[str, str] = {
     "churned": "no purchase within the horizon H (= not purchased_within_{H}d)",
 }
 
+# money is summed in fixed point (1/10,000 of the currency unit) so that a customer's totals are
+# exact and do not depend on which other customers are in the data: batch, one customer and a
+# Spark partition give bit-identical features
+_MONEY_SCALE = 10_000
+
 # day numbers are shifted so that keys (customer code, day) pack into one sortable int64
 _DAY_OFFSET = 1 << 30
 _EPOCH = np.datetime64("1970-01-01", "D")
@@ -90,7 +95,7 @@ def _day_number(ts) -> int:
 
 def _segment_max(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Max of ``values[s:e]`` for each non-empty range."""
-    padded = np.append(values, -np.inf)
+    padded = np.append(values, np.iinfo(np.int64).min)
     bounds = np.empty(starts.size * 2, dtype=np.int64)
     bounds[0::2] = starts
     bounds[1::2] = ends
@@ -148,7 +153,7 @@ class TransactionLog:
         key = (codes << 32) + days + _DAY_OFFSET
         order = np.argsort(key, kind="stable")
         key = key[order]
-        amount = amount[order]
+        amount = np.rint(amount[order] * _MONEY_SCALE).astype(np.int64)
         if merge_days and key.size:
             first = np.r_[True, key[1:] != key[:-1]]
             starts = np.flatnonzero(first)
@@ -162,8 +167,8 @@ class TransactionLog:
             "key": key,
             "day": day,
             "amount": amount,
-            "cs_amount": np.r_[0.0, np.cumsum(amount)],
-            "cs_gap2": np.r_[0.0, np.cumsum(gap.astype(np.float64) ** 2)],
+            "cs_amount": np.r_[0, np.cumsum(amount)],
+            "cs_gap2": np.r_[0, np.cumsum(gap**2)],
             "start": np.searchsorted(code, np.arange(n_cust), side="left"),
             "stop": np.searchsorted(code, np.arange(n_cust), side="right"),
         }
@@ -199,7 +204,7 @@ class TransactionLog:
         last_idx = np.where(has, end - 1, 0)
         first_day = np.where(has, occ["day"][np.where(has, start, 0)] if occ["day"].size else 0, 0)
         last_day = np.where(has, occ["day"][last_idx] if occ["day"].size else 0, 0)
-        total = occ["cs_amount"][end] - occ["cs_amount"][start]
+        total = (occ["cs_amount"][end] - occ["cs_amount"][start]) / _MONEY_SCALE
         span = (last_day - first_day).astype(np.float64)
 
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -214,7 +219,7 @@ class TransactionLog:
 
         mmax = np.zeros(codes.size)
         if has.any():
-            mmax[has] = _segment_max(occ["amount"], start[has], end[has])
+            mmax[has] = _segment_max(occ["amount"], start[has], end[has]) / _MONEY_SCALE
 
         out = {
             "customer_id": self._ids(codes),
@@ -235,8 +240,8 @@ class TransactionLog:
             i_w = self._index_at(occ, codes, a - w)
             i_2w = self._index_at(occ, codes, a - 2 * w)
             out[f"n_purchases_{w}d"] = end - i_w
-            spend = occ["cs_amount"][end] - occ["cs_amount"][i_w]
-            prior = occ["cs_amount"][i_w] - occ["cs_amount"][i_2w]
+            spend = (occ["cs_amount"][end] - occ["cs_amount"][i_w]) / _MONEY_SCALE
+            prior = (occ["cs_amount"][i_w] - occ["cs_amount"][i_2w]) / _MONEY_SCALE
             out[f"spend_{w}d"] = spend
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[f"spend_trend_{w}d"] = np.where(prior > 0, spend / np.where(prior > 0, prior, 1.0), np.nan)
@@ -244,7 +249,7 @@ class TransactionLog:
         r_start = ret["start"][codes]
         r_end = self._index_at(ret, codes, a)
         out["returns_count"] = r_end - r_start
-        out["returns_amount"] = ret["cs_amount"][r_end] - ret["cs_amount"][r_start]
+        out["returns_amount"] = (ret["cs_amount"][r_end] - ret["cs_amount"][r_start]) / _MONEY_SCALE
         out["clv_s"] = out["monetary_mean"]
         out["clv_t"] = ipt_mean
         return pd.DataFrame(out)

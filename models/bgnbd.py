@@ -182,6 +182,20 @@ class BetaGeoModel:
         none_if_alive = np.exp((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
         return alive * (1.0 - none_if_alive)
 
+    def alive_and_purchase(self, horizons, x, t_x, T) -> tuple[np.ndarray, dict]:
+        """``p_alive`` and ``{t: P(purchase within t)}`` for several horizons, sharing the work."""
+        self._check()
+        x, t_x, T = self._scaled(x, t_x, T)
+        alive = 1.0 / (1.0 + self._odds_dead(x, t_x, T))
+        r, alpha = self.r_, self.alpha_
+        log_at = np.log(alpha + T)
+        rx = r + x
+        out = {}
+        for t in horizons:
+            t_u = float(t) / self.time_unit
+            out[t] = alive * -np.expm1(rx * (log_at - np.log(alpha + T + t_u)))
+        return alive, out
+
     def expected_purchases(self, t, x, t_x, T) -> np.ndarray:
         """Conditional expected number of purchases in (T, T + t], ``t`` in days."""
         self._check()

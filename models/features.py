@@ -56,7 +56,7 @@ def model_features(horizons) -> list[str]:
     return list(SNAPSHOT_FEATURES) + extra_feature_names(horizons)
 
 
-def add_model_features(features: pd.DataFrame, bgnbd: BetaGeoModel, horizons) -> pd.DataFrame:
+def add_model_features(features: pd.DataFrame, bgnbd: BetaGeoModel, horizons, *, cache: dict | None = None) -> pd.DataFrame:
     """Return a float32 frame of :func:`model_features` for every row of a snapshot frame.
 
     Parameters
@@ -67,19 +67,28 @@ def add_model_features(features: pd.DataFrame, bgnbd: BetaGeoModel, horizons) ->
         Fitted on data up to the rows' as-of date.
     horizons : iterable of int
         Days for the ``bg_p_purchase_{w}d`` columns.
+    cache : dict, optional
+        Receives the float64 BG/NBD arrays computed on the way (``p_alive``, ``rate``,
+        ``p_purchase`` = {w: array}, and ``x``, ``t_x``, ``T``) so callers need not recompute them.
     """
     missing = [c for c in SNAPSHOT_FEATURES if c not in features.columns]
     if missing:
         raise ValueError(f"snapshot frame lacks columns {missing}; pass the output of customerbase.snapshot")
-    out = {c: features[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in SNAPSHOT_FEATURES}
+    out = {c: features[c].to_numpy(dtype=np.float32, na_value=np.nan) for c in SNAPSHOT_FEATURES}
     x, t_x, T = rfm_arrays(features)
-    out["bg_p_alive"] = bgnbd.p_alive(x, t_x, T)
-    out["bg_rate"] = bgnbd.expected_rate(x, t_x, T)
-    for h in sorted({int(h) for h in horizons}):
-        out[f"bg_p_purchase_{h}d"] = bgnbd.p_purchase_within(h, x, t_x, T)
+    hs = sorted({int(h) for h in horizons})
+    alive, p = bgnbd.alive_and_purchase(hs, x, t_x, T)
+    rate = bgnbd.expected_rate(x, t_x, T)
+    out["bg_p_alive"] = alive.astype(np.float32)
+    out["bg_rate"] = rate.astype(np.float32)
+    for h in hs:
+        out[f"bg_p_purchase_{h}d"] = p[h].astype(np.float32)
     rec, ipt, ten = out["recency_days"], out["ipt_mean_days"], out["tenure_days"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["recency_over_ipt"] = np.where(ipt > 0, rec / ipt, np.nan)
-        out["recency_over_tenure"] = np.where(ten > 0, rec / ten, np.nan)
-        out["purchases_per_year"] = out["n_purchases"] * 365.0 / np.maximum(np.nan_to_num(ten, nan=0.0), 1.0)
-    return pd.DataFrame(out, index=features.index).astype(np.float32)
+        out["recency_over_ipt"] = np.where(ipt > 0, rec / ipt, np.float32(np.nan)).astype(np.float32)
+        out["recency_over_tenure"] = np.where(ten > 0, rec / ten, np.float32(np.nan)).astype(np.float32)
+        out["purchases_per_year"] = (out["n_purchases"] * np.float32(365.0)
+                                     / np.maximum(np.nan_to_num(ten, nan=0.0), np.float32(1.0))).astype(np.float32)
+    if cache is not None:
+        cache.update(p_alive=alive, rate=rate, p_purchase=p, x=x, t_x=t_x, T=T)
+    return pd.DataFrame(out, index=features.index, copy=False)

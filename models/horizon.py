@@ -120,8 +120,8 @@ class HorizonClassifier:
     def raw_score(self, X) -> np.ndarray:
         """Uncalibrated logit scores."""
         self._check()
-        arr = X if isinstance(X, np.ndarray) else np.asarray(X[self.feature_names_], dtype=np.float32)
-        return self.booster_.predict(arr, raw_score=True)
+        arr = X if isinstance(X, np.ndarray) else np.asarray(X[self.feature_names_], dtype=np.float64)
+        return self.booster_.predict(arr, raw_score=True, num_threads=0)
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated P(purchase within ``horizon``) per row."""

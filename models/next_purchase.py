@@ -112,7 +112,7 @@ class NextPurchaseModel:
 
     def knot_probabilities(self, X) -> np.ndarray:
         """Monotone F(t_k) per row and knot (rows x knots)."""
-        arr = X if isinstance(X, np.ndarray) else np.asarray(X[self.feature_names_], dtype=np.float32)
+        arr = X if isinstance(X, np.ndarray) else np.asarray(X[self.feature_names_], dtype=np.float64)
         F = np.column_stack([self.classifiers_[k].predict_proba(arr) for k in self.knots_])
         return np.maximum.accumulate(F, axis=1)
 

@@ -133,26 +133,33 @@ class CustomerScorer:
             Columns :data:`OUTPUT_COLUMNS`, index of ``features``.
         """
         n = len(features)
-        x, t_x, T = rfm_arrays(features)
         bg = self.bgnbd
+        H = self.horizon_days
+        horizons = sorted(set(self.knots) | {H} | set(self.feature_horizons))
+        cache: dict = {}
         arr = None
         if self.feature_names_ and n:
-            X = add_model_features(features, bg, self.feature_horizons)
-            arr = np.ascontiguousarray(X[self.feature_names_].to_numpy(dtype=np.float32))
-        H = self.horizon_days
+            X = add_model_features(features, bg, horizons, cache=cache)
+            arr = np.empty((n, len(self.feature_names_)), dtype=np.float64)
+            for j, name in enumerate(self.feature_names_):
+                arr[:, j] = X[name].to_numpy()
+        else:
+            x, t_x, T = rfm_arrays(features)
+            alive, p = bg.alive_and_purchase(horizons, x, t_x, T)
+            cache.update(p_alive=alive, p_purchase=p, rate=bg.expected_rate(x, t_x, T))
+        base_p = cache["p_purchase"]
 
         model_p = {}  # knot -> model probability, computed once per booster
         F = np.empty((n, len(self.knots)))
         for j, k in enumerate(self.knots):
-            base = bg.p_purchase_within(k, x, t_x, T)
             src = self.sources[f"knot_{k}"]
             if src != "baseline" and arr is not None:
                 model_p[k] = self.next_purchase.classifiers_[k].predict_proba(arr)
-                F[:, j] = self._mix(src, model_p[k], base)
+                F[:, j] = self._mix(src, model_p[k], base_p[k])
             else:
-                F[:, j] = base
+                F[:, j] = base_p[k]
 
-        base_churn = 1.0 - bg.p_purchase_within(H, x, t_x, T)
+        base_churn = 1.0 - base_p[H]
         if self.sources["churn"] != "baseline" and arr is not None:
             shared = self.next_purchase is not None and self.churn.classifier_ is self.next_purchase.classifiers_.get(H)
             if shared and H in model_p:
@@ -177,9 +184,9 @@ class CustomerScorer:
                 "p_purchase_90d": curve_probability(self.knots, F, 90),
                 "expected_days_to_next_purchase": median.astype(np.float64),
                 "next_purchase_beyond_data": beyond.astype(bool),
-                "p_alive": bg.p_alive(x, t_x, T),
+                "p_alive": cache["p_alive"],
                 "expected_spend_per_purchase": self.gamma_gamma.conditional_expected_spend(n_purch, monetary),
-                "expected_purchase_cycle_days": 1.0 / bg.expected_rate(x, t_x, T),
+                "expected_purchase_cycle_days": 1.0 / cache["rate"],
                 "expected_lifetime_days": lifetime,
             },
             index=features.index,

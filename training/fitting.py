@@ -61,10 +61,10 @@ def check_training_inputs(log: TransactionLog, cutoff, horizon, *, step_days=Non
             f"too few customers to train: {n_cust} known at {cutoff.date()}, at least {defaults.MIN_CUSTOMERS} needed")
 
 
-def curve_knots(dates, cutoff) -> list[int]:
-    """Knots of the survival curve: 30, 90 and every extra knot some training snapshot observes."""
+def curve_knots(dates, cutoff, horizon) -> list[int]:
+    """Knots of the survival curve: 30, 90, H and every extra knot some training snapshot observes."""
     longest = max(((pd.Timestamp(cutoff) - d).days for d in dates), default=0)
-    return sorted({30, 90} | {k for k in defaults.SURVIVAL_EXTRA_KNOTS if k <= longest})
+    return sorted({30, 90, int(horizon)} | {k for k in defaults.SURVIVAL_EXTRA_KNOTS if k <= longest})
 
 
 def _enough(data, h) -> tuple[bool, int, int]:
@@ -104,7 +104,7 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     check_training_inputs(log, cutoff, horizon, step_days=step_days)
     H = int(horizon)
     dates = snapshot_dates(log.data_start, cutoff, step_days=step_days, max_snapshots=max_snapshots)
-    knots = curve_knots(dates, cutoff)
+    knots = curve_knots(dates, cutoff, H)
     feature_horizons = sorted(set(knots) | {H})
     points = [p for p in (point_in_time(log, d, feature_horizons, observed_until=cutoff) for d in dates) if p is not None]
     if not any(p.followup >= H for p in points):

@@ -83,7 +83,27 @@ def test_leakage_guard_randomised():
         b = snapshot(past, as_of)
         a = a.assign(customer_id=a["customer_id"].astype(str)).sort_values("customer_id").reset_index(drop=True)
         b = b.assign(customer_id=b["customer_id"].astype(str)).sort_values("customer_id").reset_index(drop=True)
-        pd.testing.assert_frame_equal(a, b)
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_one_customer_alone_gets_bit_identical_features():
+    """Money is summed in fixed point: a customer's features never depend on the other customers,
+    so batch, one customer (HTTP) and a Spark partition agree exactly."""
+    rng = np.random.default_rng(11)
+    n = 5000
+    frame = pd.DataFrame({
+        "customer_id": rng.integers(0, 400, n).astype(str),
+        "date": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 500, n), unit="D"),
+        "amount": np.round(rng.gamma(2.0, 17.3, n), 2) + rng.uniform(0, 1e-3, n),
+    })
+    tx = validate_transactions(frame)[0]
+    batch = snapshot(tx, "2024-03-01")
+    batch["customer_id"] = batch["customer_id"].astype(str)
+    for cid in ["7", "123", "399"]:
+        alone = snapshot(tx[tx["customer_id"].astype(str) == cid].reset_index(drop=True), "2024-03-01")
+        alone["customer_id"] = alone["customer_id"].astype(str)
+        pd.testing.assert_frame_equal(alone, batch[batch["customer_id"] == cid].reset_index(drop=True),
+                                      check_exact=True)
 
 
 def test_labels_with_censoring(history):

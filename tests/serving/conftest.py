@@ -27,12 +27,13 @@ def cdnow_sample() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> str:
     """A real scorer trained on CDNOW up to AS_OF, saved in its on-disk form (no MLflow needed)."""
-    from training import fit_scorer
+    from training.fitting import fit_scorer
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clean, _ = validate_transactions(load_cdnow())
-    scorer = fit_scorer(TransactionLog(clean), cutoff=AS_OF, horizon=HORIZON)
+    # few snapshots and rounds: these tests check serving, not model quality (tests/training does)
+    scorer = fit_scorer(TransactionLog(clean), cutoff=AS_OF, horizon=HORIZON, max_snapshots=4, num_boost_round=60)
     path = tmp_path_factory.mktemp("model") / "scorer"
     scorer.save(path)
     return str(path)
