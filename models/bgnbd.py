@@ -113,8 +113,12 @@ class BetaGeoModel:
         penalty = BGNBD_PARAMS["penalizer"] if self.penalizer is None else float(self.penalizer)
         scale = max(float(np.mean(T_)), 1e-9)
         start = np.log([1.0, scale, 1.0, 1.0])
-        res = optimize.minimize(_neg_ll_and_grad, start, args=(xs, ts, Ts, ws, penalty), jac=True,
-                                method="L-BFGS-B", options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+        # bounded log-parameters keep the optimiser away from overflow on small samples
+        bounds = [(-12.0, 8.0), (-12.0, 16.0), (-12.0, 8.0), (-12.0, 8.0)]
+        with np.errstate(all="ignore"):
+            res = optimize.minimize(_neg_ll_and_grad, start, args=(xs, ts, Ts, ws, penalty), jac=True,
+                                    method="L-BFGS-B", bounds=bounds,
+                                    options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
         if not np.all(np.isfinite(res.x)):
             raise RuntimeError("BG/NBD fit did not converge")
         self.r_, self.alpha_, self.a_, self.b_ = (float(v) for v in np.exp(res.x))

@@ -50,3 +50,9 @@ LIFETIME_CAP_DAYS: float = 3650.0
 #: the smallest data a model may be trained on
 MIN_CUSTOMERS: int = 100
 MIN_POSITIVES: int = 20
+
+#: the gate promotes LightGBM (or the blend) over BG/NBD only when, besides an AUC at least as
+#: high, a paired bootstrap over validation customers finds its Brier score lower with at
+#: least this probability: the challenger must show it is not worse, which small data cannot
+GATE_CONFIDENCE: float = 0.9
+GATE_BOOTSTRAP: int = 300

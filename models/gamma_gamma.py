@@ -66,9 +66,11 @@ class GammaGammaModel:
         x, m = x[keep], m[keep]
         penalty = GAMMA_GAMMA_PARAMS["penalizer"] if self.penalizer is None else float(self.penalizer)
         start = np.log([1.0, 1.0, max(float(np.mean(m)), 1e-6)])
-        res = optimize.minimize(_neg_ll, start, args=(x, m, penalty), method="Nelder-Mead",
-                                options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12})
-        res = optimize.minimize(_neg_ll, res.x, args=(x, m, penalty), method="L-BFGS-B")
+        with np.errstate(all="ignore"):
+            res = optimize.minimize(_neg_ll, start, args=(x, m, penalty), method="Nelder-Mead",
+                                    options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-12})
+            res = optimize.minimize(_neg_ll, res.x, args=(x, m, penalty), method="L-BFGS-B",
+                                    bounds=[(-12.0, 12.0)] * 3)
         self.p_, self.q_, self.gamma_ = (float(v) for v in np.exp(res.x))
         self.n_customers_ = int(x.size)
         self.mean_spend_ = float(np.mean(m))

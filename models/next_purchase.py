@@ -19,7 +19,7 @@ import numpy as np
 
 from .horizon import HorizonClassifier, usable_rows
 
-__all__ = ["NextPurchaseModel", "curve_probability", "curve_median"]
+__all__ = ["NextPurchaseModel", "curve_probability", "curve_median", "curve_rmst"]
 
 _TINY = 1e-12
 
@@ -57,6 +57,27 @@ def curve_median(knots, F) -> tuple[np.ndarray, np.ndarray]:
     median = grid[k - 1] + np.clip(frac, 0.0, 1.0) * (grid[k] - grid[k - 1])
     median = np.where(beyond, grid[-1], median)
     return median, beyond
+
+
+def curve_rmst(knots, F) -> np.ndarray:
+    """Restricted mean time to the next purchase: the area under S(t) up to the last knot.
+
+    A continuous predicted time (larger = later) for the concordance index, where the capped
+    median ties many customers.
+    """
+    knots = np.asarray(knots, dtype=np.float64)
+    n = F.shape[0]
+    S = np.hstack([np.ones((n, 1)), np.clip(1.0 - F, _TINY, 1.0)])
+    grid = np.r_[0.0, knots]
+    total = np.zeros(n)
+    for k in range(1, grid.size):
+        dt = grid[k] - grid[k - 1]
+        s0, s1 = S[:, k - 1], S[:, k]
+        lam = (np.log(s0) - np.log(s1)) / dt
+        with np.errstate(divide="ignore", invalid="ignore"):
+            area = np.where(lam > 1e-12, s0 * -np.expm1(-lam * dt) / lam, s0 * dt)
+        total += area
+    return total
 
 
 class NextPurchaseModel:

@@ -67,6 +67,22 @@ def load_scorer(uri: str | None = None) -> CustomerScorer:
     if found is None:
         raise ScorerLoadError(f"{uri}: the model holds no saved scorer (scorer.json missing)")
     scorer = CustomerScorer.load(found, uri=uri)
-    if uri.startswith("models:/") and scorer.version == "local":
-        scorer.version = uri
+    scorer.version = _resolved_version(uri)
     return scorer
+
+
+def _resolved_version(uri: str) -> str:
+    """``NAME/VERSION`` for a registry URI (aliases resolved), the URI itself otherwise."""
+    if not uri.startswith("models:/"):
+        return uri
+    import mlflow
+
+    ref = uri[len("models:/"):]
+    try:
+        if "@" in ref:
+            name, alias = ref.split("@", 1)
+            mv = mlflow.MlflowClient().get_model_version_by_alias(name, alias)
+            return f"{name}/{mv.version}"
+    except Exception:  # noqa: BLE001 - the version string is informative only
+        return uri
+    return ref

@@ -132,6 +132,9 @@ class CustomerScorer:
         pandas.DataFrame
             Columns :data:`OUTPUT_COLUMNS`, index of ``features``.
         """
+        return self._predict(features)[0]
+
+    def _predict(self, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         n = len(features)
         bg = self.bgnbd
         H = self.horizon_days
@@ -191,7 +194,11 @@ class CustomerScorer:
             },
             index=features.index,
         )
-        return out
+        return out, F
+
+    def survival_knots(self, features: pd.DataFrame) -> tuple[list[int], np.ndarray]:
+        """The served survival curve as knots and monotone P(purchase within knot) (rows x knots)."""
+        return self.knots, self._predict(features)[1]
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory) -> Path:

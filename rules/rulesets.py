@@ -30,10 +30,8 @@ Both give the same decisions; a test checks it on a large randomised population.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import itertools
-import operator
+import json
 import re
 import threading
 from collections.abc import Mapping
@@ -272,12 +270,13 @@ class CompiledRules:
     # ----------------------------------------------------------------------------------------
     # a frame: group, decide distinct inputs once, join back
     # ----------------------------------------------------------------------------------------
-    def decide_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def decide_frame(self, frame: pd.DataFrame, *, reasons_json: bool = False) -> pd.DataFrame:
         """Decide every row of ``frame``; one output row per input row, in the same order.
 
         Rows are grouped per table by the cells of the table's inputs; each group is decided once
         by the engine and the outcome joined back. ``reasons`` holds one list per row; rows with
-        the same reasons share the reason dicts, so treat them as read-only.
+        the same reasons share one list, so treat them as read-only. With ``reasons_json`` an
+        extra column ``reasons_json`` holds the same lists as JSON text.
         """
         n = len(frame)
         cols = normalize_frame(frame.reset_index(drop=True), self._criteria)
@@ -288,8 +287,7 @@ class CompiledRules:
             cols[f"{name}_missing"] = Cat.canonical(inverse.reshape(-1).astype(np.int64),
                                                     [missing_names(int(b), weights) for b in masks])
 
-        reason_cols: list[np.ndarray] = []
-        fired_cols: list[np.ndarray] = []
+        reason_cols: list[tuple[np.ndarray, list]] = []
         cells: dict[tuple, tuple[np.ndarray, int]] = {}
         with self._lock:
             for table in self.tables:
@@ -310,11 +308,10 @@ class CompiledRules:
                           for i in rep]
                 hits = self._post_many(table, events)
                 fired_u = np.array([h is not None for h in hits], dtype=bool)
-                reasons_u = np.empty(len(hits), dtype=object)
-                reasons_u[:] = [None if h is None else {"rule": h[0].id, "reason": _reason(*h)} for h in hits]
+                reasons_u = [None if h is None else {"rule": h[0].id, "reason": _reason(*h)} for h in hits]
                 fired_rows = fired_u[inverse] if len(hits) else np.zeros(n, dtype=bool)
-                reason_cols.append(reasons_u[inverse] if len(hits) else np.full(n, None, dtype=object))
-                fired_cols.append(fired_rows)
+                # per table: which of its distinct outcomes each row got, and those outcomes' reasons
+                reason_cols.append((inverse if len(hits) else np.zeros(n, dtype=np.int64), reasons_u or [None]))
                 for out in table.outputs:
                     new = Cat.canonical(inverse, [None if h is None else h[0].then[out] for h in hits])
                     old = cols.get(out)
@@ -324,9 +321,9 @@ class CompiledRules:
                                      old.values + new.values)
                         new = Cat.canonical(merged.codes, merged.values)
                     cols[out] = new
-        return self._assemble(frame, cols, reason_cols, fired_cols)
+        return self._assemble(frame, cols, reason_cols, reasons_json)
 
-    def _assemble(self, frame: pd.DataFrame, cols: dict, reason_cols: list, fired_cols: list) -> pd.DataFrame:
+    def _assemble(self, frame: pd.DataFrame, cols: dict, reason_cols: list, reasons_json: bool) -> pd.DataFrame:
         n = len(frame)
         out: dict[str, Any] = {"customer_id": cols["customer_id"]}
         for name in OUTPUT_COLUMNS[1:]:
@@ -345,9 +342,11 @@ class CompiledRules:
         out["action"] = pd.Series(action, dtype=object)
         out["customer_id"] = pd.Series(cols["customer_id"], dtype=object)
         out["priority"] = self._priority(cols, n)
-        out["reasons"] = _join_reasons(reason_cols, fired_cols, n)
+        out["reasons"], as_json = _join_reasons(reason_cols, n)
         out["rules_version"] = pd.Series(np.full(n, self.version, dtype=object), dtype=object)
         result = pd.DataFrame({k: out[k] for k in OUTPUT_COLUMNS})
+        if reasons_json:
+            result["reasons_json"] = as_json
         result.index = frame.index
         return result
 
@@ -376,40 +375,20 @@ def _reason(rule: Rule, seen: Mapping[str, Any]) -> str:
     return rule.reason.format(**{f: seen.get(f) for f in fields})
 
 
-def _join_reasons(reason_cols: list[np.ndarray], fired_cols: list[np.ndarray], n: int) -> pd.Series:
-    """Per row, the list of reasons of the tables that fired, in table order (an object Series)."""
-    if not n:
-        return pd.Series([], dtype=object)
-    fired = np.stack(fired_cols, axis=1)
-    # rows fall into few patterns of which optional tables fired: per pattern, zip the columns
-    # of the tables that fired (C speed) instead of filtering every row in Python
-    pattern, rep = group_rows([fired[:, t].astype(np.int64) for t in range(fired.shape[1])], [2] * fired.shape[1])
-    order = np.argsort(pattern, kind="stable")
-    bounds = np.searchsorted(pattern[order], np.arange(len(rep) + 1))
-    built: list = []
-    with _gc_paused():
-        for p, first in enumerate(rep):
-            rows = order[bounds[p]:bounds[p + 1]]
-            columns = [reason_cols[t][rows].tolist() for t in np.flatnonzero(fired[first])]
-            built.extend(map(list, zip(*columns)))
-        # back to row order: built[position[i]] is row i's list
-        position = np.empty(n, dtype=np.int64)
-        position[order] = np.arange(n)
-        result = operator.itemgetter(*position.tolist())(built) if n > 1 else (built[0],)
-    return pd.Series(result, dtype=object)
+def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int) -> tuple[pd.Series, np.ndarray]:
+    """Per row, the list of reasons of the tables that fired, in table order, and its JSON text.
 
-
-@contextlib.contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector while building a million small lists.
-
-    The lists hold only shared dicts and cannot form cycles; without the pause, the collections
-    triggered by the allocations make the build ten times slower.
+    Rows fall into few combinations of table outcomes (a million customers have a few thousand),
+    so each distinct list and its JSON are built once and every row points at its combination's.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    if not n:
+        return pd.Series([], dtype=object), np.zeros(0, dtype=object)
+    codes = [c for c, _ in reason_cols]
+    combo, rep = group_rows(codes, [len(u) for _, u in reason_cols])
+    lists = np.empty(len(rep), dtype=object)
+    texts = np.empty(len(rep), dtype=object)
+    for k, row in enumerate(rep):
+        picked = [u[c[row]] for c, u in reason_cols]
+        lists[k] = [r for r in picked if r is not None]
+        texts[k] = json.dumps(lists[k], ensure_ascii=False)
+    return pd.Series(lists[combo], dtype=object), texts[combo]

@@ -13,7 +13,6 @@ The work is split in two stages because the value percentile is relative to the 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -160,27 +159,27 @@ def decide_stage(
     facts = build_facts(predicted, reference=reference, policy=policy, profiles=profiles)
     if prospects is not None and len(prospects):
         facts = pd.concat([facts, prospects.reset_index(drop=True)], ignore_index=True)
-    decisions = engine.decide_frame(facts).reset_index(drop=True)
+    decisions = engine.decide_frame(facts, reasons_json=True).reset_index(drop=True)
     n = len(facts)
-    scored = pd.DataFrame({"customer_id": facts["customer_id"].astype("string").to_numpy()})
-    scored["as_of"] = pd.Timestamp(as_of).normalize()
     pred = predicted.reset_index(drop=True).reindex(range(n))
-    for col in PREDICTION_COLUMNS:
-        scored[col] = pred[col].to_numpy() if col in pred.columns else np.nan
-    scored["clv"] = facts["clv"].to_numpy(dtype=float)
-    scored["value_at_risk"] = scored["clv"] * scored["churn_probability"].astype(float)
-    for col in ("value_percentile", "loyalty", "profit"):
-        scored[col] = facts[col].to_numpy(dtype=float)
-    for col in _SNAPSHOT_KEPT:
-        scored[col] = pred[col].to_numpy(dtype=float)
-    for col in SCORE_COLUMNS:
-        if col in decisions.columns and col not in ("customer_id",):
-            scored[col] = decisions[col].to_numpy()
-    scored["reasons"] = [json.dumps(r, ensure_ascii=False) for r in decisions["reasons"]]
-    scored["model_version"] = model_version
-    scored["rules_version"] = decisions["rules_version"].to_numpy() if "rules_version" in decisions else engine.version
-    scored["scored_at"] = scored_at
-    return scored[list(SCORE_COLUMNS)]
+    churn = pred["churn_probability"].to_numpy(dtype=float) if n else np.zeros(0)
+    value = facts["clv"].to_numpy(dtype=float)
+    columns = {
+        "customer_id": facts["customer_id"].astype("string"),
+        "as_of": np.full(n, np.datetime64(pd.Timestamp(as_of).normalize().date(), "ns")),
+        **{c: (pred[c] if c in pred.columns else np.full(n, np.nan)) for c in PREDICTION_COLUMNS},
+        "clv": value,
+        "value_at_risk": value * churn,
+        **{c: facts[c].to_numpy(dtype=float) for c in ("value_percentile", "loyalty", "profit")},
+        **{c: pred[c].to_numpy(dtype=float) for c in _SNAPSHOT_KEPT},
+        # the rules' columns keep their object dtype: re-inferring a million strings per column
+        # as Arrow text would cost more than the whole rules stage
+        **{c: decisions[c] for c in SCORE_COLUMNS if c in decisions.columns and c != "customer_id"},
+        "reasons": pd.Series(decisions["reasons_json"], dtype=object),
+        "model_version": pd.Series(np.full(n, model_version, dtype=object), dtype=object),
+        "scored_at": np.full(n, np.datetime64(pd.Timestamp(scored_at), "ns")),
+    }
+    return pd.DataFrame({c: columns[c] for c in SCORE_COLUMNS})
 
 
 def score_customers(

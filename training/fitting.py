@@ -16,11 +16,24 @@ from models.scorer import CustomerScorer
 from .gate import GateResult, validate_horizon
 from .stacking import as_log, point_in_time, snapshot_dates, stack
 
-__all__ = ["fit_scorer", "check_training_inputs", "TrainingInputError", "curve_knots"]
+__all__ = ["fit_scorer", "check_training_inputs", "check_dates", "TrainingInputError", "curve_knots"]
 
 
 class TrainingInputError(ValueError):
     """The data cannot support the requested training; the message names the numbers."""
+
+
+def check_dates(data_start, data_end, cutoff) -> None:
+    """The as-of date must lie within the data."""
+    cutoff = pd.Timestamp(cutoff).normalize()
+    start, end = pd.Timestamp(data_start).normalize(), pd.Timestamp(data_end).normalize()
+    if cutoff < start:
+        raise TrainingInputError(
+            f"as-of date {cutoff.date()} is before the data start {start.date()}: nothing is known at it")
+    if cutoff > end:
+        raise TrainingInputError(
+            f"as-of date {cutoff.date()} is after the data end {end.date()} "
+            f"({(cutoff - end).days} days without data would be read as silence)")
 
 
 def check_training_inputs(log: TransactionLog, cutoff, horizon, *, step_days=None) -> None:
@@ -40,14 +53,8 @@ def check_training_inputs(log: TransactionLog, cutoff, horizon, *, step_days=Non
     if h <= 0 or h != horizon:
         raise TrainingInputError(f"horizon must be a positive whole number of days, got {horizon}")
     cutoff = pd.Timestamp(cutoff).normalize()
-    start, end = log.data_start.normalize(), log.data_end.normalize()
-    if cutoff < start:
-        raise TrainingInputError(
-            f"as-of date {cutoff.date()} is before the data start {start.date()}: nothing is known at it")
-    if cutoff > end:
-        raise TrainingInputError(
-            f"as-of date {cutoff.date()} is after the data end {end.date()} "
-            f"({(cutoff - end).days} days without data would be read as silence)")
+    start = log.data_start.normalize()
+    check_dates(start, log.data_end, cutoff)
     history = int((cutoff - start).days)
     needed = h + step
     if history < needed:
@@ -100,6 +107,9 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         ``info`` holds the cutoff, the snapshot dates, the gate report and training counts.
     """
     cutoff = pd.Timestamp(cutoff).normalize()
+    if isinstance(log_or_transactions, pd.DataFrame) and len(log_or_transactions):
+        dates = log_or_transactions["date"]
+        check_dates(dates.min(), dates.max(), cutoff)  # on the whole data, before cutting it
     log = as_log(log_or_transactions, cutoff)
     check_training_inputs(log, cutoff, horizon, step_days=step_days)
     H = int(horizon)

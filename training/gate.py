@@ -10,7 +10,9 @@ overlap the training rows' in calendar time (a short history leaves no other way
 
 Decision per output, in this order:
 
-``'model'``     LightGBM AUC >= BG/NBD AUC and LightGBM Brier <= BG/NBD Brier;
+``'model'``     LightGBM AUC >= BG/NBD AUC and its Brier score is lower than BG/NBD's with
+                bootstrap probability >= :data:`models.defaults.GATE_CONFIDENCE` (paired
+                resampling of the validation customers);
 ``'blend'``     the same holds for the average of the two;
 ``'baseline'``  otherwise, or when fewer than two snapshots observe the horizon (nothing to
                 validate on) -- BG/NBD is served and the reason is recorded.
@@ -28,7 +30,7 @@ from models.metrics import binary_metrics
 
 from .stacking import PointInTime, stack
 
-__all__ = ["GateResult", "decide", "validate_horizon"]
+__all__ = ["GateResult", "decide", "validate_horizon", "brier_win_probability"]
 
 
 @dataclass
@@ -46,20 +48,41 @@ class GateResult:
                 "validation_date": self.validation_date, "metrics": self.metrics}
 
 
-def _at_least_as_good(m: dict, base: dict) -> bool:
-    return m["auc"] >= base["auc"] and m["brier"] <= base["brier"]
+def brier_win_probability(y, p_new, p_base, *, n_boot: int | None = None, seed: int = 0) -> float:
+    """Paired bootstrap probability that ``p_new`` has a lower Brier score than ``p_base``."""
+    y = np.asarray(y, dtype=np.float64)
+    d = (np.asarray(p_new) - y) ** 2 - (np.asarray(p_base) - y) ** 2
+    n = d.size
+    if n == 0:
+        return 0.0
+    B = defaults.GATE_BOOTSTRAP if n_boot is None else int(n_boot)
+    rng = np.random.default_rng(seed)
+    wins = 0
+    for start in range(0, B, 50):  # chunks keep memory at 50 x n
+        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=min(50, B - start))
+        wins += int(np.sum(counts @ d < 0))
+    return wins / B
 
 
-def decide(metrics: dict) -> tuple[str, str]:
-    """Pick the served source from validation metrics of 'model', 'baseline' and 'blend'."""
+def _passes(m: dict, base: dict, win: float) -> bool:
+    return m["auc"] >= base["auc"] and m["brier"] <= base["brier"] and win >= defaults.GATE_CONFIDENCE
+
+
+def decide(metrics: dict, win_model: float = 1.0, win_blend: float = 1.0) -> tuple[str, str]:
+    """Pick the served source from validation metrics of 'model', 'baseline' and 'blend'.
+
+    ``win_model`` / ``win_blend`` are the bootstrap probabilities of a lower Brier score than
+    BG/NBD (see :func:`brier_win_probability`).
+    """
     m, b, bl = metrics["model"], metrics["baseline"], metrics["blend"]
-    detail = (f"LightGBM AUC {m['auc']:.4f} / Brier {m['brier']:.4f} vs BG/NBD AUC {b['auc']:.4f} / "
-              f"Brier {b['brier']:.4f} (blend {bl['auc']:.4f} / {bl['brier']:.4f})")
-    if _at_least_as_good(m, b):
+    detail = (f"LightGBM AUC {m['auc']:.4f} / Brier {m['brier']:.4f} (P[better Brier] {win_model:.2f}) vs "
+              f"BG/NBD AUC {b['auc']:.4f} / Brier {b['brier']:.4f}; blend {bl['auc']:.4f} / {bl['brier']:.4f} "
+              f"(P {win_blend:.2f}); on {m['n']} validation customers")
+    if _passes(m, b, win_model):
         return "model", "LightGBM at least as good as BG/NBD: " + detail
-    if _at_least_as_good(bl, b):
-        return "blend", "LightGBM worse than BG/NBD, the blend is not: " + detail
-    return "baseline", "LightGBM and the blend worse than BG/NBD: " + detail
+    if _passes(bl, b, win_blend):
+        return "blend", "LightGBM not shown at least as good as BG/NBD, the blend is: " + detail
+    return "baseline", "neither LightGBM nor the blend shown at least as good as BG/NBD: BG/NBD served. " + detail
 
 
 def validate_horizon(points: list[PointInTime], horizon: int, *, seed=None, params=None,
@@ -88,10 +111,15 @@ def validate_horizon(points: list[PointInTime], horizon: int, *, seed=None, para
                           "cannot compare, BG/NBD served", str(val.as_of.date()))
     p_model = clf.predict_proba(val.X)
     w = defaults.BLEND_WEIGHT if blend_weight is None else float(blend_weight)
+    p_blend = w * p_model + (1 - w) * p_base
     metrics = {
         "model": binary_metrics(y_val, p_model),
         "baseline": binary_metrics(y_val, p_base),
-        "blend": binary_metrics(y_val, w * p_model + (1 - w) * p_base),
+        "blend": binary_metrics(y_val, p_blend),
     }
-    source, reason = decide(metrics)
+    win_model = brier_win_probability(y_val, p_model, p_base)
+    win_blend = brier_win_probability(y_val, p_blend, p_base)
+    metrics["model"]["p_better_brier"] = win_model
+    metrics["blend"]["p_better_brier"] = win_blend
+    source, reason = decide(metrics, win_model, win_blend)
     return GateResult(h, source, reason, str(val.as_of.date()), metrics)

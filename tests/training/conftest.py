@@ -1,0 +1,40 @@
+"""Shared fixtures: the CDNOW log and small samples of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from customerbase.datasets import load_cdnow
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def cdnow():
+    return load_cdnow()
+
+
+@pytest.fixture(scope="session")
+def cdnow_sample_ids():
+    """The 2,357 customers of the published 1/10 CDNOW sample (Fader, Hardie & Lee 2005)."""
+    return (DATA / "cdnow_sample_ids.txt").read_text().split()
+
+
+def sample_customers(tx, n, seed):
+    ids = tx["customer_id"].unique()
+    pick = np.random.default_rng(seed).choice(ids, n, replace=False)
+    return tx[tx["customer_id"].isin(pick)].reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def cdnow_3k(cdnow):
+    return sample_customers(cdnow, 3000, seed=7)
+
+
+@pytest.fixture(scope="session")
+def sampler():
+    """``sampler(tx, n, seed)``: the transactions of ``n`` customers drawn at random."""
+    return sample_customers
