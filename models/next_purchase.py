@@ -30,6 +30,9 @@ def curve_probability(knots, F, t) -> np.ndarray:
     Log-linear interpolation of S between knots; beyond the last knot the last hazard is kept.
     """
     knots = np.asarray(knots, dtype=np.float64)
+    hit = np.flatnonzero(knots == float(t))
+    if hit.size:  # exactly at a knot: the knot's probability itself, no round trip through logs
+        return np.asarray(F[:, hit[0]], dtype=np.float64).copy()
     logS = np.log(np.clip(1.0 - F, _TINY, 1.0))
     grid = np.r_[0.0, knots]
     logS = np.hstack([np.zeros((logS.shape[0], 1)), logS])

@@ -346,7 +346,7 @@ class CompiledRules:
         out["rules_version"] = pd.Series(np.full(n, self.version, dtype=object), dtype=object)
         result = pd.DataFrame({k: out[k] for k in OUTPUT_COLUMNS})
         if reasons_json:
-            result["reasons_json"] = as_json
+            result["reasons_json"] = pd.Series(as_json, index=result.index)
         result.index = frame.index
         return result
 
@@ -375,14 +375,15 @@ def _reason(rule: Rule, seen: Mapping[str, Any]) -> str:
     return rule.reason.format(**{f: seen.get(f) for f in fields})
 
 
-def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int) -> tuple[pd.Series, np.ndarray]:
+def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int) -> tuple[pd.Series, pd.Categorical]:
     """Per row, the list of reasons of the tables that fired, in table order, and its JSON text.
 
     Rows fall into few combinations of table outcomes (a million customers have a few thousand),
-    so each distinct list and its JSON are built once and every row points at its combination's.
+    so each distinct list and its JSON are built once and every row points at its combination's;
+    the JSON comes as a categorical, which Parquet stores once per distinct text.
     """
     if not n:
-        return pd.Series([], dtype=object), np.zeros(0, dtype=object)
+        return pd.Series([], dtype=object), pd.Categorical([])
     codes = [c for c, _ in reason_cols]
     combo, rep = group_rows(codes, [len(u) for _, u in reason_cols])
     lists = np.empty(len(rep), dtype=object)
@@ -391,4 +392,5 @@ def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int) -> tuple[p
         picked = [u[c[row]] for c, u in reason_cols]
         lists[k] = [r for r in picked if r is not None]
         texts[k] = json.dumps(lists[k], ensure_ascii=False)
-    return pd.Series(lists[combo], dtype=object), texts[combo]
+    distinct, text_of_combo = np.unique(texts, return_inverse=True)
+    return pd.Series(lists[combo], dtype=object), pd.Categorical.from_codes(text_of_combo[combo], distinct)

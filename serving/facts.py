@@ -130,7 +130,9 @@ def build_facts(
     churn = customers["churn_probability"].to_numpy(dtype=float)
     facts = pd.DataFrame(
         {
-            "customer_id": customers["customer_id"].astype("string").to_numpy(),
+            # kept as it comes (a categorical from the snapshot): converting a million ids to
+            # text and back costs more than the rules themselves
+            "customer_id": customers["customer_id"].to_numpy(),
             "value_percentile": value_percentile(value, reference),
             "clv": value,
             "churn_probability": churn,

@@ -165,21 +165,26 @@ def decide_stage(
     churn = pred["churn_probability"].to_numpy(dtype=float) if n else np.zeros(0)
     value = facts["clv"].to_numpy(dtype=float)
     columns = {
-        "customer_id": facts["customer_id"].astype("string"),
+        "customer_id": facts["customer_id"],
         "as_of": np.full(n, np.datetime64(pd.Timestamp(as_of).normalize().date(), "ns")),
         **{c: (pred[c] if c in pred.columns else np.full(n, np.nan)) for c in PREDICTION_COLUMNS},
         "clv": value,
         "value_at_risk": value * churn,
         **{c: facts[c].to_numpy(dtype=float) for c in ("value_percentile", "loyalty", "profit")},
         **{c: pred[c].to_numpy(dtype=float) for c in _SNAPSHOT_KEPT},
-        # the rules' columns keep their object dtype: re-inferring a million strings per column
-        # as Arrow text would cost more than the whole rules stage
-        **{c: decisions[c] for c in SCORE_COLUMNS if c in decisions.columns and c != "customer_id"},
-        "reasons": pd.Series(decisions["reasons_json"], dtype=object),
+        # the rules' labels are a handful of distinct texts: categoricals, which pandas builds
+        # from the shared objects and Parquet stores once per distinct value
+        **{c: _categorical(decisions[c]) for c in SCORE_COLUMNS
+           if c in decisions.columns and c not in ("customer_id", "reasons")},
+        "reasons": decisions["reasons_json"],
         "model_version": pd.Series(np.full(n, model_version, dtype=object), dtype=object),
         "scored_at": np.full(n, np.datetime64(pd.Timestamp(scored_at), "ns")),
     }
     return pd.DataFrame({c: columns[c] for c in SCORE_COLUMNS})
+
+
+def _categorical(column: pd.Series) -> pd.Series:
+    return column.astype("category") if column.dtype == object else column
 
 
 def score_customers(

@@ -7,7 +7,6 @@ pass "not set") takes its default from :mod:`training.defaults`, the single sour
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from customerbase.contract import ContractError, parse_column_mapping

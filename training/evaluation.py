@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 from customerbase.snapshot import TransactionLog
+from models.bgnbd import rfm_arrays
 from models.metrics import binary_metrics, calibration_table, concordance_index
 from models.next_purchase import curve_rmst
 
 from . import defaults, tracking
-from .fitting import TrainingInputError, fit_scorer
+from .fitting import TrainingInputError, check_training_inputs, fit_scorer
 
 __all__ = ["evaluate", "format_comparison"]
 
@@ -51,8 +52,6 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     as_of = pd.Timestamp(as_of).normalize()
     report = Path(report_dir or defaults.REPORT_DIR)
     full = TransactionLog(transactions)
-    from .fitting import check_training_inputs
-
     check_training_inputs(full, as_of, H)
     _check_protocol(full, as_of, H)
     t0 = time.perf_counter()
@@ -66,8 +65,6 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     t1 = time.perf_counter()
     served = scorer.predict(snap)
     score_s = time.perf_counter() - t1
-    from models.bgnbd import rfm_arrays
-
     x, t_x, T = rfm_arrays(snap)
     horizons = sorted(set(defaults.REPORT_HORIZONS) | {H})
     lgbm = _lightgbm_probabilities(scorer, snap, horizons)
@@ -158,7 +155,10 @@ def format_comparison(metrics: dict) -> str:
     for w, entry in sorted(metrics["horizons"].items(), key=lambda kv: int(kv[0])):
         s, b = entry["served"], entry["bgnbd"]
         src = metrics.get("sources", {}).get("churn" if int(w) == metrics["horizon_days"] else f"knot_{w}", "?")
-        better = "yes" if (s["auc"] >= b["auc"] and s["brier"] <= b["brier"]) else "no"
+        if src == "baseline":
+            better = "= BG/NBD served"
+        else:
+            better = "yes" if (s["auc"] >= b["auc"] and s["brier"] <= b["brier"]) else "no"
         lines.append(f"{w + 'd':>8} | {src:>8} {s['auc']:7.4f} {s['brier']:7.4f} {s['log_loss']:7.4f} | "
                      f"{b['auc']:10.4f} {b['brier']:7.4f} {b['log_loss']:7.4f} | {better}")
     c = metrics.get("concordance")

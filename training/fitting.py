@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from customerbase.snapshot import TransactionLog
@@ -80,6 +79,20 @@ def _enough(data, h) -> tuple[bool, int, int]:
     return (pos >= defaults.MIN_POSITIVES and y.size - pos >= defaults.MIN_POSITIVES), pos, int(y.size)
 
 
+def _check_positives(log, dates, cutoff, H) -> None:
+    """Enough customers who did and did not purchase within H in the training snapshots."""
+    pos = rows = 0
+    for d in dates:
+        lab = log.labels(d, H, observed_until=cutoff, windows=())[f"purchased_within_{H}d"]
+        pos += int(lab.fillna(False).sum())
+        rows += int(len(lab))
+    if pos < defaults.MIN_POSITIVES or rows - pos < defaults.MIN_POSITIVES:
+        raise TrainingInputError(
+            f"too few positive labels to train: {pos} customers purchased within {H} days and "
+            f"{rows - pos} did not, in {rows} training rows ({len(dates)} snapshots); "
+            f"at least {defaults.MIN_POSITIVES} of each needed")
+
+
 def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed: int | None = None,
                params: dict | None = None, num_boost_round: int | None = None,
                step_days: int | None = None, max_snapshots: int | None = None) -> CustomerScorer:
@@ -114,6 +127,7 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     check_training_inputs(log, cutoff, horizon, step_days=step_days)
     H = int(horizon)
     dates = snapshot_dates(log.data_start, cutoff, step_days=step_days, max_snapshots=max_snapshots)
+    _check_positives(log, [d for d in dates if (cutoff - d).days >= H], cutoff, H)
     knots = curve_knots(dates, cutoff, H)
     feature_horizons = sorted(set(knots) | {H})
     points = [p for p in (point_in_time(log, d, feature_horizons, observed_until=cutoff) for d in dates) if p is not None]

@@ -44,10 +44,13 @@ def service(tmp_path_factory, cdnow_sample, model_dir, scorer, engine):
     port = _free_port()
     env = {**os.environ, "CRMID_API_TOKEN": TOKEN, "CRMID_MAX_BODY_BYTES": "200000"}
     crmid = str(Path(sys.executable).with_name("crmid"))
+    # the server's log goes to a file: an unread pipe fills up and blocks the server mid-test
+    log_path = tmp / "server.log"
+    log = open(log_path, "w")
     proc = subprocess.Popen(
         [crmid, "serve", "--host", "127.0.0.1", "--port", str(port), "--model-uri", model_dir,
          "--store", store_url, "--rules", str(rules_copy)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
@@ -59,7 +62,7 @@ def service(tmp_path_factory, cdnow_sample, model_dir, scorer, engine):
             pass
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
-            pytest.fail(f"crmid serve did not start:\n{proc.stdout.read()}")
+            pytest.fail(f"crmid serve did not start:\n{log_path.read_text()}")
         time.sleep(0.3)
     client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
     yield {"client": client, "base": base, "run_id": run_id, "scored": result.scored, "rules": rules_copy,
@@ -67,6 +70,7 @@ def service(tmp_path_factory, cdnow_sample, model_dir, scorer, engine):
     client.close()
     proc.terminate()
     proc.wait(timeout=20)
+    log.close()
 
 
 def test_health_version_and_docs(service):
