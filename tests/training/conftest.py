@@ -19,7 +19,11 @@ def cdnow():
 
 @pytest.fixture(scope="session")
 def cdnow_sample_ids():
-    """The 2,357 customers of the published 1/10 CDNOW sample (Fader, Hardie & Lee 2005)."""
+    """The 2,357 customers of the published 1/10 CDNOW sample (Fader, Hardie & Lee 2005).
+
+    Ids taken from ``CDNOW_sample.txt`` of the MIT-licensed ``lifetimes`` package (column 1 =
+    the master-file customer id).
+    """
     return (DATA / "cdnow_sample_ids.txt").read_text().split()
 
 
