@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,9 @@ def rules_version() -> str:
 def _input_example(features: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     ex = features.head(n).copy()
     ex["customer_id"] = ex["customer_id"].astype(str).astype(object)
+    # counts are declared as doubles: a scoring frame may carry them as floats (or with NaN)
+    ints = ex.select_dtypes("integer").columns
+    ex[ints] = ex[ints].astype("float64")
     return ex.reset_index(drop=True)
 
 
@@ -130,17 +134,21 @@ def log_scorer_models(scorer, features: pd.DataFrame, *, register: bool = True,
         scorer_dir = scorer.save(Path(tmp) / "scorer")
         for reg_name, (name, cols) in specs.items():
             signature = infer_signature(example, outputs[cols])
-            info = mlflow.pyfunc.log_model(
-                name=name,
-                python_model=str(_MODEL_CODE),
-                artifacts={"scorer": str(scorer_dir)},
-                code_paths=[str(_MODELS_PACKAGE)],
-                model_config={"outputs": cols},
-                signature=signature,
-                input_example=example,
-                registered_model_name=reg_name if register else None,
-                pip_requirements=["mlflow", "lightgbm", "pandas", "numpy", "scipy", "scikit-learn"],
-            )
+            with warnings.catch_warnings():
+                # the pyfunc takes and returns DataFrames whose columns the signature declares;
+                # MLflow's hint about type annotations does not apply
+                warnings.filterwarnings("ignore", message=".*type hints to the `predict` method.*")
+                info = mlflow.pyfunc.log_model(
+                    name=name,
+                    python_model=str(_MODEL_CODE),
+                    artifacts={"scorer": str(scorer_dir)},
+                    code_paths=[str(_MODELS_PACKAGE)],
+                    model_config={"outputs": cols},
+                    signature=signature,
+                    input_example=example,
+                    registered_model_name=reg_name if register else None,
+                    pip_requirements=["mlflow", "lightgbm", "pandas", "numpy", "scipy", "scikit-learn"],
+                )
             version = getattr(info, "registered_model_version", None)
             champion = bool(register and version is not None and promote.get(reg_name, False))
             if champion:

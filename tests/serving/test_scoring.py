@@ -45,7 +45,8 @@ def test_one_customer_gets_the_same_row_as_in_the_batch(cdnow_sample, scorer, en
         one = score_customers(one_tx, AS_OF, scorer=scorer, engine=engine, reference=batch.reference,
                               scored_at=pd.Timestamp("2026-01-01"))
         expected = batch.scored[batch.scored["customer_id"] == cid].reset_index(drop=True)
-        pd.testing.assert_frame_equal(one.scored, expected, check_dtype=False)
+        # labels are categoricals whose category lists depend on who else is in the frame
+        pd.testing.assert_frame_equal(one.scored, expected, check_dtype=False, check_categorical=False)
 
 
 def test_profiles_join_and_prospects_are_decided(cdnow_sample, scorer, engine):
