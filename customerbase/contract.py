@@ -282,7 +282,7 @@ def validate_transactions(
         if mask.any():
             problems.append(Problem(source, column, what, expected, *_offending(mask, frame, column)))
     # customer ids are factorized once here; everything downstream works on the codes
-    codes, uniques = pd.factorize(cid.where(~bad_id, pd.NA))
+    codes, uniques = pd.factorize(cid.where(~bad_id, pd.NA) if bad_id.any() else cid)
     report.customers_in = len(uniques)
     cid = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="string")))
 

@@ -106,7 +106,8 @@ def write_table_atomic(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             if fmt == "parquet":
-                frame.to_parquet(fh, index=False)
+                # microsecond timestamps: Spark and most engines cannot read nanosecond ones
+                frame.to_parquet(fh, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
             else:
                 frame.to_csv(fh, index=False)
             fh.flush()

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customerbase import generate_profiles, validate_profiles, validate_transactions
+from customerbase import generate_profiles, validate_profiles, validate_transactions, write_table_atomic
 from serving.scoring import SCORE_COLUMNS, score_customers
 
 from .conftest import AS_OF
@@ -70,3 +70,20 @@ def test_spark_equals_single_machine(spark, cdnow_sample, scorer, engine, tmp_pa
         else:
             assert list(left.astype(object).where(left.notna(), None)) == \
                    list(right.astype(object).where(right.notna(), None)), col
+
+
+def test_spark_batch_reads_and_writes_parquet(spark, cdnow_sample, model_dir, tmp_path):
+    """`crmid score --engine spark` end to end: Parquet in, Parquet out, counts that add up."""
+    from serving.spark import run_spark_batch
+
+    tx = cdnow_sample.copy()
+    tx["customer_id"] = tx["customer_id"].astype(str)
+    write_table_atomic(tx, tmp_path / "tx.parquet")
+    out = str(tmp_path / "scores.parquet")
+    summary = run_spark_batch(transactions=str(tmp_path / "tx.parquet"), as_of=AS_OF, out=out,
+                              model_uri=model_dir, spark=spark)
+    scored = pd.read_parquet(out)
+    known = tx.loc[tx["date"] <= AS_OF, "customer_id"].nunique()
+    assert summary.scored == len(scored) == scored["customer_id"].nunique() == known
+    assert summary.input_customers == summary.scored + summary.rejected
+    assert list(scored.columns) == list(SCORE_COLUMNS)
