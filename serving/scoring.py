@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from customerbase import TransactionLog, ValidationReport
+from rules import OUTPUT_COLUMNS as RULES_OUTPUT_COLUMNS
 
 from .facts import build_facts, clv, clv_reference
 
@@ -46,7 +47,8 @@ PREDICTION_COLUMNS = (
     "expected_lifetime_days",
 )
 
-#: the scored row, in order (decision fields of the rules contract follow the model fields)
+#: the scored row, in order: model outputs, the facts the rules saw, then the rules' decision
+#: (its fields as the rules contract names them, :data:`rules.OUTPUT_COLUMNS`)
 SCORE_COLUMNS = (
     "customer_id",
     "as_of",
@@ -60,23 +62,7 @@ SCORE_COLUMNS = (
     "frequency",
     "monetary_total",
     "tenure_days",
-    "value_tier",
-    "relationship_type",
-    "customer_kind",
-    "value_type",
-    "lifecycle_stage",
-    "temperature",
-    "man_class",
-    "purchase_type",
-    "churn_risk",
-    "six_c_score",
-    "six_c_grade",
-    "distributor_score",
-    "distributor_fit",
-    "action",
-    "action_text",
-    "priority",
-    "reasons",
+    *(c for c in RULES_OUTPUT_COLUMNS if c not in ("customer_id", "rules_version")),
     "model_version",
     "rules_version",
     "scored_at",

@@ -1,4 +1,4 @@
-"""Shared fixtures: the CDNOW log and small samples of it."""
+"""Fixtures shared by the model and training tests: the CDNOW log and small samples of it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from customerbase.datasets import load_cdnow
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "models" / "data"
 
 
 @pytest.fixture(scope="session")
