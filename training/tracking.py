@@ -87,9 +87,6 @@ def rules_version() -> str:
 def _input_example(features: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     ex = features.head(n).copy()
     ex["customer_id"] = ex["customer_id"].astype(str).astype(object)
-    # counts are declared as doubles: a scoring frame may carry them as floats (or with NaN)
-    ints = ex.select_dtypes("integer").columns
-    ex[ints] = ex[ints].astype("float64")
     return ex.reset_index(drop=True)
 
 
@@ -133,11 +130,13 @@ def log_scorer_models(scorer, features: pd.DataFrame, *, register: bool = True,
     with tempfile.TemporaryDirectory() as tmp:
         scorer_dir = scorer.save(Path(tmp) / "scorer")
         for reg_name, (name, cols) in specs.items():
-            signature = infer_signature(example, outputs[cols])
             with warnings.catch_warnings():
-                # the pyfunc takes and returns DataFrames whose columns the signature declares;
-                # MLflow's hint about type annotations does not apply
+                # two MLflow hints that do not apply here: the snapshot's counts are integers and
+                # never missing; the pyfunc's DataFrames are described by the signature, not by
+                # type annotations
+                warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
                 warnings.filterwarnings("ignore", message=".*type hints to the `predict` method.*")
+                signature = infer_signature(example, outputs[cols])
                 info = mlflow.pyfunc.log_model(
                     name=name,
                     python_model=str(_MODEL_CODE),
