@@ -63,7 +63,7 @@ def main() -> int:
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     crmid = str(Path(sys.executable).with_name("crmid"))
-    as_of = "2025-12-31"
+    as_of = "2025-12-30"  # the synthetic period's last day
     rows = []
     model_dir = work / "model"
     for n in [int(s) for s in args.sizes.split(",")]:
