@@ -340,9 +340,20 @@ def validate_transactions(
             clean = clean[~future]
 
     clean = clean.reset_index(drop=True)
-    clean["customer_id"] = clean["customer_id"].cat.remove_unused_categories()
+    clean["customer_id"] = _drop_unused_categories(clean["customer_id"])
     report.rows_out = len(clean)
     return clean, report
+
+
+def _drop_unused_categories(ids: pd.Series) -> pd.Series:
+    """``cat.remove_unused_categories`` by counting codes instead of sorting them (seconds at 6M rows)."""
+    codes = ids.cat.codes.to_numpy()
+    used = np.bincount(codes[codes >= 0], minlength=len(ids.cat.categories)) > 0
+    if used.all():
+        return ids
+    new_code = np.cumsum(used) - 1
+    return pd.Series(pd.Categorical.from_codes(np.where(codes >= 0, new_code[codes], -1),
+                                               categories=ids.cat.categories[used]), index=ids.index)
 
 
 def _duplicated(frame: pd.DataFrame, customer_codes: np.ndarray) -> np.ndarray:
@@ -366,7 +377,10 @@ def _duplicated(frame: pd.DataFrame, customer_codes: np.ndarray) -> np.ndarray:
             key ^= key >> np.uint64(31)
     ordered = np.sort(key)
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    candidates = np.isin(key, repeated) if repeated.size else np.zeros(len(frame), dtype=bool)
+    candidates = np.zeros(len(frame), dtype=bool)
+    if repeated.size:
+        # a binary search in the few repeated keys beats np.isin, which sorts all keys again
+        candidates = repeated[np.minimum(np.searchsorted(repeated, key), repeated.size - 1)] == key
     out = np.zeros(len(frame), dtype=bool)
     if candidates.any():
         out[candidates] = frame[candidates].duplicated(keep="first").to_numpy()

@@ -113,20 +113,27 @@ class TransactionLog:
     Attributes
     ----------
     customer_ids : numpy.ndarray of str
-        Customer id per internal code, in order of first appearance.
+        Customer id per internal code: the categories of a categorical ``customer_id`` (as
+        :func:`validate_transactions` returns it), else in order of first appearance.
     data_start, data_end : pandas.Timestamp
         First and last transaction day.
     n_rows : int
     """
 
     def __init__(self, transactions: pd.DataFrame):
-        codes, uniques = pd.factorize(transactions["customer_id"], sort=False)
+        ids = transactions["customer_id"]
+        if isinstance(ids.dtype, pd.CategoricalDtype):
+            # validated frames carry categorical ids: their codes are the internal codes, and the
+            # dtype is reused as it is (building one checks a million categories for uniqueness);
+            # a category without rows is simply never known at any date
+            codes, self._id_dtype = ids.cat.codes.to_numpy(), ids.dtype
+        else:
+            codes, uniques = pd.factorize(ids, sort=False)
+            self._id_dtype = pd.CategoricalDtype(pd.Index(uniques, dtype="string"))
         if (codes < 0).any():
             raise ValueError("transactions contain an empty customer_id; validate them first")
-        self._id_categories = pd.Index(uniques, dtype="string")
-        self.customer_ids = np.asarray(uniques, dtype=object)
         self.n_rows = len(transactions)
-        n_cust = len(uniques)
+        n_cust = len(self._id_dtype.categories)
         days = (transactions["date"].to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
         amount = transactions["amount"].to_numpy(dtype=np.float64)
         codes = codes.astype(np.int64)
@@ -150,9 +157,8 @@ class TransactionLog:
 
     @staticmethod
     def _occasions(codes, days, amount, n_cust, merge_days=True):
+        order, codes, days = _sort_by_customer_day(codes, days)
         key = (codes << 32) + days + _DAY_OFFSET
-        order = np.argsort(key, kind="stable")
-        key = key[order]
         amount = np.rint(amount[order] * _MONEY_SCALE).astype(np.int64)
         if merge_days and key.size:
             first = np.r_[True, key[1:] != key[:-1]]
@@ -163,28 +169,39 @@ class TransactionLog:
         day = (key & 0xFFFFFFFF) - _DAY_OFFSET
         gap = np.r_[0, np.diff(day)]
         gap[np.r_[True, code[1:] != code[:-1]] if code.size else np.zeros(0, bool)] = 0
+        counts = np.bincount(code, minlength=n_cust)
+        stop = np.cumsum(counts)
         return {
-            "key": key,
             "day": day,
             "amount": amount,
             "cs_amount": np.r_[0, np.cumsum(amount)],
             "cs_gap2": np.r_[0, np.cumsum(gap**2)],
-            "start": np.searchsorted(code, np.arange(n_cust), side="left"),
-            "stop": np.searchsorted(code, np.arange(n_cust), side="right"),
+            "start": stop - counts,
+            "stop": stop,
         }
 
     def _ids(self, codes: np.ndarray) -> pd.Categorical:
         # categorical of the string ids: building a million-row string column costs more than
         # the whole snapshot, and a categorical groups and joins as fast as its codes
-        return pd.Categorical.from_codes(codes, categories=self._id_categories)
+        return pd.Categorical.from_codes(codes, dtype=self._id_dtype)
+
+    @property
+    def customer_ids(self) -> np.ndarray:
+        return np.asarray(self._id_dtype.categories, dtype=object)
 
     @property
     def n_customers(self) -> int:
-        return len(self.customer_ids)
+        return len(self._id_dtype.categories)
 
     def _index_at(self, part: dict, codes: np.ndarray, day: int) -> np.ndarray:
         """Per customer, the index one past its last entry dated <= day."""
-        return np.searchsorted(part["key"], (codes << 32) + day + _DAY_OFFSET, side="right")
+        # entries are sorted by day within a customer, so the index is the segment's start plus
+        # its count of entries dated <= day: one pass over the entries instead of a binary
+        # search per customer (three times faster on a million customers)
+        upto = np.zeros(part["day"].size + 1, dtype=np.int32)
+        np.cumsum(part["day"] <= day, out=upto[1:])
+        start = part["start"][codes]
+        return start + (upto[part["stop"][codes]] - upto[start])
 
     def known_codes(self, as_of) -> np.ndarray:
         """Codes of customers with at least one transaction dated on or before ``as_of``."""
@@ -339,3 +356,26 @@ def snapshots(transactions, as_of_dates: Iterable, *, horizon: int | None = None
             snap = pd.concat([snap, lab.drop(columns="customer_id")], axis=1)
         parts.append(snap)
     return pd.concat(parts, ignore_index=True)
+
+
+def _sort_by_customer_day(codes: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stable order of the rows by (customer code, day), and the codes and days in that order.
+
+    Customer, day offset and row number are packed into one 64-bit key when they fit (a million
+    customers, two years and six million rows take 53 bits) and the keys sorted by value, which
+    is about five times faster than an argsort; the row number makes the order stable, and the
+    sorted keys give back the sorted codes and days without gathering them.
+    """
+    n = codes.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), codes, days
+    day0 = days.min()
+    b_row = int(n - 1).bit_length()
+    b_day = int(days.max() - day0).bit_length()
+    if int(codes.max()).bit_length() + b_day + b_row > 63:
+        order = np.argsort((codes << 32) + (days - day0), kind="stable")
+        return order, codes[order], days[order]
+    packed = (codes << (b_day + b_row)) | ((days - day0) << b_row) | np.arange(n, dtype=np.int64)
+    packed.sort()
+    return (packed & ((1 << b_row) - 1), packed >> (b_day + b_row),
+            ((packed >> b_row) & ((1 << b_day) - 1)) + day0)

@@ -143,7 +143,9 @@ class CustomerScorer:
         arr = None
         if self.feature_names_ and n:
             X = add_model_features(features, bg, horizons, cache=cache)
-            arr = np.empty((n, len(self.feature_names_)), dtype=np.float64)
+            # column-major float32, which LightGBM reads without a copy: the features are float32
+            # already, so the predictions are the same as from float64
+            arr = np.empty((n, len(self.feature_names_)), dtype=np.float32, order="F")
             for j, name in enumerate(self.feature_names_):
                 arr[:, j] = X[name].to_numpy()
         else:

@@ -56,6 +56,20 @@ class Cat:
         table[:] = self.values
         return table[self.codes] if len(self.values) else np.full(len(self.codes), None, dtype=object)
 
+    def to_series(self) -> pd.Series:
+        """The column as a pandas Series: categorical when every value is text, object otherwise.
+
+        Labels are a handful of distinct texts: a categorical built from the codes costs nothing,
+        while converting a million Python strings afterwards costs seconds, and Parquet stores a
+        categorical once per distinct value. Missing values become NaN, as in any categorical.
+        """
+        if not all(v is None or isinstance(v, str) for v in self.values):
+            return pd.Series(self.to_objects(), dtype=object)
+        labels = [v for v in self.values if v is not None]
+        remap = np.array([-1 if v is None else labels.index(v) for v in self.values] or [-1], dtype=np.int64)
+        codes = remap[self.codes] if len(self.values) else np.full(len(self.codes), -1, dtype=np.int64)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=labels))
+
 
 def cell_codes(x: np.ndarray, thresholds: Sequence[float]) -> tuple[np.ndarray, int]:
     """Cell of every value of ``x`` against the sorted ``thresholds``; returns codes and their count."""

@@ -330,20 +330,17 @@ class CompiledRules:
             if name in ("six_c_score", "distributor_score"):
                 out[name] = cols[name]
             elif name in cols and isinstance(cols[name], Cat):
-                # object columns of Python str: an inferred Arrow string column costs ~0.1 s per
-                # million rows and column, and the labels are few shared objects anyway
-                out[name] = pd.Series(cols[name].to_objects(), dtype=object)
+                out[name] = cols[name].to_series()
         action_cat = cols["action"]
         undecided = np.array([v is None for v in action_cat.values], dtype=bool)
         if n and undecided[action_cat.codes].any():
             i = int(np.flatnonzero(undecided[action_cat.codes])[0])
             raise RulesError(f"no retention action for customer {cols['customer_id'][i]!r}")
-        action = action_cat.to_objects()
-        out["action"] = pd.Series(action, dtype=object)
+        out["action"] = action_cat.to_series()
         out["customer_id"] = pd.Series(cols["customer_id"], dtype=object)
         out["priority"] = self._priority(cols, n)
         out["reasons"], as_json = _join_reasons(reason_cols, n)
-        out["rules_version"] = pd.Series(np.full(n, self.version, dtype=object), dtype=object)
+        out["rules_version"] = Cat(np.zeros(n, dtype=np.int64), [self.version]).to_series()
         result = pd.DataFrame({k: out[k] for k in OUTPUT_COLUMNS})
         if reasons_json:
             result["reasons_json"] = pd.Series(as_json, index=result.index)

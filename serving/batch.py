@@ -6,14 +6,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from customerbase import read_profiles, read_transactions, write_table_atomic
 
 from .progress import StageProgress
-from .scoring import ScoringResult, score_customers
-from .store import ScoresStore
+from .scoring import ScoringResult, profiles_without, score_customers
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only when a store is used
+    from .store import ScoresStore
 
 __all__ = ["BatchSummary", "run_batch", "default_rejects_path"]
 
@@ -97,8 +98,7 @@ def run_batch(
     progress.close()
 
     # profile-only customers (prospects) are input customers too
-    in_transactions = set(frame["customer_id"].astype(str)) | set(result.rejects["customer_id"].astype(str))
-    profile_only = 0 if profiles is None else int((~profiles["customer_id"].astype(str).isin(in_transactions)).sum())
+    profile_only = 0 if profiles is None else len(profiles_without(profiles, frame, result.rejects))
     summary = BatchSummary(
         input_customers=report.customers_in + profile_only, scored=len(result.scored), rejected=len(result.rejects),
         out=out, rejects_out=rejects_out, run_id=run_id, seconds=seconds,

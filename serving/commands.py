@@ -21,7 +21,6 @@ def _score(args) -> int:
     from rules import RulesEngine
 
     from .batch import run_batch
-    from .store import ScoresStore
 
     if args.engine == "spark":
         from .spark import run_spark_batch
@@ -34,7 +33,11 @@ def _score(args) -> int:
         return 0
     scorer = load_scorer(args.model_uri)
     engine = RulesEngine.from_path(args.rules)
-    store = None if args.store == "none" else ScoresStore(args.store)
+    store = None
+    if args.store != "none":
+        from .store import ScoresStore  # SQLAlchemy only when a store is used
+
+        store = ScoresStore(args.store)
     summary = run_batch(
         transactions=args.transactions, as_of=args.as_of, out=args.out, scorer=scorer, engine=engine,
         customers=args.customers, columns=parse_column_mapping(args.columns), dedupe=args.dedupe,

@@ -31,7 +31,7 @@ from customerbase import FEATURES, validate_profiles, validate_transactions
 from customerbase.contract import TRANSACTION_OPTIONAL, TRANSACTION_REQUIRED
 
 from .facts import clv_reference
-from .scoring import PREDICTION_COLUMNS, SCORE_COLUMNS, decide_stage, predict_stage
+from .scoring import PREDICTION_COLUMNS, SCORE_COLUMNS, decide_stage, predict_stage, profiles_without
 
 __all__ = ["score_spark", "run_spark_batch", "SparkSummary"]
 
@@ -217,8 +217,7 @@ def score_spark(
         prospects = None
         if len(profile_part):
             prof = validate_profiles(profile_part.drop(columns=[_BUCKET]), source="customers")
-            taken = set(predicted_part["customer_id"].astype(str))
-            prospects = prof[~prof["customer_id"].astype(str).isin(taken)]
+            prospects = profiles_without(prof, predicted_part)
         scored = decide_stage(predicted_part, reference=reference_b.value, engine=worker_engine, policy=policy,
                               profiles=prof, prospects=prospects, model_version=model_version,
                               scored_at=scored_at, as_of=as_of)
