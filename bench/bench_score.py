@@ -7,7 +7,10 @@ peak memory, and the peer — lifetimes' summary_data_from_transaction_data + Be
 conditional_probability_alive on the same data — the same way. Prints wall time, customers per
 second, peak RSS, our stage times and the ratio ours / peer from the same run.
 
-    .venv/bin/python bench/bench_score.py --sizes 100000,1000000 [--workdir /tmp/crmid-bench]
+With ``--train-size N`` it also times ``crmid train`` (stacked snapshots, both models, the gate
+against BG/NBD, MLflow logging and registration in a SQLite store) on the N-customer base.
+
+    .venv/bin/python bench/bench_score.py --sizes 100000,1000000 [--train-size 1000000] [--workdir /tmp/crmid-bench]
 
 No timing is asserted anywhere: the machine is shared and noisy; read the figures.
 """
@@ -53,6 +56,8 @@ def main() -> int:
     parser.add_argument("--workdir", default="/tmp/crmid-bench")
     parser.add_argument("--train-sample", type=int, default=50_000, help="customers to train on")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--train-size", type=int, default=0,
+                        help="also time `crmid train` on the base of this size (one of --sizes; 0 skips)")
     args = parser.parse_args()
 
     import pandas as pd
@@ -93,6 +98,11 @@ def main() -> int:
     print("\nsummary")
     for row in rows:
         print(_line(row))
+    if args.train_size:
+        tx_path = work / f"tx_{args.train_size}.parquet"
+        wall, rss, stdout = timed([crmid, "train", "--transactions", str(tx_path), "--as-of", as_of,
+                                   "--tracking-uri", f"sqlite:///{work / 'mlflow.db'}", "--experiment", "bench"])
+        print(f"\ncrmid train on {args.train_size:,} customers: {wall:.1f} s, peak {rss:.2f} GB\n{stdout.strip()}")
     return 0
 
 

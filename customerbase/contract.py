@@ -379,8 +379,8 @@ def _duplicated(frame: pd.DataFrame, customer_codes: np.ndarray) -> np.ndarray:
     repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
     candidates = np.zeros(len(frame), dtype=bool)
     if repeated.size:
-        # a binary search in the few repeated keys beats np.isin, which sorts all keys again
-        candidates = repeated[np.minimum(np.searchsorted(repeated, key), repeated.size - 1)] == key
+        # a hash lookup: np.isin sorts all keys again, a binary search is slow when many repeat
+        candidates = pd.Series(key).isin(repeated).to_numpy()
     out = np.zeros(len(frame), dtype=bool)
     if candidates.any():
         out[candidates] = frame[candidates].duplicated(keep="first").to_numpy()

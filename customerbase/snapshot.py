@@ -85,7 +85,6 @@ LABELS: dict[str, str] = {
 _MONEY_SCALE = 10_000
 
 # day numbers are shifted so that keys (customer code, day) pack into one sortable int64
-_DAY_OFFSET = 1 << 30
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
@@ -158,27 +157,31 @@ class TransactionLog:
     @staticmethod
     def _occasions(codes, days, amount, n_cust, merge_days=True):
         order, codes, days = _sort_by_customer_day(codes, days)
-        key = (codes << 32) + days + _DAY_OFFSET
         amount = np.rint(amount[order] * _MONEY_SCALE).astype(np.int64)
-        if merge_days and key.size:
-            first = np.r_[True, key[1:] != key[:-1]]
-            starts = np.flatnonzero(first)
+        if merge_days and codes.size:
+            # several purchases on one day are one purchase occasion
+            starts = np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1]) | (days[1:] != days[:-1])])
             amount = np.add.reduceat(amount, starts)
-            key = key[starts]
-        code = key >> 32
-        day = (key & 0xFFFFFFFF) - _DAY_OFFSET
-        gap = np.r_[0, np.diff(day)]
-        gap[np.r_[True, code[1:] != code[:-1]] if code.size else np.zeros(0, bool)] = 0
-        counts = np.bincount(code, minlength=n_cust)
-        stop = np.cumsum(counts)
-        return {
-            "day": day,
-            "amount": amount,
-            "cs_amount": np.r_[0, np.cumsum(amount)],
-            "cs_gap2": np.r_[0, np.cumsum(gap**2)],
-            "start": stop - counts,
-            "stop": stop,
-        }
+            codes, days = codes[starts], days[starts]
+        return _segments(days, amount, np.bincount(codes, minlength=n_cust))
+
+    def sample_customers(self, n: int, *, seed: int) -> "TransactionLog":
+        """A log of ``n`` of its customers drawn at random, with their whole history.
+
+        The data window (``data_start``, ``data_end``) stays the one of the full log: it says
+        what could have been observed, not what these customers did. Returns ``self`` when the
+        log has no more than ``n`` customers.
+        """
+        if n >= self.n_customers:
+            return self
+        keep = np.sort(np.random.default_rng(seed).choice(self.n_customers, size=int(n), replace=False))
+        sample = object.__new__(TransactionLog)
+        sample._id_dtype = pd.CategoricalDtype(self._id_dtype.categories[keep])
+        sample._occ, sample._ret = _subset(self._occ, keep), _subset(self._ret, keep)
+        sample._first_seen = self._first_seen[keep]
+        sample.data_start, sample.data_end = self.data_start, self.data_end
+        sample.n_rows = int(sample._occ["day"].size + sample._ret["day"].size)
+        return sample
 
     def _ids(self, codes: np.ndarray) -> pd.Categorical:
         # categorical of the string ids: building a million-row string column costs more than
@@ -356,6 +359,35 @@ def snapshots(transactions, as_of_dates: Iterable, *, horizon: int | None = None
             snap = pd.concat([snap, lab.drop(columns="customer_id")], axis=1)
         parts.append(snap)
     return pd.concat(parts, ignore_index=True)
+
+
+def _segments(day: np.ndarray, amount: np.ndarray, counts: np.ndarray) -> dict:
+    """Per-customer segments of day-sorted entries, with the running sums snapshots read.
+
+    ``counts[c]`` entries of customer ``c`` lie at ``start[c]:stop[c]``; ``amount`` is in
+    1/_MONEY_SCALE units so the running sums are exact.
+    """
+    stop = np.cumsum(counts)
+    start = stop - counts
+    gap = np.r_[0, np.diff(day)] if day.size else np.zeros(0, dtype=np.int64)
+    gap[start[counts > 0]] = 0  # a customer's first entry has no gap before it
+    return {
+        "day": day,
+        "amount": amount,
+        "cs_amount": np.r_[0, np.cumsum(amount)],
+        "cs_gap2": np.r_[0, np.cumsum(gap**2)],
+        "start": start,
+        "stop": stop,
+    }
+
+
+def _subset(part: dict, keep: np.ndarray) -> dict:
+    """The segments of the customers ``keep`` (sorted codes), renumbered 0..len(keep)-1."""
+    start, counts = part["start"][keep], part["stop"][keep] - part["start"][keep]
+    # entry indices of the kept segments, in order: each segment's start plus 0..count-1
+    offsets = np.r_[0, np.cumsum(counts)[:-1]] if counts.size else counts
+    idx = np.repeat(start - offsets, counts) + np.arange(int(counts.sum()))
+    return _segments(part["day"][idx], part["amount"][idx], counts)
 
 
 def _sort_by_customer_day(codes: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

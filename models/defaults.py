@@ -37,6 +37,11 @@ SEED: int = 0
 #: evaluate per scored customer, so none are added by default.
 SURVIVAL_EXTRA_KNOTS: tuple[int, ...] = ()
 
+#: the most customers whose stacked snapshots train the LightGBM models and the gate; a larger
+#: base is sampled (seeded by SEED). Serving-side fits (BG/NBD, Gamma-Gamma, the calibration
+#: targets) use every customer. 200,000 customers x 24 snapshots is millions of rows already.
+MAX_TRAINING_CUSTOMERS: int = 200_000
+
 #: days between stacked training snapshots, and the most snapshots stacked per horizon
 SNAPSHOT_STEP_DAYS: int = 30
 MAX_SNAPSHOTS: int = 24

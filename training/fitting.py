@@ -95,7 +95,8 @@ def _check_positives(log, dates, cutoff, H) -> None:
 
 def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed: int | None = None,
                params: dict | None = None, num_boost_round: int | None = None,
-               step_days: int | None = None, max_snapshots: int | None = None) -> CustomerScorer:
+               step_days: int | None = None, max_snapshots: int | None = None,
+               max_customers: int | None = None) -> CustomerScorer:
     """Train the churn and next-purchase models, the baselines, and gate them.
 
     Parameters
@@ -113,6 +114,10 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         LightGBM settings (defaults in :mod:`models.defaults`).
     step_days, max_snapshots
         Training snapshot spacing and count.
+    max_customers : int, optional
+        Stack the snapshots of at most this many customers, sampled with ``seed`` (default
+        :data:`models.defaults.MAX_TRAINING_CUSTOMERS`); the served BG/NBD, Gamma-Gamma and
+        calibration use every customer.
 
     Returns
     -------
@@ -127,10 +132,13 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     check_training_inputs(log, cutoff, horizon, step_days=step_days)
     H = int(horizon)
     dates = snapshot_dates(log.data_start, cutoff, step_days=step_days, max_snapshots=max_snapshots)
-    _check_positives(log, [d for d in dates if (cutoff - d).days >= H], cutoff, H)
+    sample = log.sample_customers(defaults.MAX_TRAINING_CUSTOMERS if max_customers is None else int(max_customers),
+                                  seed=defaults.SEED if seed is None else int(seed))
+    _check_positives(sample, [d for d in dates if (cutoff - d).days >= H], cutoff, H)
     knots = curve_knots(dates, cutoff, H)
     feature_horizons = sorted(set(knots) | {H})
-    points = [p for p in (point_in_time(log, d, feature_horizons, observed_until=cutoff) for d in dates) if p is not None]
+    points = [p for p in (point_in_time(sample, d, feature_horizons, observed_until=cutoff) for d in dates)
+              if p is not None]
     if not any(p.followup >= H for p in points):
         raise TrainingInputError(f"no training snapshot with repeat purchases is followed for {H} days before {cutoff.date()}")
     data = stack(points)
@@ -182,6 +190,7 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         "horizon_days": H,
         "snapshot_dates": [str(d.date()) for d in data.dates],
         "training_rows": int(len(data)),
+        "training_customers": int(sample.n_customers),
         "customers_at_cutoff": int(len(snap)),
         "gate": gate_report,
         "lgbm_params": {**defaults.LGBM_PARAMS, **(params or {})},

@@ -106,6 +106,23 @@ def test_one_customer_alone_gets_bit_identical_features():
                                       check_exact=True)
 
 
+def test_a_customer_sample_keeps_each_customers_rows_and_the_data_window(cdnow):
+    log = TransactionLog(cdnow)
+    sample = log.sample_customers(2000, seed=3)
+    assert sample.n_customers == 2000
+    assert (sample.data_start, sample.data_end) == (log.data_start, log.data_end)
+    assert sample.sample_customers(5000, seed=3) is sample  # nothing to draw from a smaller log
+    for as_of in ("1997-03-31", "1998-06-30"):
+        mine = sample.snapshot(as_of).astype({"customer_id": str}).set_index("customer_id")
+        full = log.snapshot(as_of).astype({"customer_id": str}).set_index("customer_id")
+        assert 0 < len(mine) == full.index.isin(sample.customer_ids).sum()
+        pd.testing.assert_frame_equal(mine, full.loc[mine.index], check_exact=True)
+        # labels read the data window of the whole log: censoring is the same for the sample
+        lab = sample.labels(as_of, 90).astype({"customer_id": str}).set_index("customer_id")
+        full_lab = log.labels(as_of, 90).astype({"customer_id": str}).set_index("customer_id").loc[lab.index]
+        pd.testing.assert_frame_equal(lab, full_lab, check_exact=True)
+
+
 def test_labels_with_censoring(history):
     lab = label_snapshot(history, "2024-02-10", horizon=60, observed_until="2024-03-31")
     assert set(lab.columns) == {"customer_id", "days_to_next_purchase", "next_purchase_observed",

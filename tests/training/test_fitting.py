@@ -30,6 +30,18 @@ def test_no_leakage_and_reproducible(cdnow_3k):
     assert _boosters(again) == _boosters(with_future)
 
 
+def test_a_large_base_trains_on_a_sample_but_serves_population_fits(cdnow_3k):
+    cutoff = "1997-12-31"
+    whole = fit_scorer(cdnow_3k, cutoff=cutoff, horizon=90, gate=False)
+    sampled = fit_scorer(cdnow_3k, cutoff=cutoff, horizon=90, gate=False, max_customers=1500)
+    assert whole.info["training_customers"] == 3000 and sampled.info["training_customers"] == 1500
+    assert sampled.info["training_rows"] < whole.info["training_rows"]
+    assert _boosters(sampled) != _boosters(whole)
+    # the served baselines are fitted on every customer known at the cutoff
+    assert sampled.bgnbd.get_state() == whole.bgnbd.get_state()
+    assert sampled.gamma_gamma.get_state() == whole.gamma_gamma.get_state()
+
+
 def test_gate_refuses_lightgbm_on_a_tiny_data_set(cdnow, sampler):
     tiny = sampler(cdnow, 300, seed=2)
     scorer = fit_scorer(tiny, cutoff="1998-03-31", horizon=90)
