@@ -30,8 +30,11 @@ Both give the same decisions; a test checks it on a large randomised population.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
 import json
+import operator
 import re
 import threading
 from collections.abc import Mapping
@@ -74,6 +77,9 @@ OUTPUT_COLUMNS = (
     "rules_version",
 )
 
+# the reasons of a frame are shared per combination of table outcomes when each combination has
+# on average at least this many rows; below, building per row at C speed is faster
+_ROWS_PER_SHARED_COMBINATION = 8
 # events to post per durable-rules batch call: large batches make the engine grow big buffers
 _BATCH = 500
 # a process-wide counter: every compilation gets fresh ruleset names
@@ -339,7 +345,7 @@ class CompiledRules:
         out["action"] = action_cat.to_series()
         out["customer_id"] = pd.Series(cols["customer_id"], dtype=object)
         out["priority"] = self._priority(cols, n)
-        out["reasons"], as_json = _join_reasons(reason_cols, n)
+        out["reasons"], as_json = _join_reasons(reason_cols, n, with_json=reasons_json)
         out["rules_version"] = Cat(np.zeros(n, dtype=np.int64), [self.version]).to_series()
         result = pd.DataFrame({k: out[k] for k in OUTPUT_COLUMNS})
         if reasons_json:
@@ -372,22 +378,87 @@ def _reason(rule: Rule, seen: Mapping[str, Any]) -> str:
     return rule.reason.format(**{f: seen.get(f) for f in fields})
 
 
-def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int) -> tuple[pd.Series, pd.Categorical]:
+def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int, *,
+                  with_json: bool) -> tuple[pd.Series, pd.Categorical | None]:
     """Per row, the list of reasons of the tables that fired, in table order, and its JSON text.
 
-    Rows fall into few combinations of table outcomes (a million customers have a few thousand),
-    so each distinct list and its JSON are built once and every row points at its combination's;
-    the JSON comes as a categorical, which Parquet stores once per distinct text.
+    ``reason_cols`` holds, per table, each row's outcome code and the outcomes' reasons (None:
+    the table did not fire). The JSON (only ``with_json``) is joined from each outcome's JSON
+    text, made once per table outcome, and equals ``json.dumps(list, ensure_ascii=False)``; it
+    comes as a categorical, which Parquet stores once per distinct text.
+
+    Two ways, by how many distinct combinations of outcomes the rows have. Real customer bases
+    have few (a million customers, a few thousand): each combination's list and text are built
+    once and shared by its rows. Spread-out inputs can give nearly one per row: then the rows'
+    lists are zipped from the tables' columns at C speed instead.
     """
     if not n:
-        return pd.Series([], dtype=object), pd.Categorical([])
+        return pd.Series([], dtype=object), (pd.Categorical([]) if with_json else None)
     codes = [c for c, _ in reason_cols]
+    texts_u = [[None if r is None else json.dumps(r, ensure_ascii=False) for r in u] for _, u in reason_cols]
     combo, rep = group_rows(codes, [len(u) for _, u in reason_cols])
-    lists = np.empty(len(rep), dtype=object)
-    texts = np.empty(len(rep), dtype=object)
-    for k, row in enumerate(rep):
-        picked = [u[c[row]] for c, u in reason_cols]
-        lists[k] = [r for r in picked if r is not None]
-        texts[k] = json.dumps(lists[k], ensure_ascii=False)
-    distinct, text_of_combo = np.unique(texts, return_inverse=True)
-    return pd.Series(lists[combo], dtype=object), pd.Categorical.from_codes(text_of_combo[combo], distinct)
+    if len(rep) * _ROWS_PER_SHARED_COMBINATION <= n:
+        lists = np.empty(len(rep), dtype=object)
+        for k, row in enumerate(rep):
+            lists[k] = [r for r in (u[c[row]] for c, u in reason_cols) if r is not None]
+        reasons = pd.Series(lists[combo], dtype=object)
+        if not with_json:
+            return reasons, None
+        texts = np.empty(len(rep), dtype=object)
+        for k, row in enumerate(rep):
+            texts[k] = "[" + ", ".join(t for t in (tu[c[row]] for c, tu in zip(codes, texts_u)) if t is not None) + "]"
+        texts = texts[combo]
+    else:
+        reasons, texts = _zip_reasons(reason_cols, texts_u if with_json else None, n)
+        if not with_json:
+            return reasons, None
+    # several combinations can give the same text (a table that did not fire adds nothing)
+    text_codes, distinct = pd.factorize(texts)
+    return reasons, pd.Categorical.from_codes(text_codes, pd.Index(distinct, dtype=object))
+
+
+def _zip_reasons(reason_cols: list[tuple[np.ndarray, list]], texts_u: list | None, n: int):
+    """Row-by-row lists (and texts): per pattern of which tables fired, zip those tables' columns."""
+    def column(values: list, c: np.ndarray) -> np.ndarray:
+        table = np.empty(len(values), dtype=object)
+        table[:] = values
+        return table[c]
+
+    fired = [np.array([r is not None for r in u], dtype=bool)[c] for c, u in reason_cols]
+    pattern, rep = group_rows([f.astype(np.int64) for f in fired], [2] * len(fired))
+    order = np.argsort(pattern, kind="stable")
+    bounds = np.searchsorted(pattern[order], np.arange(len(rep) + 1))
+    built: list = []
+    texts = np.empty(n, dtype=object) if texts_u is not None else None
+    with _gc_paused():
+        for p, first in enumerate(rep):
+            rows = order[bounds[p]:bounds[p + 1]]
+            tables = [t for t in range(len(reason_cols)) if fired[t][first]]
+            if not tables:
+                built.extend([] for _ in rows)
+                if texts is not None:
+                    texts[rows] = "[]"
+                continue
+            objs = [column(reason_cols[t][1], reason_cols[t][0][rows]).tolist() for t in tables]
+            built.extend(map(list, zip(*objs)))
+            if texts is not None:
+                parts = [column(texts_u[t], reason_cols[t][0][rows]).tolist() for t in tables]
+                texts[rows] = ["[" + joined + "]" for joined in map(", ".join, zip(*parts))]
+        # back to row order: built[position[i]] is row i's list
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n)
+        lists = operator.itemgetter(*position.tolist())(built) if n > 1 else (built[0],)
+    return pd.Series(lists, dtype=object), texts
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while building a million small lists: they hold no
+    cycles, and collections triggered by the allocations alone cost several seconds."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -7,11 +7,13 @@ and missing fields, both must give identical decisions, reasons included.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from rules import RulesEngine
 from rules.banding import cell_codes
@@ -46,6 +48,21 @@ def test_fast_path_equals_one_by_one(engine):
     for column in ("value_tier", "relationship_type", "lifecycle_stage", "man_class", "six_c_grade",
                    "distributor_fit", "temperature", "purchase_type", "action"):
         assert fast[column].nunique() >= 3, column
+
+
+@pytest.mark.parametrize("repeats", [1, 40], ids=["spread-out rows", "few distinct rows"])
+def test_reasons_and_their_json_match_one_by_one(engine, repeats):
+    # spread-out inputs give nearly one combination of outcomes per row, repeated rows few: the
+    # two ways reasons are built must both give each row exactly its one-by-one reasons
+    frame = pd.concat([random_facts(3000 // repeats, seed=5)] * repeats, ignore_index=True)
+    out = engine.decide_frame(frame, reasons_json=True)
+    assert len(out) == 3000
+    for i in (0, 1, 777, 2999):
+        assert out["reasons"].iloc[i] == engine.decide(to_records(frame.iloc[[i]])[0])["reasons"]
+    for reasons, text in zip(out["reasons"], out["reasons_json"]):
+        assert reasons  # every customer gets at least the retention decision's reason
+        assert text == json.dumps(reasons, ensure_ascii=False)
+    assert "reasons_json" not in engine.decide_frame(frame).columns
 
 
 def test_fast_path_on_another_configuration(raw_config, write_config):
