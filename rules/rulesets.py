@@ -407,13 +407,14 @@ def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int, *,
         texts = np.empty(len(rep), dtype=object)
         for k, row in enumerate(rep):
             texts[k] = "[" + ", ".join(t for t in (tu[c[row]] for c, tu in zip(codes, texts_u)) if t is not None) + "]"
-        texts = texts[combo]
+        # several combinations can give the same text (a table that did not fire adds nothing)
+        text_of_combo, distinct = pd.factorize(texts)
+        text_codes = text_of_combo[combo]
     else:
         reasons, texts = _zip_reasons(reason_cols, texts_u if with_json else None, n)
         if not with_json:
             return reasons, None
-    # several combinations can give the same text (a table that did not fire adds nothing)
-    text_codes, distinct = pd.factorize(texts)
+        text_codes, distinct = pd.factorize(texts)
     return reasons, pd.Categorical.from_codes(text_codes, pd.Index(distinct, dtype=object))
 
 
