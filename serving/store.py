@@ -1,7 +1,9 @@
 """The scores store: every batch run and its scored customers, in SQL through SQLAlchemy.
 
-Two tables: ``crmid_runs`` (one row per run) and ``crmid_scores`` (one row per run and
-customer). A run is inserted as ``running``, its scores are written, and only then is it marked
+Three tables: ``crmid_runs`` (one row per run), ``crmid_scores`` (one row per run and
+customer) and ``crmid_reasons`` (each distinct reasons text of a run, once: a million customers
+share about a hundred, and repeating 1.4 kB of JSON per customer made the store the slowest
+stage of a nightly run). A run is inserted as ``running``, its scores are written, and only then is it marked
 ``complete`` in the same transaction as the last scores; queries read the latest *complete*
 run, so a failed or interrupted run is never what anybody sees.
 
@@ -11,6 +13,7 @@ SQLite file by default (``sqlite:///crmid-work/scores.db``), PostgreSQL by URL
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Sequence
@@ -19,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
 __all__ = ["ScoresStore", "RunInfo", "RETAIN_COLUMNS", "TIER_ORDER"]
@@ -46,10 +51,11 @@ _SCORE_FIELDS = {
     "action": sa.String(64),
     "action_text": sa.Text,
     "priority": sa.Float,
-    "reasons": sa.Text,
+    "reasons_id": sa.Integer,
 }
 
-RETAIN_COLUMNS = tuple(_SCORE_FIELDS)
+#: columns of the retain query: the stored ones, with the reasons text in place of its id
+RETAIN_COLUMNS = tuple("reasons" if c == "reasons_id" else c for c in _SCORE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,12 @@ class ScoresStore:
             sa.Column("run_id", sa.String(36), sa.ForeignKey("crmid_runs.run_id"), primary_key=True),
             *[sa.Column(name, kind, primary_key=(name == "customer_id")) for name, kind in _SCORE_FIELDS.items()],
         )
+        self.reasons = sa.Table(
+            "crmid_reasons", self.meta,
+            sa.Column("run_id", sa.String(36), sa.ForeignKey("crmid_runs.run_id"), primary_key=True),
+            sa.Column("reasons_id", sa.Integer, primary_key=True),
+            sa.Column("reasons", sa.Text, nullable=False),
+        )
         sa.Index("ix_crmid_scores_rank", self.scores.c.run_id, self.scores.c.priority, self.scores.c.value_at_risk)
         self.meta.create_all(self.engine)
 
@@ -121,16 +133,17 @@ class ScoresStore:
                 rules_version=str(rules_version), clv_reference=json.dumps([float(x) for x in clv_reference]),
             ))
         try:
-            rows = scored[list(_SCORE_FIELDS)].copy()
+            reasons_id, texts = pd.factorize(scored["reasons"], use_na_sentinel=False)
+            rows = scored[[c for c in _SCORE_FIELDS if c != "reasons_id"]].copy()
             rows["customer_id"] = rows["customer_id"].astype(str)
-            rows = rows.astype(object).where(rows.notna(), None)
+            rows["reasons_id"] = reasons_id
             rows.insert(0, "run_id", run_id)
-            records = rows.to_dict("records")
             with self.engine.begin() as conn:
-                for i in range(0, len(records), chunk_rows):
-                    conn.execute(self.scores.insert(), records[i:i + chunk_rows])
+                conn.execute(self.reasons.insert(), [{"run_id": run_id, "reasons_id": i, "reasons": "[]" if pd.isna(t) else str(t)}
+                                                     for i, t in enumerate(texts)])
+                self._insert_scores(conn, rows, chunk_rows)
                 conn.execute(self.runs.update().where(self.runs.c.run_id == run_id).values(
-                    status="complete", n_scored=len(records),
+                    status="complete", n_scored=len(rows),
                     finished_at=pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime(),
                 ))
         except BaseException:
@@ -138,6 +151,44 @@ class ScoresStore:
                 conn.execute(self.runs.update().where(self.runs.c.run_id == run_id).values(status="failed"))
             raise
         return run_id
+
+    def _insert_scores(self, conn, rows: pd.DataFrame, chunk_rows: int) -> None:
+        """Insert the rows in the caller's transaction, by the fastest way the database offers.
+
+        PostgreSQL (psycopg2): COPY from CSV written by Arrow. SQLite: the driver's executemany of plain tuples.
+        Either is 10-20x faster than SQLAlchemy's per-row dictionaries, which took 84 s for a
+        million customers on SQLite; other databases still get those. Driver errors are raised
+        as SQLAlchemy's (``IntegrityError`` and so on), whichever way was taken.
+        """
+        table, columns = self.scores.name, ", ".join(rows.columns)
+        fast = (conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2") or conn.dialect.name == "sqlite"
+        if not fast:
+            records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+            for start in range(0, len(records), chunk_rows):
+                conn.execute(self.scores.insert(), records[start:start + chunk_rows])
+            return
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            if conn.dialect.name == "postgresql":
+                statement = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)"
+                for start in range(0, len(rows), chunk_rows):
+                    # Arrow writes CSV ten times faster than pandas; missing values (NaN included)
+                    # become unquoted empty fields, which COPY's CSV format reads as NULL
+                    buffer = io.BytesIO()
+                    part = pa.Table.from_pandas(rows.iloc[start:start + chunk_rows], preserve_index=False)
+                    pa_csv.write_csv(part, buffer, pa_csv.WriteOptions(include_header=False))
+                    buffer.seek(0)
+                    cursor.copy_expert(statement, buffer)
+            else:
+                statement = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(rows.columns))})"
+                values = rows.astype(object).where(rows.notna(), None)
+                for start in range(0, len(values), chunk_rows):
+                    cursor.executemany(statement, values.iloc[start:start + chunk_rows].itertuples(index=False, name=None))
+        except dbapi_error as exc:
+            raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error, dialect=conn.dialect) from exc
+        finally:
+            cursor.close()
 
     def latest_run(self) -> RunInfo | None:
         """The most recent complete run, or None."""
@@ -171,7 +222,10 @@ class ScoresStore:
             run_id = latest.run_id
         s = self.scores.c
         tier_rank = sa.case({t: i for i, t in enumerate(TIER_ORDER)}, value=s.value_tier, else_=len(TIER_ORDER))
-        query = sa.select(*[s[c] for c in RETAIN_COLUMNS]).where(s.run_id == run_id, s.priority > 0)
+        r = self.reasons.c
+        query = (sa.select(*[r.reasons if c == "reasons" else s[c] for c in RETAIN_COLUMNS])
+                 .join_from(self.scores, self.reasons, sa.and_(r.run_id == s.run_id, r.reasons_id == s.reasons_id))
+                 .where(s.run_id == run_id, s.priority > 0))
         if tiers:
             query = query.where(s.value_tier.in_(list(tiers)))
         if min_churn is not None:

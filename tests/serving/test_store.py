@@ -95,6 +95,22 @@ def test_ties_in_priority_and_risk_go_to_the_higher_tier(store):
     assert list(store.retain()["customer_id"]) == ["c1", "c0"]
 
 
+def test_rows_come_back_as_they_were_written(store):
+    # what a real scored frame holds: categorical labels, a prospect with no model outputs,
+    # reasons whose JSON has quotes, commas, a newline and Chinese text (the bulk paths must
+    # quote and escape them, and turn NaN into NULL)
+    frame = _scored(3)
+    frame.loc[2, ["churn_probability", "clv", "value_at_risk", "expected_days_to_next_purchase"]] = np.nan
+    frame.loc[1, "reasons"] = json.dumps([{"rule": "tier.gold", "reason": 'gold (黄金), "top" 20%,\nkeep'}],
+                                         ensure_ascii=False)
+    frame["value_tier"] = frame["value_tier"].astype("category")
+    store.save_run(frame, as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
+                   clv_reference=np.zeros(1))
+    back = store.retain(top=10).set_index("customer_id").loc[frame["customer_id"]].reset_index()
+    expected = frame.astype({"value_tier": str})[list(back.columns)]
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+
+
 def test_failed_run_is_never_latest(store):
     good = store.save_run(_scored(), as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
                           clv_reference=np.zeros(1))
