@@ -395,23 +395,24 @@ def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int, *,
     if not n:
         return pd.Series([], dtype=object), (pd.Categorical([]) if with_json else None)
     codes = [c for c, _ in reason_cols]
-    texts_u = [[None if r is None else json.dumps(r, ensure_ascii=False) for r in u] for _, u in reason_cols]
+    texts_u = ([[None if r is None else json.dumps(r, ensure_ascii=False) for r in u] for _, u in reason_cols]
+               if with_json else None)
     combo, rep = group_rows(codes, [len(u) for _, u in reason_cols])
     if len(rep) * _ROWS_PER_SHARED_COMBINATION <= n:
         lists = np.empty(len(rep), dtype=object)
+        texts = np.empty(len(rep), dtype=object)
         for k, row in enumerate(rep):
             lists[k] = [r for r in (u[c[row]] for c, u in reason_cols) if r is not None]
+            if with_json:
+                texts[k] = "[" + ", ".join(t for t in (tu[c[row]] for c, tu in zip(codes, texts_u)) if t is not None) + "]"
         reasons = pd.Series(lists[combo], dtype=object)
         if not with_json:
             return reasons, None
-        texts = np.empty(len(rep), dtype=object)
-        for k, row in enumerate(rep):
-            texts[k] = "[" + ", ".join(t for t in (tu[c[row]] for c, tu in zip(codes, texts_u)) if t is not None) + "]"
         # several combinations can give the same text (a table that did not fire adds nothing)
         text_of_combo, distinct = pd.factorize(texts)
         text_codes = text_of_combo[combo]
     else:
-        reasons, texts = _zip_reasons(reason_cols, texts_u if with_json else None, n)
+        reasons, texts = _zip_reasons(reason_cols, texts_u, n)
         if not with_json:
             return reasons, None
         text_codes, distinct = pd.factorize(texts)
@@ -420,11 +421,6 @@ def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int, *,
 
 def _zip_reasons(reason_cols: list[tuple[np.ndarray, list]], texts_u: list | None, n: int):
     """Row-by-row lists (and texts): per pattern of which tables fired, zip those tables' columns."""
-    def column(values: list, c: np.ndarray) -> np.ndarray:
-        table = np.empty(len(values), dtype=object)
-        table[:] = values
-        return table[c]
-
     fired = [np.array([r is not None for r in u], dtype=bool)[c] for c, u in reason_cols]
     pattern, rep = group_rows([f.astype(np.int64) for f in fired], [2] * len(fired))
     order = np.argsort(pattern, kind="stable")
@@ -440,10 +436,10 @@ def _zip_reasons(reason_cols: list[tuple[np.ndarray, list]], texts_u: list | Non
                 if texts is not None:
                     texts[rows] = "[]"
                 continue
-            objs = [column(reason_cols[t][1], reason_cols[t][0][rows]).tolist() for t in tables]
+            objs = [Cat(reason_cols[t][0][rows], reason_cols[t][1]).to_objects().tolist() for t in tables]
             built.extend(map(list, zip(*objs)))
             if texts is not None:
-                parts = [column(texts_u[t], reason_cols[t][0][rows]).tolist() for t in tables]
+                parts = [Cat(reason_cols[t][0][rows], texts_u[t]).to_objects().tolist() for t in tables]
                 texts[rows] = ["[" + joined + "]" for joined in map(", ".join, zip(*parts))]
         # back to row order: built[position[i]] is row i's list
         position = np.empty(n, dtype=np.int64)

@@ -158,8 +158,8 @@ def decide_stage(
         "value_at_risk": value * churn,
         **{c: facts[c].to_numpy(dtype=float) for c in ("value_percentile", "loyalty", "profit")},
         **{c: pred[c].to_numpy(dtype=float) for c in _SNAPSHOT_KEPT},
-        # the rules' labels are a handful of distinct texts: categoricals, which pandas builds
-        # from the shared objects and Parquet stores once per distinct value
+        # the rules' labels come as categoricals (Parquet stores each distinct text once); a
+        # label column holding other than text comes as objects and is made categorical here
         **{c: _categorical(decisions[c]) for c in SCORE_COLUMNS
            if c in decisions.columns and c not in ("customer_id", "reasons")},
         "reasons": decisions["reasons_json"],

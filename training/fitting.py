@@ -132,8 +132,9 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     check_training_inputs(log, cutoff, horizon, step_days=step_days)
     H = int(horizon)
     dates = snapshot_dates(log.data_start, cutoff, step_days=step_days, max_snapshots=max_snapshots)
+    seed = defaults.SEED if seed is None else int(seed)
     sample = log.sample_customers(defaults.MAX_TRAINING_CUSTOMERS if max_customers is None else int(max_customers),
-                                  seed=defaults.SEED if seed is None else int(seed))
+                                  seed=seed)
     _check_positives(sample, [d for d in dates if (cutoff - d).days >= H], cutoff, H)
     knots = curve_knots(dates, cutoff, H)
     feature_horizons = sorted(set(knots) | {H})
@@ -195,7 +196,7 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         "gate": gate_report,
         "lgbm_params": {**defaults.LGBM_PARAMS, **(params or {})},
         "num_boost_round": defaults.LGBM_NUM_BOOST_ROUND if num_boost_round is None else int(num_boost_round),
-        "seed": defaults.SEED if seed is None else int(seed),
+        "seed": seed,
     }
     return CustomerScorer(
         horizon_days=H, bgnbd=ref.bgnbd, gamma_gamma=gg, churn=churn, next_purchase=nxt, knots=knots,
