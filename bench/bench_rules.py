@@ -17,8 +17,8 @@ import resource
 import sys
 import time
 
-from rules import RulesEngine
-from rules.synthetic import random_facts, to_records
+from crmid.rules import RulesEngine
+from crmid.rules.synthetic import random_facts, to_records
 
 
 def _peak_rss_mb() -> float:

@@ -62,8 +62,8 @@ def main() -> int:
 
     import pandas as pd
 
-    from customerbase import TransactionLog, generate_transactions, validate_transactions, write_table_atomic
-    from training import fit_scorer
+    from crmid.customerbase import TransactionLog, generate_transactions, validate_transactions, write_table_atomic
+    from crmid.training import fit_scorer
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)

@@ -15,9 +15,9 @@ import time
 
 import pandas as pd
 
-from customerbase.datasets import load_cdnow
-from customerbase.snapshot import TransactionLog
-from training import evaluate, fit_scorer, format_comparison
+from crmid.customerbase.datasets import load_cdnow
+from crmid.customerbase.snapshot import TransactionLog
+from crmid.training import evaluate, fit_scorer, format_comparison
 
 PROTOCOLS = (("1998-03-31", 90), ("1997-12-31", 180))
 

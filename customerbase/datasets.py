@@ -28,7 +28,7 @@ def load_cdnow() -> pd.DataFrame:
         ``customer_id`` (zero-padded string), ``date`` (datetime64[ns]), ``amount`` (dollars),
         ``quantity`` (number of CDs).
     """
-    raw = resources.files("customerbase").joinpath("data/CDNOW_master.txt.gz").read_bytes()
+    raw = resources.files("crmid.customerbase").joinpath("data/CDNOW_master.txt.gz").read_bytes()
     text = gzip.decompress(raw)
     digest = hashlib.md5(text).hexdigest()
     if digest != _CDNOW_MD5:

@@ -17,7 +17,7 @@ class ScorerPyfunc(PythonModel):
     """pyfunc model: snapshot features in, scorer outputs out."""
 
     def load_context(self, context):
-        from models.scorer import CustomerScorer
+        from crmid.models.scorer import CustomerScorer
 
         self.scorer = CustomerScorer.load(context.artifacts["scorer"])
         config = context.model_config or {}

@@ -356,7 +356,7 @@ class RulesConfig:
 
 def default_config_path() -> Path:
     """Path of the packaged default configuration (``rules/config/default.yaml``)."""
-    return Path(str(resources.files("rules").joinpath("config", "default.yaml")))
+    return Path(str(resources.files("crmid.rules").joinpath("config", "default.yaml")))
 
 
 def config_from_mapping(data: Any, *, source: str = "<mapping>") -> RulesConfig:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from customerbase import read_profiles, read_transactions, write_table_atomic
+from crmid.customerbase import read_profiles, read_transactions, write_table_atomic
 
 from .progress import StageProgress
 from .scoring import ScoringResult, profiles_without, score_customers

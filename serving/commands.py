@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import sys
 
-from customerbase.cli import add_transaction_arguments
-from customerbase.contract import parse_column_mapping
+from crmid.customerbase.cli import add_transaction_arguments
+from crmid.customerbase.contract import parse_column_mapping
 
 __all__ = ["add_commands"]
 
 
 def _demo(args) -> int:
-    from .demo import run_demo
+    from crmid.demo import run_demo
 
     return run_demo(workdir=args.workdir)
 
 
 def _score(args) -> int:
-    from models import load_scorer
-    from rules import RulesEngine
+    from crmid.models import load_scorer
+    from crmid.rules import RulesEngine
 
     from .batch import run_batch
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from customerbase import TransactionLog, ValidationReport
-from rules import OUTPUT_COLUMNS as RULES_OUTPUT_COLUMNS
+from crmid.customerbase import TransactionLog, ValidationReport
+from crmid.rules import OUTPUT_COLUMNS as RULES_OUTPUT_COLUMNS
 
 from .facts import build_facts, clv, clv_reference
 

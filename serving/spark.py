@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from customerbase import FEATURES, validate_profiles, validate_transactions
-from customerbase.contract import TRANSACTION_OPTIONAL, TRANSACTION_REQUIRED
+from crmid.customerbase import FEATURES, validate_profiles, validate_transactions
+from crmid.customerbase.contract import TRANSACTION_OPTIONAL, TRANSACTION_REQUIRED
 
 from .facts import clv_reference
 from .scoring import PREDICTION_COLUMNS, SCORE_COLUMNS, decide_stage, predict_stage, profiles_without
@@ -55,8 +55,8 @@ def _worker_objects(model_files, rules_text):
     """Scorer and rules engine of this worker process, built once from the broadcast files."""
     key = (id(model_files), hash(rules_text))
     if key not in _WORKER_CACHE:
-        from models import CustomerScorer
-        from rules import RulesEngine
+        from crmid.models import CustomerScorer
+        from crmid.rules import RulesEngine
 
         scorer = CustomerScorer.load(_materialise(model_files, "model"))
         rules_dir = _materialise({"rules.yaml": rules_text.encode()}, "rules")
@@ -187,7 +187,7 @@ def score_spark(
         rejects = rejects_from_report(report)
         parts = []
         if len(clean):
-            from customerbase import TransactionLog
+            from crmid.customerbase import TransactionLog
 
             parts.append(predict_stage(TransactionLog(clean), as_of, scorer=worker_scorer, policy=policy))
         if len(rejects):
@@ -272,8 +272,8 @@ def run_spark_batch(*, transactions: str, as_of, out: str, model_uri: str | None
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    from models import load_scorer
-    from rules import RulesEngine
+    from crmid.models import load_scorer
+    from crmid.rules import RulesEngine
 
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()

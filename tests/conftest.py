@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from customerbase.datasets import load_cdnow
+from crmid.customerbase.datasets import load_cdnow
 
 DATA = Path(__file__).parent / "models" / "data"
 

@@ -1,4 +1,4 @@
-"""Subcommands ``crmid train`` and ``crmid evaluate`` (registered by ``serving/cli.py``).
+"""Subcommands ``crmid train`` and ``crmid evaluate`` (registered by ``crmid/cli.py``).
 
 Every option left out (or given as an empty string, which is how the MLproject entry points
 pass "not set") takes its default from :mod:`training.defaults`, the single source of defaults.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from customerbase.contract import ContractError, parse_column_mapping
-from customerbase.io import read_profiles, read_transactions
+from crmid.customerbase.contract import ContractError, parse_column_mapping
+from crmid.customerbase.io import read_profiles, read_transactions
 
 from . import defaults
 

@@ -8,7 +8,7 @@ which the CLI reads as "use the default from this module". Model hyper-parameter
 
 from __future__ import annotations
 
-from models.registry import BUNDLE_MODEL_NAME, CHAMPION_ALIAS, CHURN_MODEL_NAME, NEXT_PURCHASE_MODEL_NAME
+from crmid.models.registry import BUNDLE_MODEL_NAME, CHAMPION_ALIAS, CHURN_MODEL_NAME, NEXT_PURCHASE_MODEL_NAME
 
 #: churn horizon H in days when none is given
 HORIZON_DAYS: int = 90

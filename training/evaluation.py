@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from customerbase.snapshot import TransactionLog
-from models.bgnbd import rfm_arrays
-from models.metrics import binary_metrics, calibration_table, concordance_index
-from models.next_purchase import curve_rmst
+from crmid.customerbase.snapshot import TransactionLog
+from crmid.models.bgnbd import rfm_arrays
+from crmid.models.metrics import binary_metrics, calibration_table, concordance_index
+from crmid.models.next_purchase import curve_rmst
 
 from . import defaults, tracking
 from .fitting import TrainingInputError, check_training_inputs, fit_scorer
@@ -124,7 +124,7 @@ def _served_at(scorer, served, snap, w):
     if col in served.columns:
         return served[col].to_numpy()
     knots, F = scorer.survival_knots(snap)
-    from models.next_purchase import curve_probability
+    from crmid.models.next_purchase import curve_probability
 
     return curve_probability(knots, F, w)
 
@@ -134,7 +134,7 @@ def _lightgbm_probabilities(scorer, snap, horizons) -> dict:
     out = {}
     if scorer.next_purchase is None and scorer.churn is None:
         return out
-    from models.features import add_model_features
+    from crmid.models.features import add_model_features
 
     X = add_model_features(snap, scorer.bgnbd, sorted(set(scorer.feature_horizons) | set(horizons)))
     arr = X[scorer.feature_names_].to_numpy(dtype=np.float64)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from customerbase.snapshot import TransactionLog
-from models import defaults
-from models.churn import ChurnModel
-from models.gamma_gamma import GammaGammaModel
-from models.horizon import usable_rows
-from models.next_purchase import NextPurchaseModel
-from models.scorer import CustomerScorer
+from crmid.customerbase.snapshot import TransactionLog
+from crmid.models import defaults
+from crmid.models.churn import ChurnModel
+from crmid.models.gamma_gamma import GammaGammaModel
+from crmid.models.horizon import usable_rows
+from crmid.models.next_purchase import NextPurchaseModel
+from crmid.models.scorer import CustomerScorer
 
 from .gate import GateResult, validate_horizon
 from .stacking import as_log, point_in_time, snapshot_dates, stack

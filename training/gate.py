@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models import defaults
-from models.horizon import HorizonClassifier, usable_rows
-from models.metrics import binary_metrics
+from crmid.models import defaults
+from crmid.models.horizon import HorizonClassifier, usable_rows
+from crmid.models.metrics import binary_metrics
 
 from .stacking import PointInTime, stack
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from customerbase.snapshot import TransactionLog
-from models import defaults
-from models.bgnbd import BetaGeoModel
-from models.features import add_model_features
+from crmid.customerbase.snapshot import TransactionLog
+from crmid.models import defaults
+from crmid.models.bgnbd import BetaGeoModel
+from crmid.models.features import add_model_features
 
 __all__ = ["PointInTime", "StackedData", "snapshot_dates", "point_in_time", "stack", "as_log"]
 

@@ -77,7 +77,7 @@ def data_fingerprint(transactions: pd.DataFrame) -> dict:
 def rules_version() -> str:
     """Version of the rules configuration in force, or 'unknown' when the rules package cannot tell."""
     try:
-        from rules import RulesEngine  # written concurrently by another team
+        from crmid.rules import RulesEngine  # written concurrently by another team
 
         return str(RulesEngine.from_path().version)
     except Exception:  # noqa: BLE001 - any failure only means the version is unknown
@@ -112,7 +112,7 @@ def log_scorer_models(scorer, features: pd.DataFrame, *, register: bool = True,
     import mlflow
     from mlflow.models import infer_signature
 
-    from models.scorer import OUTPUT_COLUMNS
+    from crmid.models.scorer import OUTPUT_COLUMNS
 
     promote = promote or {}
     example = _input_example(features)

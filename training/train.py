@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from customerbase.snapshot import TransactionLog
-from models import defaults as model_defaults
+from crmid.customerbase.snapshot import TransactionLog
+from crmid.models import defaults as model_defaults
 
 from . import defaults, tracking
 from .fitting import check_dates, check_training_inputs, fit_scorer

@@ -18,8 +18,8 @@ __all__ = ["create_app"]
 
 def _load_state(settings: Settings) -> ServingState:
     # imported here: loading models and rules is start-up work, never import-time work
-    from models import load_scorer
-    from rules import RulesEngine
+    from crmid.models import load_scorer
+    from crmid.rules import RulesEngine
 
     from ..store import ScoresStore
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customerbase import ContractError, parse_column_mapping, read_transactions, validate_profiles, validate_transactions
+from crmid.customerbase import ContractError, parse_column_mapping, read_transactions, validate_profiles, validate_transactions
 
 
 def _frame(**over):

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from customerbase import TransactionLog, generate_profiles, generate_transactions, load_cdnow, validate_profiles, validate_transactions
-from customerbase.datasets import CDNOW_CUSTOMERS, CDNOW_ROWS
+from crmid.customerbase import TransactionLog, generate_profiles, generate_transactions, load_cdnow, validate_profiles, validate_transactions
+from crmid.customerbase.datasets import CDNOW_CUSTOMERS, CDNOW_ROWS
 
 
 def test_cdnow_counts_and_period():

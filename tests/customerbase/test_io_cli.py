@@ -6,8 +6,8 @@ import sys
 import pandas as pd
 import pytest
 
-from customerbase import write_table_atomic
-from serving.cli import main
+from crmid.customerbase import write_table_atomic
+from crmid.cli import main
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
@@ -52,6 +52,6 @@ def test_validate_command_reports_problems(tmp_path, capsys):
 
 
 def test_crmid_help_lists_the_commands():
-    out = subprocess.run([sys.executable, "-m", "serving.cli", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "crmid", "--help"], capture_output=True, text=True, check=True).stdout
     for command in ("demo", "validate", "snapshot", "generate"):
         assert command in out

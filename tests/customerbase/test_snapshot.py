@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customerbase import FEATURES, LABELS, TransactionLog, label_snapshot, snapshot, snapshots, validate_transactions
+from crmid.customerbase import FEATURES, LABELS, TransactionLog, label_snapshot, snapshot, snapshots, validate_transactions
 
 
 def _tx(rows):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from customerbase.snapshot import TransactionLog
-from models.bgnbd import BetaGeoModel, rfm_arrays
-from models.gamma_gamma import GammaGammaModel
+from crmid.customerbase.snapshot import TransactionLog
+from crmid.models.bgnbd import BetaGeoModel, rfm_arrays
+from crmid.models.gamma_gamma import GammaGammaModel
 
 
 def test_bgnbd_reproduces_published_cdnow_parameters(cdnow, cdnow_sample_ids):

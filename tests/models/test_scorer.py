@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from customerbase.snapshot import TransactionLog
-from models import OUTPUT_COLUMNS, CustomerScorer, ScorerLoadError, load_scorer
-from training import fit_scorer
+from crmid.customerbase.snapshot import TransactionLog
+from crmid.models import OUTPUT_COLUMNS, CustomerScorer, ScorerLoadError, load_scorer
+from crmid.training import fit_scorer
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customerbase.snapshot import TransactionLog
-from models.horizon import usable_rows
-from models.metrics import concordance_index
-from models.next_purchase import NextPurchaseModel, curve_median, curve_probability, curve_rmst
-from training.stacking import point_in_time, snapshot_dates, stack
+from crmid.customerbase.snapshot import TransactionLog
+from crmid.models.horizon import usable_rows
+from crmid.models.metrics import concordance_index
+from crmid.models.next_purchase import NextPurchaseModel, curve_median, curve_probability, curve_rmst
+from crmid.training.stacking import point_in_time, snapshot_dates, stack
 
 
 def test_curve_is_monotone_and_median_is_capped_and_flagged():

@@ -7,7 +7,7 @@ import copy
 import pytest
 import yaml
 
-from rules import RulesEngine, load_config
+from crmid.rules import RulesEngine, load_config
 
 
 @pytest.fixture(scope="session")

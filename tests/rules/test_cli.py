@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rules.cli import add_commands
+from crmid.rules.cli import add_commands
 
 
 def run(argv):
@@ -77,7 +77,7 @@ def test_rules_check(tmp_path, capsys, raw_config, write_config):
 
 def test_decide_as_a_real_process(tmp_path):
     src = _write_lines(tmp_path / "facts.jsonl", ['{"customer_id": "a", "value_percentile": 0.5}'])
-    code = ("import argparse, sys; from rules.cli import add_commands; p = argparse.ArgumentParser(); "
+    code = ("import argparse, sys; from crmid.rules.cli import add_commands; p = argparse.ArgumentParser(); "
             "s = p.add_subparsers(); add_commands(s); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))")
     done = subprocess.run([sys.executable, "-c", code, "decide", "--input", str(src), "--output", "-"],
                           capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])

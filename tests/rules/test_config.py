@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules import ConfigError, default_config_path, diff_configs, load_config
+from crmid.rules import ConfigError, default_config_path, diff_configs, load_config
 
 
 def test_packaged_default_is_valid_and_versioned():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules.config import SIX_C_DIMENSIONS
+from crmid.rules.config import SIX_C_DIMENSIONS
 
 EPS = 1e-6
 

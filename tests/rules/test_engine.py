@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import rules
-from rules import ConfigError, FactsError, OUTPUT_COLUMNS, RulesEngine
-from rules.config import SIX_C_DIMENSIONS
+from crmid import rules
+from crmid.rules import ConfigError, FactsError, OUTPUT_COLUMNS, RulesEngine
+from crmid.rules.config import SIX_C_DIMENSIONS
 
 
 def test_package_exports_and_lazy_default_engine():

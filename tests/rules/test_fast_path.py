@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rules import RulesEngine
-from rules.banding import cell_codes
-from rules.synthetic import random_facts, to_records
+from crmid.rules import RulesEngine
+from crmid.rules.banding import cell_codes
+from crmid.rules.synthetic import random_facts, to_records
 
 # one-by-one evaluation runs ~500 customers/s: this keeps the test near 15 s; raise it for a
 # longer soak with CRMID_RULES_EQUIVALENCE_N

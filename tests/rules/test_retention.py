@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rules.config import CHURN_BANDS, TIERS
+from crmid.rules.config import CHURN_BANDS, TIERS
 
 
 def _percentile(config, tier):

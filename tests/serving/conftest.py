@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customerbase import TransactionLog, load_cdnow, validate_transactions
+from crmid.customerbase import TransactionLog, load_cdnow, validate_transactions
 
 #: the scoring date used across serving tests and the horizon the test model is trained for
 AS_OF = pd.Timestamp("1998-03-31")
@@ -27,7 +27,7 @@ def cdnow_sample() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> str:
     """A real scorer trained on CDNOW up to AS_OF, saved in its on-disk form (no MLflow needed)."""
-    from training.fitting import fit_scorer
+    from crmid.training.fitting import fit_scorer
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -41,13 +41,13 @@ def model_dir(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def scorer(model_dir):
-    from models import load_scorer
+    from crmid.models import load_scorer
 
     return load_scorer(model_dir)
 
 
 @pytest.fixture(scope="session")
 def engine():
-    from rules import RulesEngine
+    from crmid.rules import RulesEngine
 
     return RulesEngine.from_path(None)

@@ -16,9 +16,9 @@ import httpx
 import pandas as pd
 import pytest
 
-from customerbase import validate_transactions
-from serving.scoring import score_customers
-from serving.store import ScoresStore
+from crmid.customerbase import validate_transactions
+from crmid.serving.scoring import score_customers
+from crmid.serving.store import ScoresStore
 
 from .conftest import AS_OF
 

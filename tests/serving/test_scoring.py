@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customerbase import validate_profiles, validate_transactions
-from serving.cli import main
-from serving.scoring import SCORE_COLUMNS, score_customers
+from crmid.customerbase import validate_profiles, validate_transactions
+from crmid.cli import main
+from crmid.serving.scoring import SCORE_COLUMNS, score_customers
 
 from .conftest import AS_OF
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customerbase import generate_profiles, validate_profiles, validate_transactions, write_table_atomic
-from serving.scoring import SCORE_COLUMNS, score_customers
+from crmid.customerbase import generate_profiles, validate_profiles, validate_transactions, write_table_atomic
+from crmid.serving.scoring import SCORE_COLUMNS, score_customers
 
 from .conftest import AS_OF
 
@@ -35,7 +35,7 @@ def spark():
 
 
 def test_spark_equals_single_machine(spark, cdnow_sample, scorer, engine, tmp_path):
-    from serving.spark import score_spark
+    from crmid.serving.spark import score_spark
 
     tx = cdnow_sample.copy()
     tx["customer_id"] = tx["customer_id"].astype(str)
@@ -74,7 +74,7 @@ def test_spark_equals_single_machine(spark, cdnow_sample, scorer, engine, tmp_pa
 
 def test_spark_batch_reads_and_writes_parquet(spark, cdnow_sample, model_dir, tmp_path):
     """`crmid score --engine spark` end to end: Parquet in, Parquet out, counts that add up."""
-    from serving.spark import run_spark_batch
+    from crmid.serving.spark import run_spark_batch
 
     tx = cdnow_sample.copy()
     tx["customer_id"] = tx["customer_id"].astype(str)

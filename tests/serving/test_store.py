@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from serving.store import ScoresStore
+from crmid.serving.store import ScoresStore
 
 PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 

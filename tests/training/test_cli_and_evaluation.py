@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from training.cli import add_commands
+from crmid.training.cli import add_commands
 
 
 def _parser():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from customerbase.snapshot import TransactionLog
-from training import TrainingInputError, fit_scorer
+from crmid.customerbase.snapshot import TransactionLog
+from crmid.training import TrainingInputError, fit_scorer
 
 
 def _boosters(scorer):

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 import mlflow
-from customerbase.snapshot import TransactionLog
-from models import ScorerLoadError, load_scorer
-from training import train
-from training import defaults as tdefaults
+from crmid.customerbase.snapshot import TransactionLog
+from crmid.models import ScorerLoadError, load_scorer
+from crmid.training import train
+from crmid.training import defaults as tdefaults
 
 pytestmark = pytest.mark.slow
 

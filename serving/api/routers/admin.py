@@ -32,7 +32,7 @@ def versions(request: Request) -> dict:
 @router.post("/v1/rules/reload", response_model=ReloadResponse, dependencies=[Depends(require_token_always)])
 def reload_rules(request: Request) -> dict:
     """Reload the rules configuration file without a restart; a bad file keeps the old rules."""
-    from rules import ConfigError
+    from crmid.rules import ConfigError
 
     state = request.app.state.serving
     path = state.settings.rules_path or state.engine.path

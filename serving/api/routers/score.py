@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from customerbase import ContractError, validate_profiles, validate_transactions
+from crmid.customerbase import ContractError, validate_profiles, validate_transactions
 
 from ...scoring import score_customers
 from ..schemas import ScoreRequest, ScoredCustomer

@@ -11,10 +11,10 @@ __all__ = ["build_parser", "main"]
 
 # each package registers its own subcommands, so a command lives beside the code it runs
 _COMMAND_MODULES = (
-    "customerbase.cli",
-    "rules.cli",
-    "training.cli",
-    "serving.commands",
+    "crmid.customerbase.cli",
+    "crmid.rules.cli",
+    "crmid.training.cli",
+    "crmid.serving.commands",
 )
 
 _DESCRIPTION = """\

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from customerbase import TransactionLog, load_cdnow, validate_transactions, write_table_atomic
+from crmid.customerbase import TransactionLog, load_cdnow, validate_transactions, write_table_atomic
 
 __all__ = ["run_demo", "describe_customer_base"]
 
@@ -45,13 +45,13 @@ def _section(title: str) -> None:
 
 
 def run_demo(workdir: str | Path = "crmid-work") -> int:
-    from models import load_scorer
-    from rules import RulesEngine
-    from training import evaluate, format_comparison, train
+    from crmid.models import load_scorer
+    from crmid.rules import RulesEngine
+    from crmid.training import evaluate, format_comparison, train
 
-    from .retain import format_retain
-    from .scoring import score_customers
-    from .store import ScoresStore
+    from crmid.serving.retain import format_retain
+    from crmid.serving.scoring import score_customers
+    from crmid.serving.store import ScoresStore
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
