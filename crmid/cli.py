@@ -1,21 +1,25 @@
-"""The ``crmid`` command: one entry point, a subcommand per job."""
+"""The ``crmid`` command: one entry point, a subcommand per job.
+
+Each feature package contributes its commands (``add_commands``) beside the code they run; this
+module adds the application's own (``info``, ``demo``), gives every command the same workspace
+options, resolves the :class:`crmid.config.Workspace` once and hands it to the command. Heavy
+libraries are imported by the commands that need them, so ``crmid --help`` answers at once.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
+import warnings
+
+from crmid import __version__
+from crmid.customerbase import cli as customerbase_cli
+from crmid.rules import cli as rules_cli
+from crmid.serving import commands as serving_commands
+from crmid.training import cli as training_cli
 
 __all__ = ["build_parser", "main"]
-
-# each package registers its own subcommands, so a command lives beside the code it runs
-_COMMAND_MODULES = (
-    "crmid.customerbase.cli",
-    "crmid.rules.cli",
-    "crmid.training.cli",
-    "crmid.serving.commands",
-)
 
 _DESCRIPTION = """\
 crmid: customer identification for CRM.
@@ -23,35 +27,113 @@ crmid: customer identification for CRM.
 Textbook rules (6C, MAN, value pyramid, relationship types, lifecycle, hot/warm/cold) merged
 with LightGBM churn and next-purchase models into one explained decision per customer.
 
-Start with `crmid demo`: it runs the whole job on the bundled real CDNOW data.
+Start with `crmid demo`: it runs the whole job on the bundled real CDNOW data. Every command
+keeps its models, runs and scores in one workspace (./crmid-work by default); `crmid info`
+shows where, and where each setting came from (option > environment > default).
 """
+
+#: workspace options every command takes: flag -> (Workspace field, metavar, help)
+_WORKSPACE_OPTIONS = {
+    "--work-dir": ("work_dir", "DIR", "workspace directory (default ./crmid-work; env CRMID_WORK_DIR)"),
+    "--tracking-uri": ("tracking_uri", "URI",
+                       "MLflow tracking URI (default sqlite:///<work-dir>/mlflow.db; env MLFLOW_TRACKING_URI)"),
+    "--registry-uri": ("registry_uri", "URI", "MLflow registry URI (default: the tracking URI)"),
+    "--experiment": ("experiment", "NAME", "MLflow experiment (default crmid)"),
+    "--model-uri": ("model_uri", "URI", "model to use (default models:/crmid-customer@champion)"),
+    "--store": ("store_url", "URL",
+                "scores store URL (default sqlite:///<work-dir>/scores.db; 'none' = no store)"),
+    "--rules": ("rules_path", "FILE", "rules configuration (default: the packaged one)"),
+}
+
+
+def _add_workspace_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("workspace options (also accepted before the command)")
+    for flag, (dest, metavar, text) in _WORKSPACE_OPTIONS.items():
+        # SUPPRESS: a value given before the command is not overwritten by the command's default
+        group.add_argument(flag, dest=dest, metavar=metavar, help=text, default=argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show progress details and library warnings")
+
+
+def _info(args, workspace) -> int:
+    from crmid.info import describe_workspace
+
+    print(describe_workspace(workspace))
+    return 0
+
+
+def _demo(args, workspace) -> int:
+    from crmid.demo import run_demo
+
+    return run_demo(workspace)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crmid", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--version", action="version", version=f"crmid {__version__}")
+    _add_workspace_options(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
-        importlib.import_module(name).add_commands(sub)
+    p = sub.add_parser("info", help="the resolved workspace: settings and their sources, champion, latest run",
+                       description="Print every setting, its value and where it came from (option, "
+                                   "environment, default), the champion model's version and the latest stored run.")
+    p.set_defaults(func=_info)
+    p = sub.add_parser("demo", help="run the whole job on the bundled real CDNOW data",
+                       description="Evaluate against BG/NBD on the bundled CDNOW log, train, gate and register, "
+                                   "score every customer as of the last date, save to the store and list who to "
+                                   "retain. Everything goes to the workspace (./crmid-work by default).")
+    p.set_defaults(func=_demo)
+    for package in (customerbase_cli, rules_cli, training_cli, serving_commands):
+        package.add_commands(sub)
+    for command in sub.choices.values():
+        _add_workspace_options(command)
+        for nested in _subcommands(command):
+            _add_workspace_options(nested)
     return parser
+
+
+def _subcommands(parser: argparse.ArgumentParser):
+    for action in parser._actions:  # argparse offers no public way to walk a tree of subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            yield from action.choices.values()
+
+
+def _workspace(args):
+    from crmid.config import Workspace
+
+    fields = {dest for dest, _, _ in _WORKSPACE_OPTIONS.values()}
+    return Workspace.resolve(**{k: v for k, v in vars(args).items() if k in fields})
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not hasattr(args, "func"):
         parser.print_help()
         return 2
-    try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as exc:
-        # user errors (bad file, bad value) get their message, not a traceback
-        print(f"crmid: error: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        if not verbose:
+            # libraries' hints and deprecations are for their callers, not for a person running
+            # crmid; crmid's own data warnings are in the validation summaries the commands print
+            warnings.filterwarnings("ignore")
+        try:
+            workspace = _workspace(args)
+            return int(args.func(args, workspace) or 0)
+        except (ValueError, FileNotFoundError) as exc:
+            # user errors (bad file, bad value) get their message, not a traceback
+            print(f"crmid: error: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:
+            from crmid.serving.context import NoModelError
+
+            if isinstance(exc, NoModelError):
+                print(f"crmid: error: {exc}", file=sys.stderr)
+                return 3
+            raise
 
 
 if __name__ == "__main__":

@@ -1,18 +1,18 @@
 """``crmid demo``: the whole main job on the bundled real CDNOW data, with embedded defaults.
 
 load -> validate -> snapshot summary -> evaluate against BG/NBD -> train, gate and register ->
-score every customer as of the last date -> save to the SQLite store -> top 10 to retain.
+score every customer as of the last date (the batch job) -> save to the store -> top 10 to retain.
+Everything goes to the workspace, as ``crmid train`` and ``crmid score`` would put it.
 """
 
 from __future__ import annotations
 
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from crmid.config import Workspace
 from crmid.customerbase import TransactionLog, load_cdnow, validate_transactions, write_table_atomic
 
 __all__ = ["run_demo", "describe_customer_base"]
@@ -44,20 +44,15 @@ def _section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
 
 
-def run_demo(workdir: str | Path = "crmid-work") -> int:
-    from crmid.models import load_scorer
-    from crmid.rules import RulesEngine
+def run_demo(workspace: Workspace) -> int:
+    """The whole job on the bundled CDNOW log, in ``workspace`` (MLflow, scores, report)."""
+    from crmid.serving.batch import run_batch
+    from crmid.serving.context import load_context
+    from crmid.serving.retain import format_retain
+    from crmid.serving.store import ScoresStore
     from crmid.training import evaluate, format_comparison, train
 
-    from crmid.serving.retain import format_retain
-    from crmid.serving.scoring import score_customers
-    from crmid.serving.store import ScoresStore
-
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    # no server to start: MLflow tracks into a SQLite file of the work directory unless told otherwise
-    os.environ.setdefault("MLFLOW_TRACKING_URI", f"sqlite:///{(workdir / 'mlflow.db').resolve()}")
-
+    workspace.ensure_local_dirs()
     _section("1. data: the real CDNOW log")
     raw = load_cdnow()
     with warnings.catch_warnings():
@@ -70,29 +65,25 @@ def run_demo(workdir: str | Path = "crmid-work") -> int:
     print(describe_customer_base(transactions, log.snapshot(as_of)))
 
     _section(f"2. honest evaluation: fitted on data up to {_EVAL_AS_OF}, judged on the {_HORIZON} days after")
-    metrics = evaluate(transactions, as_of=_EVAL_AS_OF, horizon=_HORIZON, report_dir=workdir / "report")
+    metrics = evaluate(transactions, as_of=_EVAL_AS_OF, horizon=_HORIZON, workspace=workspace)
     print(format_comparison(metrics))
-    print(f"report: {workdir / 'report'}")
+    print(f"report: {workspace.report_dir}")
 
     _section(f"3. train on everything up to {as_of.date()}, gate against BG/NBD, register")
-    result = train(transactions, as_of=as_of, horizon=_HORIZON, experiment="crmid-demo")
-    print(result.summary() if hasattr(result, "summary") else result)
+    result = train(transactions, as_of=as_of, horizon=_HORIZON, workspace=workspace)
+    print(result.summary())
 
     _section(f"4. score all customers as of {as_of.date()}")
-    scorer = load_scorer(None)
-    engine = RulesEngine.from_path(None)
-    scored = score_customers(log, as_of, scorer=scorer, engine=engine, report=report)
-    out = write_table_atomic(scored.scored, workdir / "scores.parquet")
-    store = ScoresStore(f"sqlite:///{workdir / 'scores.db'}")
-    run_id = store.save_run(scored.scored, as_of=as_of, n_rejected=len(scored.rejects),
-                            model_version=scorer.version, rules_version=engine.version,
-                            clv_reference=scored.reference)
-    tiers = scored.scored["value_tier"].value_counts()
-    print(f"scored {len(scored.scored):,} customers, rejected {len(scored.rejects):,} -> {out}")
-    print("value tiers: " + ", ".join(f"{k} {v:,}" for k, v in tiers.items()))
-    print(f"saved as run {run_id} in {store.url}")
+    # the batch job itself, on the bundled log written as a file of the workspace
+    tx_path = write_table_atomic(transactions, workspace.work_dir / "cdnow.parquet")
+    store = ScoresStore(workspace.store_url) if workspace.store_enabled else None
+    summary = run_batch(transactions=tx_path, as_of=as_of, out=workspace.work_dir / "scores.parquet",
+                        context=load_context(workspace), store=store)
+    print(summary.lines())
+    if store is None:
+        return 0
 
     _section("5. who should we retain now, with what action, and why")
     print(format_retain(store.retain(top=10), "table"))
-    print(f"\nmore: crmid retain --store {store.url} --top 50 --tier platinum,gold")
+    print("\nmore: crmid retain --top 50 --tier platinum,gold")
     return 0

@@ -15,11 +15,29 @@ generate_transactions, generate_profiles
     SYNTHETIC data (:mod:`customerbase.synthetic`).
 """
 
-from .contract import ContractError, ValidationReport, parse_column_mapping, validate_profiles, validate_transactions
-from .datasets import load_cdnow
-from .io import read_profiles, read_transactions, write_table_atomic
-from .snapshot import FEATURES, LABELS, TransactionLog, label_snapshot, snapshot, snapshots
-from .synthetic import generate_profiles, generate_transactions
+
+from crmid._lazy import lazy_exports
+
+_EXPORTS = {
+    "ContractError": "contract",
+    "ValidationReport": "contract",
+    "parse_column_mapping": "contract",
+    "validate_profiles": "contract",
+    "validate_transactions": "contract",
+    "load_cdnow": "datasets",
+    "read_profiles": "io",
+    "read_transactions": "io",
+    "write_table_atomic": "io",
+    "FEATURES": "snapshot",
+    "LABELS": "snapshot",
+    "TransactionLog": "snapshot",
+    "label_snapshot": "snapshot",
+    "snapshot": "snapshot",
+    "snapshots": "snapshot",
+    "generate_profiles": "synthetic",
+    "generate_transactions": "synthetic",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "ContractError",

@@ -5,13 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-import pandas as pd
-
-from .contract import ContractError, parse_column_mapping
-from .io import read_transactions, write_table_atomic
-from .snapshot import TransactionLog
-from .synthetic import generate_profiles, generate_transactions
-
 __all__ = ["add_commands", "add_transaction_arguments", "load_transactions_from_args"]
 
 
@@ -34,6 +27,9 @@ def load_transactions_from_args(args, *, on_error: str = "raise", as_of=_FROM_AR
 
     ``as_of`` overrides ``--as-of`` for the date filter (``None`` reads everything, e.g. for labels).
     """
+    from .contract import parse_column_mapping
+    from .io import read_transactions
+
     frame, report = read_transactions(
         args.transactions, columns=parse_column_mapping(args.columns),
         as_of=args.as_of if as_of is _FROM_ARGS else as_of,
@@ -43,7 +39,9 @@ def load_transactions_from_args(args, *, on_error: str = "raise", as_of=_FROM_AR
     return frame, report
 
 
-def _validate(args) -> int:
+def _validate(args, workspace) -> int:
+    from .contract import ContractError
+
     try:
         load_transactions_from_args(args)
     except ContractError as exc:
@@ -53,7 +51,12 @@ def _validate(args) -> int:
     return 0
 
 
-def _snapshot(args) -> int:
+def _snapshot(args, workspace) -> int:
+    import pandas as pd
+
+    from .io import write_table_atomic
+    from .snapshot import TransactionLog
+
     # labels need what happened after --as-of; the snapshot itself still reads only up to it
     frame, _ = load_transactions_from_args(args, as_of=None if args.horizon else args.as_of)
     log = TransactionLog(frame)
@@ -66,7 +69,10 @@ def _snapshot(args) -> int:
     return 0
 
 
-def _generate(args) -> int:
+def _generate(args, workspace) -> int:
+    from .io import write_table_atomic
+    from .synthetic import generate_profiles, generate_transactions
+
     tx = generate_transactions(args.customers, seed=args.seed)
     write_table_atomic(tx, args.out)
     print(f"wrote {len(tx)} SYNTHETIC transactions of {args.customers} customers to {args.out}")
@@ -77,8 +83,23 @@ def _generate(args) -> int:
     return 0
 
 
+def _dataset(args, workspace) -> int:
+    import pandas as pd
+
+    from .datasets import load_cdnow
+    from .io import write_table_atomic
+
+    frame = load_cdnow()
+    if args.until:
+        frame = frame[frame["date"] <= pd.Timestamp(args.until)]
+    write_table_atomic(frame, args.out)
+    print(f"wrote {len(frame):,} REAL CDNOW transactions of {frame['customer_id'].nunique():,} customers "
+          f"({frame['date'].min().date()} .. {frame['date'].max().date()}) to {args.out}")
+    return 0
+
+
 def add_commands(sub) -> None:
-    """Register ``validate``, ``snapshot`` and ``generate`` on an argparse subparsers object."""
+    """Register ``validate``, ``snapshot``, ``generate`` and ``dataset``."""
     p = sub.add_parser("validate", help="check a transactions file against the data contract",
                        description="Check a transactions file against the data contract and report every problem.")
     add_transaction_arguments(p)
@@ -99,3 +120,11 @@ def add_commands(sub) -> None:
     p.add_argument("--profiles", metavar="FILE", help="also write customer profiles here")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_generate)
+
+    p = sub.add_parser("dataset", help="write the bundled REAL CDNOW log as a transactions file",
+                       description="Write the real CDNOW log bundled with crmid (23,570 customers, 1997-01-01 .. "
+                                   "1998-06-30) as CSV or Parquet, optionally cut at a date.")
+    p.add_argument("name", choices=("cdnow",), help="the dataset")
+    p.add_argument("--out", required=True, metavar="FILE", help="transactions .csv or .parquet")
+    p.add_argument("--until", metavar="DATE", help="only transactions on or before this date")
+    p.set_defaults(func=_dataset)

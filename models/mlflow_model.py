@@ -10,6 +10,7 @@ next-purchase registered models are the same bundle showing their own outputs).
 from __future__ import annotations
 
 import mlflow
+import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 
@@ -23,7 +24,8 @@ class ScorerPyfunc(PythonModel):
         config = context.model_config or {}
         self.outputs = list(config.get("outputs") or [])
 
-    def predict(self, context, model_input, params=None):
+    # the type hint says DataFrame in, DataFrame out; the columns are in the logged signature
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         out = self.scorer.predict(model_input)
         return out[self.outputs] if self.outputs else out
 

@@ -2,8 +2,8 @@
 
 URIs accepted by :func:`load_scorer`:
 
-* ``models:/crmid-customer@champion`` (the default), ``models:/NAME/VERSION``,
-  ``models:/NAME@ALIAS`` -- a registered model;
+* ``models:/NAME@ALIAS`` (the workspace's default is ``models:/crmid-customer@champion``),
+  ``models:/NAME/VERSION`` -- a registered model;
 * ``runs:/RUN_ID/PATH`` -- a model logged by a run;
 * a local directory holding a saved scorer, or an MLflow model directory holding one under
   ``artifacts/scorer``.
@@ -17,15 +17,7 @@ from pathlib import Path
 
 from .scorer import CustomerScorer, ScorerLoadError
 
-__all__ = ["BUNDLE_MODEL_NAME", "CHURN_MODEL_NAME", "NEXT_PURCHASE_MODEL_NAME", "CHAMPION_ALIAS",
-           "DEFAULT_SCORER_URI", "load_scorer", "find_scorer_dir"]
-
-#: registered model names: the served bundle, and the two models it is made of
-BUNDLE_MODEL_NAME = "crmid-customer"
-CHURN_MODEL_NAME = "crmid-churn"
-NEXT_PURCHASE_MODEL_NAME = "crmid-next-purchase"
-CHAMPION_ALIAS = "champion"
-DEFAULT_SCORER_URI = f"models:/{BUNDLE_MODEL_NAME}@{CHAMPION_ALIAS}"
+__all__ = ["load_scorer", "find_scorer_dir"]
 
 
 def find_scorer_dir(path: Path) -> Path | None:
@@ -38,16 +30,17 @@ def find_scorer_dir(path: Path) -> Path | None:
     return None
 
 
-def load_scorer(uri: str | None = None) -> CustomerScorer:
-    """Load the served scorer; a missing or corrupted model raises :class:`ScorerLoadError` naming ``uri``.
+def load_scorer(uri: str, *, tracking_uri: str | None = None, registry_uri: str | None = None) -> CustomerScorer:
+    """Load a scorer; a missing or corrupted model raises :class:`ScorerLoadError` naming ``uri``.
 
     Parameters
     ----------
-    uri : str, optional
-        See the module docstring; default :data:`DEFAULT_SCORER_URI`. MLflow URIs use the
-        current tracking URI (``MLFLOW_TRACKING_URI`` or ``training.tracking.configure``).
+    uri : str
+        See the module docstring.
+    tracking_uri, registry_uri : str, optional
+        Where MLflow URIs are resolved (the workspace's). Required for ``models:/`` and
+        ``runs:/`` URIs: MLflow's process-global default is never used.
     """
-    uri = uri or DEFAULT_SCORER_URI
     local = Path(uri)
     if "://" not in uri and not uri.startswith(("models:/", "runs:/")):
         if not local.exists():
@@ -55,34 +48,36 @@ def load_scorer(uri: str | None = None) -> CustomerScorer:
         found = find_scorer_dir(local)
         if found is None:
             raise ScorerLoadError(f"{uri}: no saved scorer (scorer.json) in this directory")
-        scorer = CustomerScorer.load(found, uri=uri)
-        return scorer
+        return CustomerScorer.load(found, uri=uri)
+    if tracking_uri is None:
+        raise ScorerLoadError(f"{uri}: an MLflow URI needs the tracking URI it lives in")
     import mlflow  # heavy; only when an MLflow URI is asked for
 
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
+    version = uri
     try:
-        downloaded = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+        source = uri
+        if uri.startswith("models:/"):
+            name, mv = _model_version(client, uri[len("models:/"):])
+            version = f"{name}/{mv.version}"
+            source = client.get_model_version_download_uri(name, mv.version)
+        downloaded = Path(mlflow.artifacts.download_artifacts(artifact_uri=source, tracking_uri=tracking_uri))
     except Exception as exc:  # noqa: BLE001 - MLflow raises many kinds; all mean "cannot get it"
-        raise ScorerLoadError(f"{uri}: cannot load the model: {type(exc).__name__}: {exc}") from exc
+        raise ScorerLoadError(f"{uri}: cannot load the model from {tracking_uri}: {type(exc).__name__}: {exc}") from exc
     found = find_scorer_dir(downloaded)
     if found is None:
         raise ScorerLoadError(f"{uri}: the model holds no saved scorer (scorer.json missing)")
     scorer = CustomerScorer.load(found, uri=uri)
-    scorer.version = _resolved_version(uri)
+    scorer.version = version
     return scorer
 
 
-def _resolved_version(uri: str) -> str:
-    """``NAME/VERSION`` for a registry URI (aliases resolved), the URI itself otherwise."""
-    if not uri.startswith("models:/"):
-        return uri
-    import mlflow
-
-    ref = uri[len("models:/"):]
-    try:
-        if "@" in ref:
-            name, alias = ref.split("@", 1)
-            mv = mlflow.MlflowClient().get_model_version_by_alias(name, alias)
-            return f"{name}/{mv.version}"
-    except Exception:  # noqa: BLE001 - the version string is informative only
-        return uri
-    return ref
+def _model_version(client, ref: str):
+    """``(name, ModelVersion)`` of ``NAME@ALIAS`` or ``NAME/VERSION``."""
+    if "@" in ref:
+        name, alias = ref.split("@", 1)
+        return name, client.get_model_version_by_alias(name, alias)
+    name, _, number = ref.rpartition("/")
+    if not name or not number.isdigit():
+        raise ValueError(f"expected models:/NAME@ALIAS or models:/NAME/VERSION, got models:/{ref}")
+    return name, client.get_model_version(name, number)

@@ -85,10 +85,16 @@ class CustomerScorer:
         Weight of the model in a blend; default :data:`models.defaults.BLEND_WEIGHT`.
     info : dict, optional
         Free metadata (cutoff, data fingerprint, gate report) saved with the scorer.
+    clv_reference : array-like, optional
+        CLV quantile table of the training population (:func:`crmid.models.value.clv_reference`),
+        the reference a lone customer's value percentile falls back on; saved with the scorer.
+    clv_reference_rules : str, optional
+        Version of the rules whose CLV lifetime cap computed ``clv_reference``.
     """
 
     def __init__(self, horizon_days, bgnbd, gamma_gamma, churn, next_purchase, knots, feature_horizons,
-                 sources, version="local", blend_weight=None, info=None):
+                 sources, version="local", blend_weight=None, info=None, clv_reference=None,
+                 clv_reference_rules=None):
         self.horizon_days = int(horizon_days)
         self.bgnbd = bgnbd
         self.gamma_gamma = gamma_gamma
@@ -100,6 +106,8 @@ class CustomerScorer:
         self.version = version
         self.blend_weight = defaults.BLEND_WEIGHT if blend_weight is None else float(blend_weight)
         self.info = dict(info or {})
+        self.clv_reference = np.asarray([] if clv_reference is None else clv_reference, dtype=float)
+        self.clv_reference_rules = clv_reference_rules
         for required in (30, 90):
             if required not in self.knots:
                 raise ValueError(f"the survival curve needs a knot at {required} days; knots are {self.knots}")
@@ -220,6 +228,8 @@ class CustomerScorer:
             "churn": None,
             "next_purchase": None,
             "info": self.info,
+            "clv_reference": [float(x) for x in self.clv_reference],
+            "clv_reference_rules": self.clv_reference_rules,
         }
         if self.churn is not None:
             meta["churn"], text = self.churn.get_state()
@@ -263,7 +273,8 @@ class CustomerScorer:
                 churn=churn, next_purchase=nxt, knots=meta["knots"],
                 feature_horizons=meta["feature_horizons"], sources=meta["sources"],
                 version=meta.get("version", "local"), blend_weight=meta.get("blend_weight"),
-                info=meta.get("info"),
+                info=meta.get("info"), clv_reference=meta.get("clv_reference"),
+                clv_reference_rules=meta.get("clv_reference_rules"),
             )
         except ScorerLoadError:
             raise

@@ -27,12 +27,25 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import ConfigError, RulesConfig, default_config_path, diff_configs, load_config
-from .engine import RulesEngine
-from .facts import FactsError
-from .rulesets import OUTPUT_COLUMNS, RulesError
+from crmid._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .engine import RulesEngine
+
+_EXPORTS = {
+    "ConfigError": "config",
+    "RulesConfig": "config",
+    "default_config_path": "config",
+    "diff_configs": "config",
+    "load_config": "config",
+    "RulesEngine": "engine",
+    "FactsError": "facts",
+    "OUTPUT_COLUMNS": "rulesets",
+    "RulesError": "rulesets",
+}
+__getattr__, _dir_exports = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "RulesEngine",
@@ -58,6 +71,8 @@ def default_engine() -> RulesEngine:
     global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
+            from .engine import RulesEngine
+
             _DEFAULT = RulesEngine.from_path(None)
         return _DEFAULT
 

@@ -18,12 +18,10 @@ import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from .config import ConfigError, default_config_path, diff_configs, load_config
-from .engine import RulesEngine
-from .facts import FactsError, normalize_facts
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["add_commands", "read_facts", "write_decisions"]
 
@@ -38,7 +36,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input", "-i", required=True, metavar="FILE", help="facts, one JSON object per line; - = stdin")
     p.add_argument("--output", "-o", required=True, metavar="FILE", help="decisions, one JSON object per line; - = stdout")
-    p.add_argument("--rules", metavar="FILE", help="rules configuration (default: the packaged one)")
     p.set_defaults(func=_decide)
 
     rules = subparsers.add_parser("rules", help="rules configuration tools")
@@ -46,9 +43,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     check = rules_sub.add_parser("check", help="validate a rules configuration and show what it changes")
     check.add_argument("file", metavar="FILE", help="the configuration to check")
     check.add_argument("--against", metavar="FILE",
-                       help="configuration in force to compare with (default: the packaged one)")
+                       help="configuration in force to compare with (default: the workspace's --rules, "
+                            "else the packaged one)")
     check.set_defaults(func=_check)
-    rules.set_defaults(func=lambda args: (rules.print_help(), _BAD_INPUT)[1])
+    rules.set_defaults(func=lambda args, workspace: (rules.print_help(), _BAD_INPUT)[1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -69,6 +67,8 @@ def read_facts(lines: Iterable[str], criteria: Iterable[str]) -> list[dict]:
         ``line N: ...`` naming the problem (bad JSON, not an object, or the field, value and
         expectation from :class:`~rules.facts.FactsError`).
     """
+    from .facts import FactsError, normalize_facts
+
     criteria = tuple(criteria)
     records = []
     for number, line in enumerate(lines, start=1):
@@ -90,6 +90,8 @@ def read_facts(lines: Iterable[str], criteria: Iterable[str]) -> list[dict]:
 
 def _plain(value: Any) -> Any:
     # numpy scalars and NaN into what JSON has
+    import numpy as np
+
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
@@ -103,9 +105,14 @@ def write_decisions(decisions: pd.DataFrame, out: IO[str]) -> None:
         out.write(json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False) + "\n")
 
 
-def _decide(args: argparse.Namespace) -> int:
+def _decide(args: argparse.Namespace, workspace) -> int:
+    import pandas as pd
+
+    from .config import ConfigError
+    from .engine import RulesEngine
+
     try:
-        engine = RulesEngine.from_path(args.rules)
+        engine = RulesEngine.from_path(workspace.rules_path)
     except ConfigError as exc:
         print(f"crmid decide: {exc}", file=sys.stderr)
         return _BAD_INPUT
@@ -135,8 +142,10 @@ def _decide(args: argparse.Namespace) -> int:
     return _OK
 
 
-def _check(args: argparse.Namespace) -> int:
-    against_path = args.against or default_config_path()
+def _check(args: argparse.Namespace, workspace) -> int:
+    from .config import ConfigError, default_config_path, diff_configs, load_config
+
+    against_path = args.against or workspace.rules_path or default_config_path()
     try:
         current = load_config(against_path)
     except ConfigError as exc:

@@ -16,8 +16,19 @@ scores store and the retain ranking), :mod:`serving.spark` (the same scoring on 
 :mod:`serving.api` (the FastAPI service), :mod:`serving.cli` (the ``crmid`` command).
 """
 
-from .batch import BatchSummary, run_batch
-from .scoring import SCORE_COLUMNS, ScoringResult, decide_stage, predict_stage, score_customers
+
+from crmid._lazy import lazy_exports
+
+_EXPORTS = {
+    "BatchSummary": "batch",
+    "run_batch": "batch",
+    "SCORE_COLUMNS": "scoring",
+    "ScoringResult": "scoring",
+    "decide_stage": "scoring",
+    "predict_stage": "scoring",
+    "score_customers": "scoring",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["score_customers", "predict_stage", "decide_stage", "ScoringResult", "SCORE_COLUMNS", "run_batch",
            "BatchSummary"]

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 from crmid.customerbase import read_profiles, read_transactions, write_table_atomic
 
-from .progress import StageProgress
+from crmid.progress import StageProgress
 from .scoring import ScoringResult, profiles_without, score_customers
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only when a store is used
+    from .context import ScoringContext
     from .store import ScoresStore
 
 __all__ = ["BatchSummary", "run_batch", "default_rejects_path"]
@@ -52,8 +53,7 @@ def run_batch(
     transactions: str | Path,
     as_of,
     out: str | Path,
-    scorer,
-    engine,
+    context: ScoringContext,
     customers: str | Path | None = None,
     columns: dict[str, str] | None = None,
     dedupe: bool = False,
@@ -65,7 +65,9 @@ def run_batch(
     Only transactions dated on or before ``as_of`` are read. Customers with bad rows are
     rejected whole, with the reason, into ``rejects_out`` (default: beside ``out``); scored
     customers go to ``out`` (Parquet or CSV by extension), written atomically; with a ``store``
-    the run is saved and becomes the latest complete run.
+    the run is saved and becomes the latest complete run. Value percentiles rank against the
+    scored population itself; its CLV quantile table is stored with the run, for the HTTP
+    service to rank lone customers against.
     """
     progress = StageProgress(["read+validate", "prepare", "snapshot+models", "facts+rules", "write", "store"])
     seconds: dict[str, float] = {}
@@ -76,7 +78,7 @@ def run_batch(
     seconds["read+validate"] = time.perf_counter() - t0
 
     result: ScoringResult = score_customers(
-        frame, as_of, scorer=scorer, engine=engine, profiles=profiles, report=report, on_stage=progress.step
+        frame, as_of, scorer=context.require_scorer(), engine=context.engine, profiles=profiles, report=report, on_stage=progress.step
     )
     seconds.update(result.seconds)
 
@@ -91,8 +93,8 @@ def run_batch(
     if store is not None:
         t0 = time.perf_counter()
         run_id = store.save_run(
-            result.scored, as_of=as_of, n_rejected=len(result.rejects), model_version=scorer.version,
-            rules_version=engine.version, clv_reference=result.reference,
+            result.scored, as_of=as_of, n_rejected=len(result.rejects), model_version=context.model_version,
+            rules_version=context.rules_version, clv_reference=result.reference,
         )
         seconds["store"] = time.perf_counter() - t0
     progress.close()

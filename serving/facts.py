@@ -2,12 +2,8 @@
 
 This is where the textbook's quantities are computed per customer:
 
-* CLV = (s / t) x T (客户终身价值): ``s`` the expected spend per purchase, ``t`` the expected
-  purchase cycle in days, ``T`` the expected remaining lifetime in days, capped by the
-  configuration's ``facts.clv_max_lifetime_days``.
-* value percentile: the share of the reference population with a lower CLV. The reference is a
-  quantile table of the population's CLV, so that one customer (HTTP), one partition (Spark) and
-  the whole base (batch) get the same percentile for the same CLV.
+* CLV = (s / t) x T (客户终身价值) and the value percentile, by :mod:`crmid.models.value`, with
+  the lifetime cap of the configuration's ``facts.clv_max_lifetime_days``.
 * loyalty in [0, 1]: a weighted mix of tenure, purchase regularity and retention (1 - churn
   risk), weights from the configuration's ``facts.loyalty``.
 * profit: CLV minus the cost to serve over the same lifetime, where the profile gives the cost.
@@ -21,6 +17,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+
+from crmid.models import value as model_value
+from crmid.models.value import clv_reference, value_percentile
 
 __all__ = ["FACT_COLUMNS", "clv", "clv_reference", "value_percentile", "loyalty", "build_facts"]
 
@@ -42,47 +41,9 @@ FACT_COLUMNS = (
     "loyalty",
 )
 
-#: size of the CLV quantile table that defines value percentiles
-_REFERENCE_POINTS = 1001
-
-
 def clv(predictions: pd.DataFrame, policy: Mapping) -> np.ndarray:
-    """Textbook CLV = (s / t) x T per customer.
-
-    Parameters
-    ----------
-    predictions : pandas.DataFrame
-        ``expected_spend_per_purchase`` (s), ``expected_purchase_cycle_days`` (t) and
-        ``expected_lifetime_days`` (T) from the scorer.
-    policy : mapping
-        The ``facts`` section of the rules configuration (``clv_max_lifetime_days``).
-    """
-    s = predictions["expected_spend_per_purchase"].to_numpy(dtype=float)
-    t = predictions["expected_purchase_cycle_days"].to_numpy(dtype=float)
-    life = np.minimum(predictions["expected_lifetime_days"].to_numpy(dtype=float), policy["clv_max_lifetime_days"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        value = s / t * life
-    return np.where(np.isfinite(value), np.maximum(value, 0.0), np.nan)
-
-
-def clv_reference(values: np.ndarray) -> np.ndarray:
-    """Quantile table of a population's CLV; :func:`value_percentile` ranks against it."""
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return np.zeros(0)
-    return np.quantile(finite, np.linspace(0.0, 1.0, _REFERENCE_POINTS))
-
-
-def value_percentile(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Share of the reference population with a lower value, in [0, 1]; NaN where unknown."""
-    values = np.asarray(values, dtype=float)
-    if reference.size == 0:
-        return np.full(values.shape, np.nan)
-    # quantile points strictly below the value: ties (e.g. many one-time buyers with the same
-    # CLV) share one percentile, and a higher value never gets a lower one
-    pct = np.searchsorted(reference, values, side="left") / reference.size
-    return np.where(np.isfinite(values), pct, np.nan)
+    """Textbook CLV = (s / t) x T, T capped at the configuration's ``clv_max_lifetime_days``."""
+    return model_value.clv(predictions, policy["clv_max_lifetime_days"])
 
 
 def loyalty(features: pd.DataFrame, churn_probability: np.ndarray, policy: Mapping) -> np.ndarray:

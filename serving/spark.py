@@ -17,7 +17,6 @@ no pickles) and loaded once per Python worker; the rules configuration likewise.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
@@ -261,8 +260,7 @@ def predict_stage_schema(scorer, policy) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def run_spark_batch(*, transactions: str, as_of, out: str, model_uri: str | None = None,
-                    rules_path: str | None = None, customers: str | None = None,
+def run_spark_batch(*, transactions: str, as_of, out: str, workspace, customers: str | None = None,
                     columns: dict[str, str] | None = None, spark=None) -> SparkSummary:
     """``crmid score --engine spark``: read Parquet/CSV with Spark, score, write Parquet.
 
@@ -272,14 +270,14 @@ def run_spark_batch(*, transactions: str, as_of, out: str, model_uri: str | None
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    from crmid.models import load_scorer
-    from crmid.rules import RulesEngine
+    from .context import load_context
 
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
+    context = load_context(workspace)  # a missing model fails before Spark starts
     # local mode: Python workers must run the interpreter crmid is installed in
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = spark or SparkSession.builder.appName("crmid-score").getOrCreate()
+    spark = spark or (SparkSession.builder.appName("crmid-score")
+                      .config("spark.pyspark.python", sys.executable).getOrCreate())
     reader = spark.read.parquet if str(transactions).endswith(".parquet") else (
         lambda p: spark.read.option("header", True).option("inferSchema", False).csv(p))
     tx = reader(str(transactions))
@@ -291,9 +289,8 @@ def run_spark_batch(*, transactions: str, as_of, out: str, model_uri: str | None
         preader = spark.read.parquet if str(customers).endswith(".parquet") else (
             lambda p: spark.read.option("header", True).csv(p))
         prof = preader(str(customers))
-    scorer = load_scorer(model_uri)
-    engine = RulesEngine.from_path(rules_path)
-    scored, rejects = score_spark(spark, tx, as_of, scorer=scorer, engine=engine, profiles=prof)
+    scored, rejects = score_spark(spark, tx, as_of, scorer=context.require_scorer(), engine=context.engine,
+                                  profiles=prof)
     scored.write.mode("overwrite").parquet(out)
     rejects_out = out.rstrip("/") + ".rejects"
     rejects.write.mode("overwrite").parquet(rejects_out)

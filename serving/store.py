@@ -7,7 +7,7 @@ stage of a nightly run). A run is inserted as ``running``, its scores are writte
 ``complete`` in the same transaction as the last scores; queries read the latest *complete*
 run, so a failed or interrupted run is never what anybody sees.
 
-SQLite file by default (``sqlite:///crmid-work/scores.db``), PostgreSQL by URL
+SQLite file by default (the workspace's ``sqlite:///<work_dir>/scores.db``), PostgreSQL by URL
 (``postgresql://user@host/db``).
 """
 
@@ -72,23 +72,19 @@ class RunInfo:
     clv_reference: np.ndarray
 
 
-def default_store_url(workdir: str | Path = "crmid-work") -> str:
-    path = Path(workdir)
-    path.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path / 'scores.db'}"
-
-
 class ScoresStore:
     """Runs and scores in a SQL database.
 
     Parameters
     ----------
-    url : str, optional
-        SQLAlchemy URL; default ``sqlite:///crmid-work/scores.db``.
+    url : str
+        SQLAlchemy URL (the workspace's ``store_url``); the directory of a SQLite file is created.
     """
 
-    def __init__(self, url: str | None = None):
-        self.url = url or default_store_url()
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(self.url, future=True)
         self.meta = sa.MetaData()
         self.runs = sa.Table(
@@ -191,13 +187,18 @@ class ScoresStore:
         finally:
             cursor.close()
 
-    def latest_run(self) -> RunInfo | None:
-        """The most recent complete run, or None."""
+    def ping(self) -> None:
+        """Raise when the database cannot be reached."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(self.runs).where(self.runs.c.status == "complete")
-                .order_by(self.runs.c.finished_at.desc()).limit(1)
-            ).mappings().first()
+            conn.execute(sa.select(sa.literal(1)))
+
+    def latest_run(self, model_version: str | None = None) -> RunInfo | None:
+        """The most recent complete run (of ``model_version`` when given), or None."""
+        query = sa.select(self.runs).where(self.runs.c.status == "complete")
+        if model_version is not None:
+            query = query.where(self.runs.c.model_version == str(model_version))
+        with self.engine.connect() as conn:
+            row = conn.execute(query.order_by(self.runs.c.finished_at.desc()).limit(1)).mappings().first()
         if row is None:
             return None
         return RunInfo(

@@ -1,8 +1,18 @@
 """Training, evaluation and MLflow tracking of the churn and next-purchase models."""
 
-from .evaluation import evaluate, format_comparison
-from .fitting import TrainingInputError, check_training_inputs, fit_scorer
-from .train import TrainResult, train
+
+from crmid._lazy import lazy_exports
+
+_EXPORTS = {
+    "evaluate": "evaluation",
+    "format_comparison": "evaluation",
+    "TrainingInputError": "fitting",
+    "check_training_inputs": "fitting",
+    "fit_scorer": "fitting",
+    "TrainResult": "train",
+    "train": "train",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["fit_scorer", "evaluate", "train", "TrainResult", "format_comparison", "TrainingInputError",
            "check_training_inputs"]

@@ -1,16 +1,13 @@
 """Subcommands ``crmid train`` and ``crmid evaluate`` (registered by ``crmid/cli.py``).
 
 Every option left out (or given as an empty string, which is how the MLproject entry points
-pass "not set") takes its default from :mod:`training.defaults`, the single source of defaults.
+pass "not set") takes its default from :mod:`crmid.training.defaults` or the workspace (:mod:`crmid.config`).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-
-from crmid.customerbase.contract import ContractError, parse_column_mapping
-from crmid.customerbase.io import read_profiles, read_transactions
 
 from . import defaults
 
@@ -26,9 +23,6 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", required=True, help="as-of / cutoff date, e.g. 1998-03-31")
     p.add_argument("--horizon", default="", help=f"churn horizon H in days (default {defaults.HORIZON_DAYS})")
     p.add_argument("--columns", default="", help="column mapping contract_name=your_column,...")
-    p.add_argument("--experiment", default="", help=f"MLflow experiment (default {defaults.EXPERIMENT!r})")
-    p.add_argument("--tracking-uri", default="",
-                   help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else a SQLite store under ./crmid-work)")
 
 
 def add_commands(subparsers) -> None:
@@ -41,13 +35,17 @@ def add_commands(subparsers) -> None:
 
     p = subparsers.add_parser("evaluate", help="the evaluation protocol: models vs BG/NBD on what followed as-of")
     _common(p)
-    p.add_argument("--report", default="", help=f"report directory (default {defaults.REPORT_DIR})")
+    p.add_argument("--report", default="", help="report directory (default <work-dir>/report)")
     p.add_argument("--no-tracking", action="store_true", help="do not log the evaluation to MLflow")
     p.set_defaults(func=evaluate_command)
 
 
 def _read(args):
+    from crmid.customerbase.contract import parse_column_mapping
+    from crmid.customerbase.io import read_transactions
+
     frame, report = read_transactions(args.transactions, columns=parse_column_mapping(args.columns or None))
+    print(report.summary(), file=sys.stderr)
     return frame
 
 
@@ -59,49 +57,51 @@ def _horizon(args) -> int:
         raise ValueError(f"--horizon must be a whole number of days, got {raw!r}") from None
 
 
-def train_command(args) -> int:
+def train_command(args, workspace) -> int:
     """Handler of ``crmid train``; returns the exit code."""
+    from crmid.progress import StageProgress
+
+    from crmid.customerbase.contract import ContractError
+    from crmid.customerbase.io import read_profiles
+
     from .train import train
 
+    progress = StageProgress(["read+validate", "fit", "log to MLflow", "register"])
     try:
+        progress.step("read+validate")
         tx = _read(args)
         customers = read_profiles(args.customers) if args.customers else None
-        result = train(tx, as_of=args.as_of, horizon=_horizon(args),
-                       experiment=_or_default(args.experiment, defaults.EXPERIMENT), customers=customers,
-                       tracking_uri=args.tracking_uri or None, register=not args.no_register)
+        result = train(tx, as_of=args.as_of, horizon=_horizon(args), workspace=workspace, customers=customers,
+                       register=not args.no_register, on_stage=progress.step)
     except (ValueError, FileNotFoundError, ContractError) as exc:
+        progress.close()
         print(f"crmid train: error: {exc}", file=sys.stderr)
         return 2
+    progress.close()
     print(result.summary())
     return 0
 
 
-def evaluate_command(args) -> int:
+def evaluate_command(args, workspace) -> int:
     """Handler of ``crmid evaluate``; returns the exit code."""
+    from crmid.progress import StageProgress
+
+    from crmid.customerbase.contract import ContractError
+
     from .evaluation import evaluate, format_comparison
 
+    progress = StageProgress(["read+validate", "fit", "log to MLflow"])
+    report = _or_default(args.report, None) or workspace.report_dir
     try:
+        progress.step("read+validate")
         tx = _read(args)
-        metrics = evaluate(tx, as_of=args.as_of, horizon=_horizon(args),
-                           report_dir=_or_default(args.report, defaults.REPORT_DIR),
-                           tracking=not args.no_tracking,
-                           experiment=_or_default(args.experiment, defaults.EXPERIMENT),
-                           tracking_uri=args.tracking_uri or None)
+        metrics = evaluate(tx, as_of=args.as_of, horizon=_horizon(args), report_dir=report,
+                           workspace=None if args.no_tracking else workspace, on_stage=progress.step)
     except (ValueError, FileNotFoundError, ContractError) as exc:
+        progress.close()
         print(f"crmid evaluate: error: {exc}", file=sys.stderr)
         return 2
+    progress.close()
     print(format_comparison(metrics))
-    print(f"report: {_or_default(args.report, defaults.REPORT_DIR)}/metrics.json")
+    print(f"report: {report}/metrics.json")
     return 0
-
-
-def main(argv=None) -> int:
-    """Stand-alone entry (``python -m training.cli``) until ``crmid`` registers these commands."""
-    parser = argparse.ArgumentParser(prog="crmid")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from crmid.models.next_purchase import curve_rmst
 
 from . import defaults, tracking
 from .fitting import TrainingInputError, check_training_inputs, fit_scorer
+
+if TYPE_CHECKING:
+    from crmid.config import Workspace
 
 __all__ = ["evaluate", "format_comparison"]
 
@@ -39,8 +43,22 @@ def _check_protocol(log: TransactionLog, as_of: pd.Timestamp, H: int) -> None:
 
 
 def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, report_dir=None,
-             tracking: bool = True, experiment: str | None = None, tracking_uri: str | None = None) -> dict:
+             workspace: Workspace | None = None, on_stage=None) -> dict:
     """Run the protocol; write ``metrics.json`` and plots to ``report_dir``; log to MLflow.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Validated transactions covering ``as_of`` and the ``horizon`` days after it.
+    as_of : date-like
+    horizon : int, optional
+        Default :data:`crmid.training.defaults.HORIZON_DAYS`.
+    report_dir : path, optional
+        Default: the workspace's ``report`` directory (required without a workspace).
+    workspace : crmid.config.Workspace, optional
+        Where the evaluation run is logged; None = not logged.
+    on_stage : callable, optional
+        Called with each stage's name as it starts (progress).
 
     Returns
     -------
@@ -50,11 +68,15 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     """
     H = int(defaults.HORIZON_DAYS if horizon is None else horizon)
     as_of = pd.Timestamp(as_of).normalize()
-    report = Path(report_dir or defaults.REPORT_DIR)
+    if report_dir is None and workspace is None:
+        raise ValueError("evaluate needs a report directory or a workspace to put the report in")
+    report = Path(report_dir) if report_dir is not None else workspace.report_dir
+    on_stage = on_stage or (lambda stage: None)
     full = TransactionLog(transactions)
     check_training_inputs(full, as_of, H)
     _check_protocol(full, as_of, H)
     t0 = time.perf_counter()
+    on_stage("fit")
     upto = transactions[transactions["date"] <= as_of].reset_index(drop=True)
     scorer = fit_scorer(upto, cutoff=as_of, horizon=H)
     train_s = time.perf_counter() - t0
@@ -108,8 +130,9 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     (report / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
     plots = _write_plots(report, curves, scorer)
     (report / "comparison.txt").write_text(format_comparison(metrics) + "\n")
-    if tracking:
-        _log_to_mlflow(metrics, report, plots, experiment, tracking_uri)
+    if workspace is not None:
+        on_stage("log to MLflow")
+        _log_to_mlflow(metrics, report, workspace)
     return metrics
 
 
@@ -222,25 +245,20 @@ def _write_plots(report: Path, curves: dict, scorer) -> list[Path]:
     return paths
 
 
-def _log_to_mlflow(metrics: dict, report: Path, plots, experiment, tracking_uri) -> None:
-    import mlflow
-
-    tracking.configure(tracking_uri)
-    exp_id = tracking.ensure_experiment(experiment or defaults.EXPERIMENT)
-    with mlflow.start_run(experiment_id=exp_id, run_name=f"evaluate-{metrics['as_of']}-H{metrics['horizon_days']}"):
-        mlflow.log_params({"as_of": metrics["as_of"], "horizon_days": metrics["horizon_days"],
-                           **{f"data_{k}": v for k, v in metrics["data"].items()}})
-        mlflow.set_tag("rules_version", tracking.rules_version())
+def _log_to_mlflow(metrics: dict, report: Path, workspace: Workspace) -> None:
+    tracker = tracking.Tracker(workspace)
+    with tracker.run(workspace.experiment, f"evaluate-{metrics['as_of']}-H{metrics['horizon_days']}") as run:
+        run.log_params({"as_of": metrics["as_of"], "horizon_days": metrics["horizon_days"],
+                        **{f"data_{k}": v for k, v in metrics["data"].items()}})
+        run.set_tag("rules_version", tracking.rules_version(workspace.rules_path))
         flat = {}
         for w, entry in metrics["horizons"].items():
             for who, m in entry.items():
                 for k in ("auc", "brier", "log_loss"):
-                    if m[k] == m[k]:
-                        flat[f"{who}_{k}_{w}d"] = m[k]
+                    flat[f"{who}_{k}_{w}d"] = m[k]
         for who in ("served", "bgnbd"):
-            if metrics["concordance"][who] == metrics["concordance"][who]:
-                flat[f"{who}_concordance"] = metrics["concordance"][who]
+            flat[f"{who}_concordance"] = metrics["concordance"][who]
         flat["training_seconds"] = metrics["training_seconds"]
-        mlflow.log_metrics(flat)
-        mlflow.set_tag("served_sources", json.dumps(metrics["sources"]))
-        mlflow.log_artifacts(str(report), artifact_path="report")
+        run.log_metrics(flat)
+        run.set_tag("served_sources", json.dumps(metrics["sources"]))
+        run.log_artifacts(report, "report")

@@ -15,11 +15,16 @@ from crmid.models.scorer import CustomerScorer
 from .gate import GateResult, validate_horizon
 from .stacking import as_log, point_in_time, snapshot_dates, stack
 
-__all__ = ["fit_scorer", "check_training_inputs", "check_dates", "TrainingInputError", "curve_knots"]
+__all__ = ["fit_scorer", "fit_baseline_scorer", "check_training_inputs", "check_dates", "TrainingInputError",
+           "InsufficientHistory", "curve_knots"]
 
 
 class TrainingInputError(ValueError):
     """The data cannot support the requested training; the message names the numbers."""
+
+
+class InsufficientHistory(TrainingInputError):
+    """Too little history or too few labelled customers for LightGBM; BG/NBD may still be fitted."""
 
 
 def check_dates(data_start, data_end, cutoff) -> None:
@@ -57,13 +62,13 @@ def check_training_inputs(log: TransactionLog, cutoff, horizon, *, step_days=Non
     history = int((cutoff - start).days)
     needed = h + step
     if history < needed:
-        raise TrainingInputError(
+        raise InsufficientHistory(
             f"horizon {h} days is longer than the available history allows: training needs "
             f"{needed} days ({h} to observe + {step} of history for one snapshot) before the as-of date "
             f"{cutoff.date()}, the data start {start.date()} gives {history} days")
     n_cust = int(log.known_codes(cutoff).size)
     if n_cust < defaults.MIN_CUSTOMERS:
-        raise TrainingInputError(
+        raise InsufficientHistory(
             f"too few customers to train: {n_cust} known at {cutoff.date()}, at least {defaults.MIN_CUSTOMERS} needed")
 
 
@@ -87,7 +92,7 @@ def _check_positives(log, dates, cutoff, H) -> None:
         pos += int(lab.fillna(False).sum())
         rows += int(len(lab))
     if pos < defaults.MIN_POSITIVES or rows - pos < defaults.MIN_POSITIVES:
-        raise TrainingInputError(
+        raise InsufficientHistory(
             f"too few positive labels to train: {pos} customers purchased within {H} days and "
             f"{rows - pos} did not, in {rows} training rows ({len(dates)} snapshots); "
             f"at least {defaults.MIN_POSITIVES} of each needed")
@@ -141,11 +146,11 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     points = [p for p in (point_in_time(sample, d, feature_horizons, observed_until=cutoff) for d in dates)
               if p is not None]
     if not any(p.followup >= H for p in points):
-        raise TrainingInputError(f"no training snapshot with repeat purchases is followed for {H} days before {cutoff.date()}")
+        raise InsufficientHistory(f"no training snapshot with repeat purchases is followed for {H} days before {cutoff.date()}")
     data = stack(points)
     ok, pos, rows = _enough(data, H)
     if not ok:
-        raise TrainingInputError(
+        raise InsufficientHistory(
             f"too few positive labels to train: {pos} customers purchased within {H} days and "
             f"{rows - pos} did not, in {rows} training rows; at least {defaults.MIN_POSITIVES} of each needed")
 
@@ -165,9 +170,8 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         churn = ChurnModel(H, **common).fit(data.X, data.duration, data.event, data.followup,
                                             reference_X=ref.X, reference_p_purchase=targets[H])
 
+    gg = _fit_spend(ref.snapshot)
     snap = ref.snapshot
-    repeat = snap["frequency"].to_numpy() > 0
-    gg = GammaGammaModel().fit(snap["n_purchases"].to_numpy()[repeat], snap["monetary_mean"].to_numpy()[repeat])
 
     gate_report: dict[str, dict] = {}
     sources: dict[str, str] = {}
@@ -201,4 +205,56 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     return CustomerScorer(
         horizon_days=H, bgnbd=ref.bgnbd, gamma_gamma=gg, churn=churn, next_purchase=nxt, knots=knots,
         feature_horizons=feature_horizons, sources=sources, version="local", info=info,
+    )
+
+
+def _fit_spend(snap: pd.DataFrame) -> GammaGammaModel:
+    repeat = snap["frequency"].to_numpy() > 0
+    return GammaGammaModel().fit(snap["n_purchases"].to_numpy()[repeat], snap["monetary_mean"].to_numpy()[repeat])
+
+
+def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str) -> CustomerScorer:
+    """A scorer that serves BG/NBD and Gamma-Gamma everywhere: what a short history supports.
+
+    Used by ``crmid train`` when the history cannot train or validate the LightGBM models
+    (``reason`` says why; it is recorded as the gate's verdict on every output).
+
+    Raises
+    ------
+    TrainingInputError
+        When even BG/NBD cannot be fitted; the message says what data is needed.
+    """
+    cutoff = pd.Timestamp(cutoff).normalize()
+    log = as_log(log_or_transactions, cutoff)
+    if log.n_rows == 0 or log.data_start is None:
+        raise TrainingInputError("no transactions to fit BG/NBD on (0 rows)")
+    H = int(horizon)
+    if H <= 0:
+        raise TrainingInputError(f"horizon must be a positive whole number of days, got {horizon}")
+    check_dates(log.data_start, log.data_end, cutoff)
+    knots = sorted({30, 90, H})
+    needed = ("BG/NBD needs customers with at least two purchases on different days before the as-of date "
+              f"{cutoff.date()}")
+    ref = point_in_time(log, cutoff, knots)
+    if ref is None:
+        raise TrainingInputError(f"no customer has a repeat purchase by {cutoff.date()}: {needed}")
+    try:
+        gg = _fit_spend(ref.snapshot)
+    except Exception as exc:  # noqa: BLE001 - any fitting failure means the data cannot carry the baseline
+        raise TrainingInputError(f"Gamma-Gamma cannot be fitted at {cutoff.date()} ({exc}): {needed}") from exc
+    outputs = {"churn": H, **{f"knot_{k}": k for k in knots}}
+    gate_report = {name: GateResult(h, "baseline", reason).to_dict() for name, h in outputs.items()}
+    info = {
+        "cutoff": str(cutoff.date()),
+        "horizon_days": H,
+        "snapshot_dates": [],
+        "training_rows": 0,
+        "training_customers": 0,
+        "customers_at_cutoff": int(len(ref.snapshot)),
+        "gate": gate_report,
+        "baseline_only": reason,
+    }
+    return CustomerScorer(
+        horizon_days=H, bgnbd=ref.bgnbd, gamma_gamma=gg, churn=None, next_purchase=None, knots=knots,
+        feature_horizons=knots, sources=dict.fromkeys(outputs, "baseline"), version="local", info=info,
     )

@@ -1,62 +1,128 @@
 """MLflow: where runs go, what each run records, and how the models are logged and registered.
 
-Without ``MLFLOW_TRACKING_URI`` runs go to a local SQLite store,
-``sqlite:///<cwd>/crmid-work/mlflow.db``, with artifacts under ``<cwd>/crmid-work/mlartifacts``;
-with it, to that server. Models are logged as ``mlflow.pyfunc`` models from code
-(:mod:`models.mlflow_model`): their artifacts are the scorer's plain files, so nothing is
-cloudpickled.
+Every call goes through an ``MlflowClient`` built from the :class:`crmid.config.Workspace`
+(tracking and registry URIs passed explicitly); nothing here touches MLflow's process-global
+tracking URI, so two workspaces in one process never mix. With the default workspace, runs go to
+``sqlite:///<cwd>/crmid-work/mlflow.db`` with artifacts under ``<cwd>/crmid-work/mlartifacts``.
+
+Models are saved as ``mlflow.pyfunc`` models from code (:mod:`crmid.models.mlflow_model`): their
+artifacts are the scorer's plain files and their code is the ``crmid.models`` package, shipped
+under its own import root, so nothing is cloudpickled and nothing named ``models`` lands on a
+user's path.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import json
+import logging
+import shutil
 import tempfile
+import time
 import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from . import defaults
+if TYPE_CHECKING:
+    from crmid.config import Workspace
 
-__all__ = ["configure", "default_tracking_uri", "data_fingerprint", "rules_version", "ensure_experiment",
-           "log_scorer_models"]
+__all__ = ["Tracker", "TrackedRun", "data_fingerprint", "rules_version", "log_scorer_models"]
 
-_MODEL_CODE = Path(__file__).resolve().parent.parent / "models" / "mlflow_model.py"
 _MODELS_PACKAGE = Path(__file__).resolve().parent.parent / "models"
+_MODEL_CODE = _MODELS_PACKAGE / "mlflow_model.py"
 
 
-def default_tracking_uri(cwd: str | os.PathLike | None = None) -> str:
-    """``sqlite:///<cwd>/crmid-work/mlflow.db``."""
-    work = Path(cwd or os.getcwd()).resolve() / defaults.WORK_DIR
-    return f"sqlite:///{work / 'mlflow.db'}"
+def _quiet_mlflow() -> None:
+    """MLflow logs every registration and database migration at INFO; crmid prints its own summary."""
+    for name in ("mlflow", "alembic"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING and not logging.getLogger().isEnabledFor(logging.INFO):
+            logger.setLevel(logging.WARNING)
 
 
-def configure(tracking_uri: str | None = None) -> str:
-    """Point MLflow at ``tracking_uri``, ``MLFLOW_TRACKING_URI`` or the local default; return it."""
-    import mlflow
+class Tracker:
+    """Experiments, runs and the model registry of one workspace.
 
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
-    if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    return uri
+    Parameters
+    ----------
+    workspace : crmid.config.Workspace
+        Gives the tracking and registry URIs and, for a local SQLite store, the artifact root.
+    """
+
+    def __init__(self, workspace: Workspace):
+        import mlflow  # heavy: only when tracking is used
+
+        _quiet_mlflow()
+        workspace.ensure_local_dirs()
+        self.workspace = workspace
+        self.tracking_uri = workspace.tracking_uri
+        self.client = mlflow.MlflowClient(tracking_uri=workspace.tracking_uri, registry_uri=workspace.registry_uri)
+
+    def experiment_id(self, name: str) -> str:
+        """Id of experiment ``name``, created (with the workspace's artifact root) when missing."""
+        exp = self.client.get_experiment_by_name(name)
+        if exp is not None:
+            return exp.experiment_id
+        return self.client.create_experiment(name, artifact_location=self.workspace.artifact_location)
+
+    @contextmanager
+    def run(self, experiment: str, run_name: str):
+        """A run that ends FINISHED, or FAILED when the block raises."""
+        run = self.client.create_run(self.experiment_id(experiment), run_name=run_name)
+        tracked = TrackedRun(self, run.info.run_id, run.info.artifact_uri)
+        try:
+            yield tracked
+        except BaseException:
+            self.client.set_terminated(tracked.run_id, status="FAILED")
+            raise
+        self.client.set_terminated(tracked.run_id, status="FINISHED")
+
+    def champion(self, name: str | None = None, alias: str | None = None):
+        """The model version behind the alias (default: the workspace's model and alias), or None."""
+        ws = self.workspace
+        try:
+            return self.client.get_model_version_by_alias(name or ws.model_name, alias or ws.model_alias)
+        except Exception:  # noqa: BLE001 - MLflow raises several kinds for "no such model or alias"
+            return None
 
 
-def ensure_experiment(name: str) -> str:
-    """Experiment id of ``name``; created with local artifacts when the store is the default SQLite."""
-    import mlflow
+@dataclass
+class TrackedRun:
+    """One MLflow run, written through the tracker's client."""
 
-    exp = mlflow.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    uri = mlflow.get_tracking_uri()
-    location = None
-    if uri.startswith("sqlite:///"):
-        location = (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
-    return mlflow.create_experiment(name, artifact_location=location)
+    tracker: Tracker
+    run_id: str
+    artifact_uri: str
+
+    def log_params(self, params: dict) -> None:
+        from mlflow.entities import Param
+
+        self.tracker.client.log_batch(self.run_id, params=[Param(str(k), str(v)[:6000]) for k, v in params.items()])
+
+    def log_metrics(self, metrics: dict) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        finite = [Metric(str(k), float(v), now, 0) for k, v in metrics.items() if v is not None and np.isfinite(v)]
+        if finite:
+            self.tracker.client.log_batch(self.run_id, metrics=finite)
+
+    def set_tag(self, key: str, value) -> None:
+        self.tracker.client.set_tag(self.run_id, key, str(value)[:5000])
+
+    def log_json(self, name: str, document) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_text(json.dumps(document, indent=2, default=str))
+            self.tracker.client.log_artifact(self.run_id, str(path))
+
+    def log_artifacts(self, directory, artifact_path: str | None = None) -> None:
+        self.tracker.client.log_artifacts(self.run_id, str(directory), artifact_path)
 
 
 def data_fingerprint(transactions: pd.DataFrame) -> dict:
@@ -74,14 +140,11 @@ def data_fingerprint(transactions: pd.DataFrame) -> dict:
     }
 
 
-def rules_version() -> str:
-    """Version of the rules configuration in force, or 'unknown' when the rules package cannot tell."""
-    try:
-        from crmid.rules import RulesEngine  # written concurrently by another team
+def rules_version(rules_path=None) -> str:
+    """Version of the rules configuration at ``rules_path`` (default: the packaged one)."""
+    from crmid.rules import RulesEngine
 
-        return str(RulesEngine.from_path().version)
-    except Exception:  # noqa: BLE001 - any failure only means the version is unknown
-        return "unknown"
+    return str(RulesEngine.from_path(rules_path).version)
 
 
 def _input_example(features: pd.DataFrame, n: int = 5) -> pd.DataFrame:
@@ -90,19 +153,40 @@ def _input_example(features: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     return ex.reset_index(drop=True)
 
 
-def log_scorer_models(scorer, features: pd.DataFrame, *, register: bool = True,
+def _code_root(tmp: Path) -> Path:
+    """A ``crmid`` package holding only ``crmid.models``: the code a logged model needs to load."""
+    root = tmp / "crmid"
+    root.mkdir(parents=True)
+    (root / "__init__.py").write_text('"""crmid, as shipped with a logged model: the models package only."""\n')
+    shutil.copytree(_MODELS_PACKAGE, root / "models", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return root
+
+
+def _ensure_registered(client, name: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.create_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+
+
+def log_scorer_models(run: TrackedRun, scorer, features: pd.DataFrame, *, register: bool = True,
                       promote: dict[str, bool] | None = None) -> dict:
     """Log the bundle, the churn model and the next-purchase model; register them; set aliases.
 
     Parameters
     ----------
-    scorer : models.CustomerScorer
+    run : TrackedRun
+        The training run the models belong to.
+    scorer : crmid.models.CustomerScorer
     features : pandas.DataFrame
         Snapshot rows; a few become the input example and define the signature.
     register : bool
-        Register the three models in the model registry.
+        Register the three models in the workspace's registry.
     promote : dict
-        ``{registered name: bool}``: set the ``champion`` alias on the new version when True.
+        ``{registered name: bool}``: set the workspace's alias on the new version when True.
 
     Returns
     -------
@@ -114,6 +198,8 @@ def log_scorer_models(scorer, features: pd.DataFrame, *, register: bool = True,
 
     from crmid.models.scorer import OUTPUT_COLUMNS
 
+    ws = run.tracker.workspace
+    client = run.tracker.client
     promote = promote or {}
     example = _input_example(features)
     outputs = scorer.predict(example)
@@ -121,37 +207,43 @@ def log_scorer_models(scorer, features: pd.DataFrame, *, register: bool = True,
     next_cols = ["p_purchase_30d", "p_purchase_90d", "expected_days_to_next_purchase",
                  "next_purchase_beyond_data", "expected_purchase_cycle_days"]
     specs = {
-        defaults.BUNDLE_MODEL_NAME: ("scorer", list(OUTPUT_COLUMNS)),
-        defaults.CHURN_MODEL_NAME: ("churn_model", churn_cols),
-        defaults.NEXT_PURCHASE_MODEL_NAME: ("next_purchase_model", next_cols),
+        ws.model_name: ("scorer", list(OUTPUT_COLUMNS)),
+        ws.churn_model_name: ("churn_model", churn_cols),
+        ws.next_purchase_model_name: ("next_purchase_model", next_cols),
     }
     result = {}
-    client = mlflow.MlflowClient()
     with tempfile.TemporaryDirectory() as tmp:
-        scorer_dir = scorer.save(Path(tmp) / "scorer")
+        tmp = Path(tmp)
+        scorer_dir = scorer.save(tmp / "scorer")
+        code = _code_root(tmp / "code")
         for reg_name, (name, cols) in specs.items():
             with warnings.catch_warnings():
-                # two MLflow hints that do not apply here: the snapshot's counts are integers and
-                # never missing; the pyfunc's DataFrames are described by the signature, not by
-                # type annotations
+                # hints that do not apply here: the snapshot's counts are integers and never
+                # missing; the pyfunc's DataFrames are described by the signature, not by type
+                # annotations; MLflow's own use of pandas
                 warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")
                 warnings.filterwarnings("ignore", message=".*type hints to the `predict` method.*")
+                warnings.filterwarnings("ignore", category=FutureWarning)
+                warnings.filterwarnings("ignore", category=DeprecationWarning)
                 signature = infer_signature(example, outputs[cols])
-                info = mlflow.pyfunc.log_model(
-                    name=name,
-                    python_model=str(_MODEL_CODE),
-                    artifacts={"scorer": str(scorer_dir)},
-                    code_paths=[str(_MODELS_PACKAGE)],
-                    model_config={"outputs": cols},
-                    signature=signature,
+                local = tmp / "logged" / name
+                # saved locally, then logged through the workspace's client: log_model would
+                # write through MLflow's process-global tracking URI
+                mlflow.pyfunc.save_model(
+                    path=str(local), python_model=str(_MODEL_CODE), artifacts={"scorer": str(scorer_dir)},
+                    code_paths=[str(code)], model_config={"outputs": cols}, signature=signature,
                     input_example=example,
-                    registered_model_name=reg_name if register else None,
                     pip_requirements=["mlflow", "lightgbm", "pandas", "numpy", "scipy", "scikit-learn"],
                 )
-            version = getattr(info, "registered_model_version", None)
-            champion = bool(register and version is not None and promote.get(reg_name, False))
+            client.log_artifacts(run.run_id, str(local), name)
+            source = f"{run.artifact_uri.rstrip('/')}/{name}"
+            version = None
+            if register:
+                _ensure_registered(client, reg_name)
+                version = client.create_model_version(reg_name, source, run_id=run.run_id).version
+            champion = bool(version is not None and promote.get(reg_name, False))
             if champion:
-                client.set_registered_model_alias(reg_name, defaults.CHAMPION_ALIAS, str(version))
-            result[reg_name] = {"model_uri": info.model_uri, "version": None if version is None else str(version),
-                                "champion": champion}
+                client.set_registered_model_alias(reg_name, ws.model_alias, str(version))
+            result[reg_name] = {"model_uri": f"models:/{reg_name}/{version}" if version else f"runs:/{run.run_id}/{name}",
+                                "version": None if version is None else str(version), "champion": champion}
     return result

@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import defaults as model_defaults
+from crmid.models.value import clv, clv_reference
 
 from . import defaults, tracking
-from .fitting import check_dates, check_training_inputs, fit_scorer
+from .fitting import InsufficientHistory, check_dates, check_training_inputs, fit_baseline_scorer, fit_scorer
+
+if TYPE_CHECKING:
+    from crmid.config import Workspace
 
 __all__ = ["TrainResult", "train", "gate_metrics"]
 
 
 @dataclass
 class TrainResult:
-    """What a training run did."""
+    """What a training run did.
+
+    Attributes
+    ----------
+    run_id : str
+        The MLflow run.
+    versions : dict
+        ``{registered name: {"model_uri", "version", "champion"}}``.
+    sources : dict
+        Per output, what is served: ``model``, ``blend`` or ``baseline``.
+    gate : dict
+        The gate's verdict per output.
+    fallback : str or None
+        Why only the BG/NBD baseline is served (history too short for LightGBM), else None.
+    """
 
     run_id: str
     versions: dict
@@ -31,9 +47,12 @@ class TrainResult:
     promoted: dict = field(default_factory=dict)
     tracking_uri: str = ""
     scorer: object = None
+    fallback: str | None = None
 
     def summary(self) -> str:
         lines = [f"run {self.run_id} ({self.tracking_uri})"]
+        if self.fallback:
+            lines.append(f"  serving the BG/NBD baseline: {self.fallback}")
         for name, g in self.gate.items():
             lines.append(f"  {name:<10} served: {g['source']:<8} {g['reason']}")
         for name, v in self.versions.items():
@@ -54,10 +73,14 @@ def gate_metrics(gate: dict) -> dict:
     return out
 
 
-def train(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, experiment: str | None = None,
-          customers: pd.DataFrame | None = None, tracking_uri: str | None = None, register: bool = True,
-          seed: int | None = None) -> TrainResult:
+def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: int | None = None,
+          customers: pd.DataFrame | None = None, register: bool = True, seed: int | None = None,
+          on_stage=None) -> TrainResult:
     """Fit on data up to ``as_of``, gate against BG/NBD, log and register in MLflow.
+
+    When the history is too short for the LightGBM models (a horizon longer than the history
+    allows, too few labelled customers), the BG/NBD baseline is fitted, registered and served
+    instead, and the reason is printed in the summary and logged as the run's ``fallback`` tag.
 
     Parameters
     ----------
@@ -65,62 +88,87 @@ def train(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, expe
         Validated transactions (rows after ``as_of`` are never read).
     as_of : date-like
         Training cutoff.
+    workspace : crmid.config.Workspace
+        Tracking and registry locations, experiment, registered names and alias, rules file.
     horizon : int, optional
-        Churn horizon H; default :data:`training.defaults.HORIZON_DAYS`.
-    experiment : str, optional
-        MLflow experiment; default :data:`training.defaults.EXPERIMENT`.
+        Churn horizon H; default :data:`crmid.training.defaults.HORIZON_DAYS`.
     customers : pandas.DataFrame, optional
         Customer profiles; only fingerprinted in the run (the models use transactions only).
-    tracking_uri : str, optional
-        Overrides ``MLFLOW_TRACKING_URI`` and the local default.
     register : bool
-        Register the models and set ``champion`` where the gate promotes them.
-    """
-    import mlflow
+        Register the models and set the alias where the gate promotes them.
+    on_stage : callable, optional
+        Called with each stage's name as it starts (progress).
 
+    Raises
+    ------
+    TrainingInputError
+        When not even the baseline can be fitted; the message says what data is needed.
+    """
+    from crmid.rules import RulesEngine
+
+    on_stage = on_stage or (lambda stage: None)
     H = defaults.HORIZON_DAYS if horizon is None else horizon
     cutoff = pd.Timestamp(as_of).normalize()
     if len(transactions):
         check_dates(transactions["date"].min(), transactions["date"].max(), cutoff)
     upto = transactions[transactions["date"] <= cutoff].reset_index(drop=True)
     log = TransactionLog(upto)
-    check_training_inputs(log, cutoff, H)  # before any MLflow work
-    uri = tracking.configure(tracking_uri)
-    exp_id = tracking.ensure_experiment(experiment or defaults.EXPERIMENT)
-    with mlflow.start_run(experiment_id=exp_id, run_name=f"train-{cutoff.date()}-H{H}") as run:
-        mlflow.log_params({"as_of": str(cutoff.date()), "horizon_days": int(H),
-                           "num_boost_round": model_defaults.LGBM_NUM_BOOST_ROUND,
-                           "seed": model_defaults.SEED if seed is None else seed,
-                           "snapshot_step_days": model_defaults.SNAPSHOT_STEP_DAYS,
-                           **{f"lgbm_{k}": v for k, v in model_defaults.LGBM_PARAMS.items()}})
-        fp = tracking.data_fingerprint(upto)
-        mlflow.log_params({f"data_{k}": v for k, v in fp.items()})
+    engine = RulesEngine.from_path(workspace.rules_path)  # a bad rules file fails before any work
+    fallback = None
+    try:
+        check_training_inputs(log, cutoff, H)
+    except InsufficientHistory as exc:
+        fallback = str(exc)
+    on_stage("fit")
+    t0 = time.perf_counter()
+    scorer = None
+    if fallback is None:
+        try:
+            scorer = fit_scorer(log, cutoff=cutoff, horizon=H, seed=seed)
+        except InsufficientHistory as exc:
+            fallback = str(exc)
+    if scorer is None:
+        scorer = fit_baseline_scorer(log, cutoff=cutoff, horizon=H, reason=f"BG/NBD served: {fallback}")
+    training_seconds = time.perf_counter() - t0
+    snap = log.snapshot(cutoff)
+    # the CLV distribution of the training population: what a lone customer's value percentile
+    # is ranked against when no batch run of this model is stored yet
+    scorer.clv_reference = clv_reference(clv(scorer.predict(snap), engine.facts_policy["clv_max_lifetime_days"]))
+    scorer.clv_reference_rules = engine.version
+
+    on_stage("log to MLflow")
+    tracker = tracking.Tracker(workspace)
+    with tracker.run(workspace.experiment, f"train-{cutoff.date()}-H{H}") as run:
+        run.log_params({"as_of": str(cutoff.date()), "horizon_days": int(H),
+                        "num_boost_round": model_defaults.LGBM_NUM_BOOST_ROUND,
+                        "seed": model_defaults.SEED if seed is None else seed,
+                        "snapshot_step_days": model_defaults.SNAPSHOT_STEP_DAYS,
+                        **{f"lgbm_{k}": v for k, v in model_defaults.LGBM_PARAMS.items()},
+                        **{f"data_{k}": v for k, v in tracking.data_fingerprint(upto).items()}})
         if customers is not None:
-            mlflow.log_param("customers_rows", int(len(customers)))
-        mlflow.set_tag("rules_version", tracking.rules_version())
-        t0 = time.perf_counter()
-        scorer = fit_scorer(log, cutoff=cutoff, horizon=H, seed=seed)
-        mlflow.log_metric("training_seconds", time.perf_counter() - t0)
+            run.log_params({"customers_rows": int(len(customers))})
+        run.set_tag("rules_version", engine.version)
+        if fallback:
+            run.set_tag("fallback", f"BG/NBD baseline served: {fallback}")
         gate = scorer.info["gate"]
         metrics = gate_metrics(gate)
-        mlflow.log_metrics(metrics)
+        run.log_metrics({"training_seconds": training_seconds, **metrics})
         for name, g in gate.items():
-            mlflow.set_tag(f"gate.{name}", f"{g['source']}: {g['reason']}"[:5000])
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "gate.json"
-            path.write_text(json.dumps(gate, indent=2))
-            mlflow.log_artifact(str(path))
+            run.set_tag(f"gate.{name}", f"{g['source']}: {g['reason']}")
+        run.log_json("gate.json", gate)
         sources = scorer.sources
+        run.set_tag("served_sources", sources)
         knots_model = all(v == "model" for k, v in sources.items() if k.startswith("knot_"))
         promote = {
-            defaults.BUNDLE_MODEL_NAME: True,  # every output it serves passed the gate (or is BG/NBD)
-            defaults.CHURN_MODEL_NAME: sources["churn"] == "model",
-            defaults.NEXT_PURCHASE_MODEL_NAME: knots_model,
+            workspace.model_name: True,  # every output it serves passed the gate (or is BG/NBD)
+            workspace.churn_model_name: sources["churn"] == "model",
+            workspace.next_purchase_model_name: knots_model,
         }
-        mlflow.set_tag("served_sources", json.dumps(sources))
-        snap = log.snapshot(cutoff)
-        versions = tracking.log_scorer_models(scorer, snap, register=register, promote=promote)
-        if register:
-            scorer.version = ", ".join(f"{n}/{v['version']}" for n, v in versions.items())
-        return TrainResult(run.info.run_id, versions, sources, gate, metrics,
-                           {n: v["champion"] for n, v in versions.items()}, uri, scorer)
+        on_stage("register")
+        versions = tracking.log_scorer_models(run, scorer, snap, register=register, promote=promote)
+        bundle = versions[workspace.model_name]
+        if bundle["version"] is not None:
+            scorer.version = f"{workspace.model_name}/{bundle['version']}"
+        return TrainResult(run.run_id, versions, sources, gate, metrics,
+                           {n: v["champion"] for n, v in versions.items()}, workspace.tracking_uri, scorer,
+                           fallback)

@@ -1,4 +1,4 @@
-"""Builds the FastAPI application: settings, heavy objects in ``lifespan``, routers per resource."""
+"""Builds the FastAPI application: the workspace, heavy objects in ``lifespan``, routers per resource."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from ..settings import Settings
+from crmid import __version__
+from crmid.config import Workspace
+
 from .routers import admin, decide, retain, score
 from .security import BodySizeLimit
 from .state import ServingState
@@ -16,46 +18,34 @@ from .state import ServingState
 __all__ = ["create_app"]
 
 
-def _load_state(settings: Settings) -> ServingState:
-    # imported here: loading models and rules is start-up work, never import-time work
-    from crmid.models import load_scorer
-    from crmid.rules import RulesEngine
-
-    from ..store import ScoresStore
-
-    return ServingState(
-        settings=settings,
-        scorer=load_scorer(settings.model_uri),
-        engine=RulesEngine.from_path(settings.rules_path),
-        store=ScoresStore(settings.store_url),
-    )
-
-
-def create_app(settings: Settings | None = None, state: ServingState | None = None) -> FastAPI:
+def create_app(workspace: Workspace | None = None, state: ServingState | None = None) -> FastAPI:
     """The crmid HTTP service.
 
     Parameters
     ----------
-    settings : Settings, optional
-        Defaults to ``Settings()`` (environment variables ``CRMID_*``).
+    workspace : crmid.config.Workspace, optional
+        Resolved once here when not given (environment over defaults).
     state : ServingState, optional
-        Already loaded models, rules and store; loaded in ``lifespan`` when not given.
+        Already loaded context and store; loaded in ``lifespan`` when not given. The service
+        starts without a model: the rules answer, ``/v1/score`` says 503 until one is loaded.
     """
-    settings = settings or Settings()
+    workspace = workspace or Workspace.resolve()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.serving = state or _load_state(settings)
+        # loading models and rules is start-up work, never import-time work
+        app.state.serving = state or ServingState.load(workspace)
         yield
-        app.state.serving.store.engine.dispose()
+        if app.state.serving.store is not None:
+            app.state.serving.store.engine.dispose()
 
     app = FastAPI(
         title="crmid",
         summary="Customer identification: who is valuable, who is leaving, what to do and why.",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=workspace.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def readable_422(request: Request, exc: RequestValidationError):

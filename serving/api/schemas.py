@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "SixC", "Facts", "DecideRequest", "Reason", "Decision", "DecideResponse",
     "Transaction", "Profile", "ScoreRequest", "ScoredCustomer", "RetainEntry", "RetainResponse",
-    "VersionResponse", "ReloadResponse",
+    "VersionResponse", "ReloadResponse", "ModelReloadResponse", "ReadyResponse",
 ]
 
 Score100 = Field(default=None, ge=0, le=100)
@@ -124,7 +124,7 @@ class ScoreRequest(BaseModel):
 
 
 class ScoredCustomer(BaseModel):
-    """The full scored row of one customer (``crmid score``'s columns)."""
+    """The full scored row of one customer (``crmid score``'s columns), and the CLV reference used."""
 
     model_config = ConfigDict(extra="allow")
     customer_id: str
@@ -133,6 +133,9 @@ class ScoredCustomer(BaseModel):
     reasons: list[Reason]
     model_version: str
     rules_version: str
+    clv_reference: str = Field(description="what the value percentile was ranked against: 'run:<run id>' "
+                                           "(the latest stored run of this model), 'model:<version>' (the "
+                                           "training population) or 'none' (not assessed)")
 
 
 class RetainEntry(BaseModel):
@@ -156,7 +159,7 @@ class RetainResponse(BaseModel):
 
 class VersionResponse(BaseModel):
     crmid: str
-    model_version: str
+    model_version: str | None
     rules_version: str
     store_run_id: str | None
 
@@ -164,3 +167,19 @@ class VersionResponse(BaseModel):
 class ReloadResponse(BaseModel):
     rules_version: str
     changes: list[str]
+
+
+class ModelReloadResponse(BaseModel):
+    model_version: str
+    previous_model_version: str | None
+    rules_version: str
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    model_loaded: bool
+    model_version: str | None
+    model_error: str | None
+    store: Literal["off", "reachable", "unreachable"]
+    store_error: str | None
+    rules_version: str

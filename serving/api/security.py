@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import Depends, HTTPException, Request, status
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import JSONResponse
+
+from .deps import WorkspaceDep
 
 __all__ = ["require_token", "require_token_always", "BodySizeLimit"]
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-def _check(request: Request, credentials: HTTPAuthorizationCredentials | None, *, always: bool) -> None:
-    token = request.app.state.serving.settings.api_token
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _check(workspace, credentials: HTTPAuthorizationCredentials | None, *, always: bool) -> None:
+    token = workspace.api_token
     if token is None:
         if always:
             raise HTTPException(status.HTTP_403_FORBIDDEN,
@@ -26,14 +33,14 @@ def _check(request: Request, credentials: HTTPAuthorizationCredentials | None, *
                             headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_token(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+def require_token(workspace: WorkspaceDep, credentials: Credentials) -> None:
     """Required when the service is configured with a token."""
-    _check(request, credentials, always=False)
+    _check(workspace, credentials, always=False)
 
 
-def require_token_always(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+def require_token_always(workspace: WorkspaceDep, credentials: Credentials) -> None:
     """Required always (administrative operations)."""
-    _check(request, credentials, always=True)
+    _check(workspace, credentials, always=True)
 
 
 class BodySizeLimit:

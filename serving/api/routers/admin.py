@@ -1,12 +1,15 @@
-"""Health, versions and the rules reload."""
+"""Health, readiness, versions, and the reloads of the rules and of the model."""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.responses import JSONResponse
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from crmid import __version__
 
-from ..schemas import ReloadResponse, VersionResponse
+from ...context import NoModelError
+from ..deps import ContextDep, StateDep
+from ..schemas import ModelReloadResponse, ReadyResponse, ReloadResponse, VersionResponse
 from ..security import require_token, require_token_always
 
 router = APIRouter(tags=["admin"])
@@ -14,30 +17,69 @@ router = APIRouter(tags=["admin"])
 
 @router.get("/healthz")
 def healthz() -> dict:
+    """Liveness: the process answers."""
     return {"status": "ok"}
 
 
+@router.get("/readyz", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
+def readyz(state: StateDep, context: ContextDep):
+    """Readiness: the model is loaded (which version), the store answers, the rules in force.
+
+    503 until a model is loaded (train one, then ``POST /v1/model/reload``) or while the store
+    cannot be reached.
+    """
+    store_ok, store_error = True, None
+    if state.store is not None:
+        try:
+            state.store.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"; the text says which
+            store_ok, store_error = False, f"{type(exc).__name__}: {exc}"
+    body = {
+        "ready": context.scorer is not None and store_ok,
+        "model_loaded": context.scorer is not None,
+        "model_version": context.model_version,
+        "model_error": context.model_error,
+        "store": "off" if state.store is None else ("reachable" if store_ok else "unreachable"),
+        "store_error": store_error,
+        "rules_version": context.rules_version,
+    }
+    return JSONResponse(body, status_code=200 if body["ready"] else status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
 @router.get("/v1/version", response_model=VersionResponse, dependencies=[Depends(require_token)])
-def versions(request: Request) -> dict:
-    state = request.app.state.serving
-    latest = state.store.latest_run()
-    try:
-        own = version("crmid")
-    except PackageNotFoundError:
-        own = "unknown"
-    return {"crmid": own, "model_version": state.scorer.version, "rules_version": state.engine.version,
+def versions(state: StateDep, context: ContextDep) -> dict:
+    latest = state.store.latest_run() if state.store is not None else None
+    return {"crmid": __version__, "model_version": context.model_version, "rules_version": context.rules_version,
             "store_run_id": latest.run_id if latest else None}
 
 
 @router.post("/v1/rules/reload", response_model=ReloadResponse, dependencies=[Depends(require_token_always)])
-def reload_rules(request: Request) -> dict:
+def reload_rules(state: StateDep, context: ContextDep) -> dict:
     """Reload the rules configuration file without a restart; a bad file keeps the old rules."""
     from crmid.rules import ConfigError
 
-    state = request.app.state.serving
-    path = state.settings.rules_path or state.engine.path
+    engine = context.engine
+    path = state.workspace.rules_path or engine.path
     try:
-        summary = state.engine.reload(path)
+        summary = engine.reload(path)
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return {"rules_version": state.engine.version, "changes": list(summary["changes"])}
+    return {"rules_version": engine.version, "changes": list(summary["changes"])}
+
+
+@router.post("/v1/model/reload", response_model=ModelReloadResponse,
+             dependencies=[Depends(require_token_always)],
+             responses={503: {"description": "no model can be loaded; the one in force (if any) stays"}})
+def reload_model(state: StateDep, context: ContextDep) -> dict:
+    """Load the workspace's model again (e.g. a newly registered champion) without a restart.
+
+    The swap is atomic: a request in flight finishes with the model it started with. When no
+    model can be loaded, the one in force stays and the answer is 503.
+    """
+    previous = context.model_version
+    try:
+        fresh = state.reload_model()
+    except NoModelError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    return {"model_version": fresh.model_version, "previous_model_version": previous,
+            "rules_version": fresh.rules_version}

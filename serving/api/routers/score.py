@@ -7,12 +7,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, status
 
 from crmid.customerbase import ContractError, validate_profiles, validate_transactions
 
+from ...context import NoModelError, reference_for
 from ...scoring import score_customers
-from ..schemas import ScoreRequest, ScoredCustomer
+from ..deps import ContextDep, StateDep
+from ..schemas import ScoredCustomer, ScoreRequest
 from ..security import require_token
 
 router = APIRouter(prefix="/v1", tags=["score"], dependencies=[Depends(require_token)])
@@ -32,14 +34,19 @@ def _plain(value):
     return value
 
 
-@router.post("/score", response_model=ScoredCustomer)
-def score(body: ScoreRequest, request: Request) -> dict:
+@router.post("/score", response_model=ScoredCustomer,
+             responses={503: {"description": "no model loaded yet: train one, then POST /v1/model/reload"}})
+def score(body: ScoreRequest, state: StateDep, context: ContextDep) -> dict:
     """Score one customer as of a date, exactly as the batch job would (same function).
 
     The value percentile is ranked against the CLV distribution of the latest complete batch
-    run in the store; without one, the value tier is not assessed.
+    run of the same model, else against the training population saved with the model; the
+    response's ``clv_reference`` names which (``run:<id>``, ``model:<version>``, or ``none``).
     """
-    state = request.app.state.serving
+    try:
+        scorer = context.require_scorer()
+    except NoModelError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     rows = [t.model_dump() for t in body.transactions]
     frame = pd.DataFrame(rows, columns=["date", "amount", "order_id", "quantity", "product", "category",
                                         "channel", "discount"])
@@ -57,10 +64,10 @@ def score(body: ScoreRequest, request: Request) -> dict:
     if clean.empty and profiles is None:
         raise HTTPException(422, [f"customer {body.customer_id}: no transaction on or before {body.as_of} "
                                   "and no profile: nothing to score"])
-    latest = state.store.latest_run()
-    reference = latest.clv_reference if latest is not None else np.zeros(0)
-    result = score_customers(clean, body.as_of, scorer=state.scorer, engine=state.engine,
-                             profiles=profiles, report=report, reference=reference)
+    reference = reference_for(context, state.store)
+    result = score_customers(clean, body.as_of, scorer=scorer, engine=context.engine,
+                             profiles=profiles, report=report, reference=reference.table)
     row = {k: _plain(v) for k, v in result.scored.iloc[0].to_dict().items()}
     row["reasons"] = json.loads(row["reasons"])
+    row["clv_reference"] = reference.source
     return row

@@ -1,0 +1,50 @@
+"""Typed dependencies of the handlers: the one place that reads the application's state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Response, status
+
+from crmid.config import Workspace
+
+from ..context import ScoringContext
+from ..store import ScoresStore
+from .state import ServingState
+
+__all__ = ["StateDep", "WorkspaceDep", "ContextDep", "StoreDep", "get_state", "get_context"]
+
+
+def get_state(request: Request) -> ServingState:
+    return request.app.state.serving
+
+
+StateDep = Annotated[ServingState, Depends(get_state)]
+
+
+def get_workspace(state: StateDep) -> Workspace:
+    return state.workspace
+
+
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+
+
+def get_context(state: StateDep, response: Response) -> ScoringContext:
+    """The context this request uses from start to end; its versions go in the response headers."""
+    context = state.context
+    response.headers["X-Crmid-Model-Version"] = context.model_version or "none"
+    response.headers["X-Crmid-Rules-Version"] = context.rules_version
+    return context
+
+
+ContextDep = Annotated[ScoringContext, Depends(get_context)]
+
+
+def get_store(state: StateDep) -> ScoresStore:
+    if state.store is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "the scores store is turned off (store_url 'none'): no stored runs to read")
+    return state.store
+
+
+StoreDep = Annotated[ScoresStore, Depends(get_store)]
