@@ -7,8 +7,9 @@ validate_transactions, validate_profiles, ContractError, ValidationReport, parse
     The data contract (:mod:`customerbase.contract`).
 read_transactions, read_profiles, write_table_atomic
     Files in and out (:mod:`customerbase.io`).
-TransactionLog, snapshot, snapshots, label_snapshot, FEATURES, LABELS
-    Point-in-time snapshots (:mod:`customerbase.snapshot`).
+TransactionLog, snapshots, label_snapshot, FEATURES, LABELS
+    Point-in-time snapshots (:mod:`crmid.customerbase.snapshot`, which also holds the function
+    ``snapshot``: not exported here, where the name is the submodule's).
 load_cdnow
     The real CDNOW log (:mod:`customerbase.datasets`).
 generate_transactions, generate_profiles
@@ -32,7 +33,6 @@ _EXPORTS = {
     "LABELS": "snapshot",
     "TransactionLog": "snapshot",
     "label_snapshot": "snapshot",
-    "snapshot": "snapshot",
     "snapshots": "snapshot",
     "generate_profiles": "synthetic",
     "generate_transactions": "synthetic",
@@ -53,7 +53,6 @@ __all__ = [
     "LABELS",
     "TransactionLog",
     "label_snapshot",
-    "snapshot",
     "snapshots",
     "generate_profiles",
     "generate_transactions",

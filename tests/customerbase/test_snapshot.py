@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmid.customerbase import FEATURES, LABELS, TransactionLog, label_snapshot, snapshot, snapshots, validate_transactions
+from crmid.customerbase import FEATURES, LABELS, TransactionLog, label_snapshot, snapshots, validate_transactions
+from crmid.customerbase.snapshot import snapshot
 
 
 def _tx(rows):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import subprocess
@@ -11,15 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from crmid.rules.cli import add_commands
+from crmid.cli import main
 
 
 def run(argv):
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers()
-    add_commands(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return main(argv)
 
 
 def _write_lines(path: Path, lines):
@@ -77,9 +72,7 @@ def test_rules_check(tmp_path, capsys, raw_config, write_config):
 
 def test_decide_as_a_real_process(tmp_path):
     src = _write_lines(tmp_path / "facts.jsonl", ['{"customer_id": "a", "value_percentile": 0.5}'])
-    code = ("import argparse, sys; from crmid.rules.cli import add_commands; p = argparse.ArgumentParser(); "
-            "s = p.add_subparsers(); add_commands(s); a = p.parse_args(sys.argv[1:]); sys.exit(a.func(a))")
-    done = subprocess.run([sys.executable, "-c", code, "decide", "--input", str(src), "--output", "-"],
+    done = subprocess.run([sys.executable, "-m", "crmid", "decide", "--input", str(src), "--output", "-"],
                           capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["value_tier"] == "iron"

@@ -74,14 +74,16 @@ def test_spark_equals_single_machine(spark, cdnow_sample, scorer, engine, tmp_pa
 
 def test_spark_batch_reads_and_writes_parquet(spark, cdnow_sample, model_dir, tmp_path):
     """`crmid score --engine spark` end to end: Parquet in, Parquet out, counts that add up."""
+    from crmid.config import Workspace
     from crmid.serving.spark import run_spark_batch
 
     tx = cdnow_sample.copy()
     tx["customer_id"] = tx["customer_id"].astype(str)
     write_table_atomic(tx, tmp_path / "tx.parquet")
     out = str(tmp_path / "scores.parquet")
+    workspace = Workspace(model_uri=model_dir, work_dir=tmp_path)
     summary = run_spark_batch(transactions=str(tmp_path / "tx.parquet"), as_of=AS_OF, out=out,
-                              model_uri=model_dir, spark=spark)
+                              workspace=workspace, spark=spark)
     scored = pd.read_parquet(out)
     known = tx.loc[tx["date"] <= AS_OF, "customer_id"].nunique()
     assert summary.scored == len(scored) == scored["customer_id"].nunique() == known

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
 
-from crmid.training.cli import add_commands
-
-
-def _parser():
-    parser = argparse.ArgumentParser(prog="crmid")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    return parser
+from crmid.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +18,10 @@ def tx_csv(cdnow_3k, tmp_path_factory):
 
 def test_evaluate_command_writes_report_and_logs(tx_csv, tmp_path, capsys):
     report = tmp_path / "report"
-    args = _parser().parse_args([
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert main([
         "evaluate", "--transactions", str(tx_csv), "--as-of", "1998-03-31", "--horizon", "90",
-        "--columns", "customer_id=cust", "--report", str(report),
-        "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}"])
-    assert args.func(args) == 0
+        "--columns", "customer_id=cust", "--report", str(report), "--tracking-uri", tracking_uri]) == 0
     printed = capsys.readouterr().out
     assert "BG/NBD" in printed and "30d" in printed
     metrics = json.loads((report / "metrics.json").read_text())
@@ -42,19 +34,26 @@ def test_evaluate_command_writes_report_and_logs(tx_csv, tmp_path, capsys):
         assert (report / plot).stat().st_size > 1000
     import mlflow
 
-    runs = mlflow.search_runs(experiment_names=["crmid"])
-    assert "metrics.bgnbd_auc_30d" in runs.columns
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("crmid").experiment_id])
+    assert "bgnbd_auc_30d" in run.data.metrics
+
+
+def test_a_horizon_longer_than_the_history_serves_the_baseline(tx_csv, tmp_path, capsys):
+    assert main([
+        "train", "--transactions", str(tx_csv), "--as-of", "1998-03-31", "--horizon", "900",
+        "--columns", "customer_id=cust", "--work-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "serving the BG/NBD baseline: horizon 900 days" in out and "454 days" in out
+    assert "registered crmid-customer version 1 @champion" in out
 
 
 def test_commands_report_bad_input_with_the_numbers(tx_csv, tmp_path, capsys):
-    args = _parser().parse_args([
-        "train", "--transactions", str(tx_csv), "--as-of", "1998-03-31", "--horizon", "900",
-        "--columns", "customer_id=cust", "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"])
-    assert args.func(args) == 2
-    err = capsys.readouterr().err
-    assert "horizon 900 days" in err and "454 days" in err
-    args = _parser().parse_args([
+    assert main([
+        "train", "--transactions", str(tx_csv), "--as-of", "1999-03-31", "--horizon", "90",
+        "--columns", "customer_id=cust", "--work-dir", str(tmp_path)]) == 2
+    assert "as-of date 1999-03-31 is after the data end 1998-06-30" in capsys.readouterr().err
+    assert main([
         "evaluate", "--transactions", str(tx_csv), "--as-of", "1998-05-31", "--horizon", "90",
-        "--columns", "customer_id=cust", "--no-tracking", "--report", str(tmp_path / "r")])
-    assert args.func(args) == 2
+        "--columns", "customer_id=cust", "--no-tracking", "--report", str(tmp_path / "r")]) == 2
     assert "needs data up to 1998-08-29" in capsys.readouterr().err

@@ -16,8 +16,8 @@ import pytest
 import mlflow
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import ScorerLoadError, load_scorer
+from crmid.config import Workspace
 from crmid.training import train
-from crmid.training import defaults as tdefaults
 
 pytestmark = pytest.mark.slow
 
@@ -63,29 +63,37 @@ def server(tmp_path_factory):
         proc.kill()
 
 
-def test_train_registers_and_champion_loads_from_server(server, cdnow_3k):
-    result = train(cdnow_3k, as_of="1997-12-31", horizon=90, experiment="server-test", tracking_uri=server)
+def test_train_registers_and_champion_loads_from_server(server, cdnow_3k, tmp_path, monkeypatch):
+    # whatever MLflow's process-global default says, crmid writes where its workspace points
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    ws = Workspace(tracking_uri=server, experiment="server-test", work_dir=tmp_path)
+    result = train(cdnow_3k, as_of="1997-12-31", horizon=90, workspace=ws)
     assert result.tracking_uri == server
-    assert set(result.versions) == {tdefaults.BUNDLE_MODEL_NAME, tdefaults.CHURN_MODEL_NAME,
-                                    tdefaults.NEXT_PURCHASE_MODEL_NAME}
-    assert result.versions[tdefaults.BUNDLE_MODEL_NAME]["champion"]
-    run = mlflow.get_run(result.run_id)
+    assert set(result.versions) == {ws.model_name, ws.churn_model_name, ws.next_purchase_model_name}
+    assert result.versions[ws.model_name]["champion"]
+    client = mlflow.MlflowClient(tracking_uri=server)
+    run = client.get_run(result.run_id)
+    assert client.get_experiment(run.info.experiment_id).name == "server-test"
     assert run.data.params["data_rows"] == str(int((cdnow_3k["date"] <= "1997-12-31").sum()))
     assert "rules_version" in run.data.tags
     assert any(k.startswith("val_churn_model_") for k in run.data.metrics)
+    assert not (tmp_path / "elsewhere.db").exists()
 
     snap = TransactionLog(cdnow_3k).snapshot("1997-12-31")
-    scorer = load_scorer()  # models:/crmid-customer@champion on the configured server
+    scorer = load_scorer(ws.model_uri, tracking_uri=server)  # models:/crmid-customer@champion on the server
     pd.testing.assert_frame_equal(scorer.predict(snap), result.scorer.predict(snap))
-    assert scorer.version.startswith(f"{tdefaults.BUNDLE_MODEL_NAME}/")
+    assert scorer.version == f"{ws.model_name}/{result.versions[ws.model_name]['version']}"
+    assert scorer.clv_reference.size == 1001  # the training population's CLV travels with the model
 
-    # the registered churn model is a plain pyfunc too (models from code, nothing unpickled)
-    version = result.versions[tdefaults.CHURN_MODEL_NAME]["version"]
-    pyfunc = mlflow.pyfunc.load_model(f"models:/{tdefaults.CHURN_MODEL_NAME}/{version}")
+    # the registered churn model is a plain pyfunc too (models from code, nothing unpickled), as
+    # `mlflow models serve` would load it with the server in MLFLOW_TRACKING_URI
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    version = result.versions[ws.churn_model_name]["version"]
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{ws.churn_model_name}/{version}")
     example = snap.head(20).copy()
     example["customer_id"] = example["customer_id"].astype(str).astype(object)
     out = pyfunc.predict(example)
     assert list(out.columns) == ["churn_probability", "p_alive", "expected_lifetime_days"]
 
-    with pytest.raises(ScorerLoadError, match=f"models:/{tdefaults.BUNDLE_MODEL_NAME}/999"):
-        load_scorer(f"models:/{tdefaults.BUNDLE_MODEL_NAME}/999")
+    with pytest.raises(ScorerLoadError, match=f"models:/{ws.model_name}/999"):
+        load_scorer(f"models:/{ws.model_name}/999", tracking_uri=server)
