@@ -8,14 +8,18 @@ the file, the key and the problem, e.g.::
     rules config /path/x.yaml: key 'value_tier.cut_points.gold' = 0.99 must be below
     'value_tier.cut_points.platinum' = 0.95
 
-The schema below holds only *shapes* (which keys, which types, which names are allowed); the
-numbers themselves are in the file.
+The schema holds only *shapes* (which keys, which types, which names are allowed); the numbers
+themselves are in the file. Each rule family declares the shapes of its own sections and checks
+their meaning (orders, sums) in its module (see :mod:`rules.family`); this module owns the node
+types, the ``version`` and ``facts`` sections, and assembles the whole document's schema from the
+families registered when a file is validated (:mod:`rules.families`).
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -28,16 +32,31 @@ from typing import Any
 import yaml
 
 __all__ = [
-    "ConfigError",
-    "RulesConfig",
-    "TIERS",
+    "ACTION",
+    "ACTION_CODE",
     "CHURN_BANDS",
+    "CORE_SECTIONS",
+    "DAYS",
     "MAN_CLASSES",
+    "PROBABILITY",
+    "SCORE",
     "SIX_C_DIMENSIONS",
-    "default_config_path",
-    "load_config",
+    "TIERS",
+    "TREND",
+    "ConfigError",
+    "Names",
+    "Num",
+    "Record",
+    "RulesConfig",
+    "Str",
+    "Table",
+    "check_below",
+    "check_descending",
+    "check_sums_to_one",
     "config_from_mapping",
+    "default_config_path",
     "diff_configs",
+    "load_config",
 ]
 
 #: value tiers from the top of the pyramid down (客户金字塔)
@@ -57,7 +76,7 @@ TEMPERATURES = ("hot", "warm", "cold")
 
 # weights are written with two or three decimals by people; anything closer than this to 1 is 1
 _WEIGHT_TOLERANCE = 1e-9
-_ACTION_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+ACTION_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class ConfigError(ValueError):
@@ -65,10 +84,10 @@ class ConfigError(ValueError):
 
 
 # --------------------------------------------------------------------------------------------
-# schema: shapes only
+# schema: shapes only (each family declares the shape of its own sections with these nodes)
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Num:
+class Num:
     """A number (bool is not a number here), optionally bounded (inclusive)."""
 
     lo: float | None = None
@@ -77,27 +96,29 @@ class _Num:
 
 
 @dataclass(frozen=True)
-class _Str:
+class Str:
+    """A non-empty string, optionally matching ``pattern`` (``what`` says what is expected)."""
+
     pattern: re.Pattern | None = None
     what: str = "a non-empty string"
 
 
 @dataclass(frozen=True)
-class _Names:
+class Names:
     """A list of names drawn from ``allowed`` (no duplicates)."""
 
     allowed: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class _Record:
+class Record:
     """A mapping with exactly these keys (all required)."""
 
     fields: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class _Table:
+class Table:
     """A mapping whose keys come from ``keys`` (``None``: any identifier) to one value shape.
 
     ``required`` keys must all be present; the message for a missing one is ``missing``
@@ -110,81 +131,41 @@ class _Table:
     missing: str = "has no entry for {key!r}"
 
 
-_PROBABILITY = _Num(0.0, 1.0)
-_SCORE = _Num(0.0, 100.0)
-_DAYS = _Num(0.0, None)
-_TREND = _Num(0.0, None)
-_ACTION = _Record({
-    "action": _Str(_ACTION_CODE, "an action code (lower case letters, digits, _)"),
-    "priority": _Num(),
-    "text": _Str(),
+PROBABILITY = Num(0.0, 1.0)
+SCORE = Num(0.0, 100.0)
+DAYS = Num(0.0, None)
+TREND = Num(0.0, None)
+ACTION = Record({
+    "action": Str(ACTION_CODE, "an action code (lower case letters, digits, _)"),
+    "priority": Num(),
+    "text": Str(),
 })
 
-_SCHEMA = _Record({
-    "version": _Str(),
-    "value_tier": _Record({"cut_points": _Record({t: _PROBABILITY for t in TIERS[:-1]})}),
-    "relationship": _Record({"loyalty_high_from": _PROBABILITY, "profit_high_percentile_from": _PROBABILITY}),
-    "customer_kind": _Record({"loyalty_high_from": _PROBABILITY}),
-    "value_type": _Record({
-        "valuable_tiers": _Names(TIERS),
-        "maintain_tiers": _Names(TIERS),
-        "develop_tiers": _Names(TIERS),
-        "develop_if_growing_tiers": _Names(TIERS),
-        "declining_trend_below": _TREND,
-        "growing_trend_from": _TREND,
-    }),
-    "lifecycle": _Record({
-        "termination_recency_days": _DAYS,
-        "decline_recency_days": _DAYS,
-        "declining_trend_below": _TREND,
-        "growth_tenure_days_below": _DAYS,
-        "growing_trend_from": _TREND,
-    }),
-    "temperature": _Record({
-        "hot_p30_from": _PROBABILITY,
-        "warm_p90_from": _PROBABILITY,
-        "hot_days_up_to": _DAYS,
-        "warm_days_up_to": _DAYS,
-    }),
-    "purchase_type": _Record({"replacement_recency_days": _DAYS}),
-    "six_c": _Record({
-        "applies_to_segments": _Names(SEGMENTS),
-        "weights": _Table(_Num(0.0, 1.0), SIX_C_DIMENSIONS, SIX_C_DIMENSIONS, "has no weight for dimension {key!r}"),
-        "grade_cut_points": _Table(_SCORE, SIX_C_GRADES, SIX_C_GRADES, "has no cut point for grade {key!r}"),
-    }),
-    "distributor": _Record({
-        "weights": _Table(_Num(0.0, 1.0)),
-        "preferred_from": _SCORE,
-        "preferred_up_to": _SCORE,
-        "too_strong_above": _SCORE,
-    }),
-    "churn_risk": _Record({"cut_points": _Record({b: _PROBABILITY for b in CHURN_BANDS[1:]})}),
-    "retention": _Record({
-        "actions": _Table(
-            _Table(_ACTION, CHURN_BANDS + ("unknown",), CHURN_BANDS + ("unknown",),
-                   "has no action for churn band {key!r}"),
-            TIERS, TIERS, "has no action for tier {key!r}"),
-        "let_go": _Record({"tiers": _Names(TIERS), **_ACTION.fields}),
-        "unassessed": _ACTION,
-        "prospect_actions": _Table(_ACTION, MAN_CLASSES, MAN_CLASSES, "has no action for MAN class {key!r}"),
-        "priority_adjustments": _Record({
-            "value_type": _Table(_Num(), VALUE_TYPES),
-            "relationship_type": _Table(_Num(), RELATIONSHIP_TYPES),
-            "customer_kind": _Table(_Num(), CUSTOMER_KINDS),
-            "temperature": _Table(_Num(), TEMPERATURES),
+# the sections that belong to no rule family: the version every decision carries, and the facts
+# policy serving reads (the rule families' sections come from the registry, rules.families)
+_CORE_HEAD = {"version": Str()}
+_CORE_TAIL = {
+    "facts": Record({
+        "clv_max_lifetime_days": Num(1.0, None),
+        "spend_trend_window_days": Num(1.0, None, integer=True),
+        "loyalty": Record({
+            "weights": Table(Num(0.0, 1.0), ("tenure", "regularity", "retention"),
+                             ("tenure", "regularity", "retention"), "has no weight for {key!r}"),
+            "full_tenure_days": Num(1.0, None),
+            "regularity_when_unknown": PROBABILITY,
         }),
     }),
-    "facts": _Record({
-        "clv_max_lifetime_days": _Num(1.0, None),
-        "spend_trend_window_days": _Num(1.0, None, integer=True),
-        "loyalty": _Record({
-            "weights": _Table(_Num(0.0, 1.0), ("tenure", "regularity", "retention"),
-                              ("tenure", "regularity", "retention"), "has no weight for {key!r}"),
-            "full_tenure_days": _Num(1.0, None),
-            "regularity_when_unknown": _PROBABILITY,
-        }),
-    }),
-})
+}
+CORE_SECTIONS = (*_CORE_HEAD, *_CORE_TAIL)
+
+
+def _schema(families) -> Record:
+    """The whole document's shape: version, each family's sections in decision order, facts."""
+    sections = dict(_CORE_HEAD)
+    for family in families:
+        sections.update(family.config_sections)
+    sections.update(_CORE_TAIL)
+    return Record(sections)
 
 
 def _is_number(value: Any) -> bool:
@@ -195,7 +176,7 @@ def _is_number(value: Any) -> bool:
 def _check_shape(value: Any, spec: Any, key: str, problems: list[str]) -> None:
     """Append one message per shape problem under ``key`` (a dotted path) to ``problems``."""
     shown = f"key {key!r} = {value!r}"
-    if isinstance(spec, _Num):
+    if isinstance(spec, Num):
         if not _is_number(value) or (isinstance(value, float) and not math.isfinite(value)):
             problems.append(f"{shown} must be a {'whole ' if spec.integer else ''}number")
         elif spec.integer and int(value) != value:
@@ -204,12 +185,11 @@ def _check_shape(value: Any, spec: Any, key: str, problems: list[str]) -> None:
             problems.append(f"{shown} must be at least {spec.lo:g}")
         elif spec.hi is not None and value > spec.hi:
             problems.append(f"{shown} must be at most {spec.hi:g}")
-    elif isinstance(spec, _Str):
-        if not isinstance(value, str) or not value.strip():
+    elif isinstance(spec, Str):
+        if (not isinstance(value, str) or not value.strip()
+                or (spec.pattern is not None and not spec.pattern.match(value))):
             problems.append(f"{shown} must be {spec.what}")
-        elif spec.pattern is not None and not spec.pattern.match(value):
-            problems.append(f"{shown} must be {spec.what}")
-    elif isinstance(spec, _Names):
+    elif isinstance(spec, Names):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             problems.append(f"{shown} must be a list of names from {list(spec.allowed)}")
             return
@@ -218,7 +198,7 @@ def _check_shape(value: Any, spec: Any, key: str, problems: list[str]) -> None:
                 problems.append(f"{shown}: unknown name {name!r}, expected one of {list(spec.allowed)}")
         if len(set(value)) != len(value):
             problems.append(f"{shown} lists a name twice")
-    elif isinstance(spec, _Record):
+    elif isinstance(spec, Record):
         if not isinstance(value, Mapping):
             problems.append(f"{shown} must be a mapping with keys {list(spec.fields)}")
             return
@@ -230,14 +210,14 @@ def _check_shape(value: Any, spec: Any, key: str, problems: list[str]) -> None:
                 problems.append(f"missing key {_join(key, name)!r}")
             else:
                 _check_shape(value[name], sub, _join(key, name), problems)
-    elif isinstance(spec, _Table):
+    elif isinstance(spec, Table):
         if not isinstance(value, Mapping):
             problems.append(f"{shown} must be a mapping")
             return
         for name, sub in value.items():
             if spec.keys is not None and name not in spec.keys:
                 problems.append(f"unknown key {_join(key, str(name))!r}, expected one of {list(spec.keys)}")
-            elif spec.keys is None and not (isinstance(name, str) and _ACTION_CODE.match(name)):
+            elif spec.keys is None and not (isinstance(name, str) and ACTION_CODE.match(name)):
                 problems.append(f"key {_join(key, str(name))!r} is not a valid name (lower case letters, digits, _)")
             else:
                 _check_shape(sub, spec.value, _join(key, name), problems)
@@ -253,74 +233,33 @@ def _join(key: str, name: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# meaning: orders, sums and completeness the shapes cannot express
+# meaning: orders, sums and completeness the shapes cannot express. Each family checks its own
+# sections with these helpers (its ``validate_config``); each appends one message per problem.
 # --------------------------------------------------------------------------------------------
-def _check_meaning(data: Mapping, problems: list[str]) -> None:
-    """Append one message per inconsistency of a shape-valid configuration."""
+def check_descending(problems: list[str], prefix: str, names: tuple[str, ...], values: Mapping) -> None:
+    """Each of ``names`` (highest first) must have a strictly lower value than the one before it."""
+    for upper, lower in itertools.pairwise(names):
+        if not values[lower] < values[upper]:
+            problems.append(f"key '{prefix}.{lower}' = {values[lower]!r} must be below "
+                            f"'{prefix}.{upper}' = {values[upper]!r}")
 
-    def descending(prefix: str, names: tuple[str, ...], values: Mapping) -> None:
-        # higher tier / grade / band must have a strictly higher cut point than the next one
-        for upper, lower in zip(names, names[1:]):
-            if not values[lower] < values[upper]:
-                problems.append(f"key '{prefix}.{lower}' = {values[lower]!r} must be below "
-                                f"'{prefix}.{upper}' = {values[upper]!r}")
 
-    def below(a_key: str, a: float, b_key: str, b: float, strict: bool = True) -> None:
-        if not (a < b if strict else a <= b):
-            word = "below" if strict else "at most"
-            problems.append(f"key {a_key!r} = {a!r} must be {word} {b_key!r} = {b!r}")
+def check_below(problems: list[str], a_key: str, a: float, b_key: str, b: float, strict: bool = True) -> None:
+    """``a`` must be below ``b`` (at most ``b`` when not ``strict``)."""
+    if not (a < b if strict else a <= b):
+        word = "below" if strict else "at most"
+        problems.append(f"key {a_key!r} = {a!r} must be {word} {b_key!r} = {b!r}")
 
-    def sums_to_one(key: str, weights: Mapping) -> None:
-        total = sum(weights.values())
-        if abs(total - 1.0) > _WEIGHT_TOLERANCE:
-            problems.append(f"{key!r} sum to {round(total, 9):g}, expected 1.0")
 
-    descending("value_tier.cut_points", TIERS[:-1], data["value_tier"]["cut_points"])
-    descending("six_c.grade_cut_points", SIX_C_GRADES, data["six_c"]["grade_cut_points"])
-    descending("churn_risk.cut_points", tuple(reversed(CHURN_BANDS[1:])), data["churn_risk"]["cut_points"])
-    sums_to_one("six_c.weights", data["six_c"]["weights"])
-    if not data["distributor"]["weights"]:
-        problems.append("'distributor.weights' has no criteria")
-    else:
-        sums_to_one("distributor.weights", data["distributor"]["weights"])
-    sums_to_one("facts.loyalty.weights", data["facts"]["loyalty"]["weights"])
+def check_sums_to_one(problems: list[str], key: str, weights: Mapping) -> None:
+    """Weights must sum to 1 (within the rounding of numbers people write)."""
+    total = sum(weights.values())
+    if abs(total - 1.0) > _WEIGHT_TOLERANCE:
+        problems.append(f"{key!r} sum to {round(total, 9):g}, expected 1.0")
 
-    d = data["distributor"]
-    below("distributor.preferred_from", d["preferred_from"], "distributor.preferred_up_to", d["preferred_up_to"])
-    below("distributor.preferred_up_to", d["preferred_up_to"], "distributor.too_strong_above",
-          d["too_strong_above"], strict=False)
-    lc = data["lifecycle"]
-    below("lifecycle.decline_recency_days", lc["decline_recency_days"],
-          "lifecycle.termination_recency_days", lc["termination_recency_days"])
-    below("lifecycle.declining_trend_below", lc["declining_trend_below"],
-          "lifecycle.growing_trend_from", lc["growing_trend_from"], strict=False)
-    vt = data["value_type"]
-    below("value_type.declining_trend_below", vt["declining_trend_below"],
-          "value_type.growing_trend_from", vt["growing_trend_from"], strict=False)
-    for name in ("maintain_tiers", "develop_tiers", "develop_if_growing_tiers"):
-        for tier in vt[name]:
-            if tier not in vt["valuable_tiers"]:
-                problems.append(f"key 'value_type.{name}' lists {tier!r}, which is not in 'value_type.valuable_tiers'")
-    t = data["temperature"]
-    below("temperature.hot_days_up_to", t["hot_days_up_to"], "temperature.warm_days_up_to", t["warm_days_up_to"])
 
-    # priorities: churn up never lowers the priority within a tier; a lower tier never outranks
-    # a higher one in the same churn band (the issue's monotonicity invariants)
-    actions = data["retention"]["actions"]
-    for tier in TIERS:
-        for lo_band, hi_band in zip(CHURN_BANDS, CHURN_BANDS[1:]):
-            lo, hi = actions[tier][lo_band]["priority"], actions[tier][hi_band]["priority"]
-            if hi < lo:
-                problems.append(f"key 'retention.actions.{tier}.{hi_band}.priority' = {hi!r} is below "
-                                f"'retention.actions.{tier}.{lo_band}.priority' = {lo!r}: priority must "
-                                f"not fall as churn risk rises")
-    for band in CHURN_BANDS + ("unknown",):
-        for upper, lower in zip(TIERS, TIERS[1:]):
-            hi, lo = actions[upper][band]["priority"], actions[lower][band]["priority"]
-            if lo > hi:
-                problems.append(f"key 'retention.actions.{lower}.{band}.priority' = {lo!r} is above "
-                                f"'retention.actions.{upper}.{band}.priority' = {hi!r}: a lower tier must "
-                                f"not outrank a higher one")
+def _check_core_meaning(data: Mapping, problems: list[str]) -> None:
+    check_sums_to_one(problems, "facts.loyalty.weights", data["facts"]["loyalty"]["weights"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,11 +313,19 @@ def config_from_mapping(data: Any, *, source: str = "<mapping>") -> RulesConfig:
     ConfigError
         Listing every problem found, each naming its key.
     """
+    # imported here, not at the top: the registry imports the family modules, which import this
+    # module for its shapes and vocabularies
+    from .families import registered_families
+
+    families = registered_families()
     problems: list[str] = []
-    _check_shape(data, _SCHEMA, "", problems)
+    _check_shape(data, _schema(families), "", problems)
     if not problems:
         # the meaning checks index freely: they run only on a shape-valid document
-        _check_meaning(data, problems)
+        for family in families:
+            if family.validate_config is not None:
+                family.validate_config(data, problems)
+        _check_core_meaning(data, problems)
     if problems:
         head = f"rules config {source}: "
         raise ConfigError(head + problems[0] if len(problems) == 1

@@ -12,7 +12,7 @@ from ..context import ScoringContext
 from ..store import ScoresStore
 from .state import ServingState
 
-__all__ = ["StateDep", "WorkspaceDep", "ContextDep", "StoreDep", "get_state", "get_context"]
+__all__ = ["StateDep", "WorkspaceDep", "ContextDep", "StoreDep", "get_state", "get_context", "version_headers"]
 
 
 def get_state(request: Request) -> ServingState:
@@ -29,11 +29,15 @@ def get_workspace(state: StateDep) -> Workspace:
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 
 
+def version_headers(context: ScoringContext) -> dict[str, str]:
+    """The model and rules versions that made a response."""
+    return {"X-Crmid-Model-Version": context.model_version or "none", "X-Crmid-Rules-Version": context.rules_version}
+
+
 def get_context(state: StateDep, response: Response) -> ScoringContext:
     """The context this request uses from start to end; its versions go in the response headers."""
     context = state.context
-    response.headers["X-Crmid-Model-Version"] = context.model_version or "none"
-    response.headers["X-Crmid-Rules-Version"] = context.rules_version
+    response.headers.update(version_headers(context))
     return context
 
 

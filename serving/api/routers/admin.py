@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from crmid import __version__
 
 from ...context import NoModelError
-from ..deps import ContextDep, StateDep
+from ..deps import ContextDep, StateDep, version_headers
 from ..schemas import ModelReloadResponse, ReadyResponse, ReloadResponse, VersionResponse
 from ..security import require_token, require_token_always
 
@@ -43,7 +43,9 @@ def readyz(state: StateDep, context: ContextDep):
         "store_error": store_error,
         "rules_version": context.rules_version,
     }
-    return JSONResponse(body, status_code=200 if body["ready"] else status.HTTP_503_SERVICE_UNAVAILABLE)
+    # returned as a Response of its own (for the status code), so the version headers go on it here
+    return JSONResponse(body, status_code=200 if body["ready"] else status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers=version_headers(context))
 
 
 @router.get("/v1/version", response_model=VersionResponse, dependencies=[Depends(require_token)])
