@@ -86,8 +86,9 @@ def main() -> int:
             print(f"trained on {args.train_sample:,} customers in {time.perf_counter() - t0:.1f} s", flush=True)
         n_rows = len(pd.read_parquet(tx_path, columns=["amount"]))
         out = work / f"scores_{n}.parquet"
+        # the path users run: the default SQLite scores store of the workspace, on
         wall, rss, stdout = timed([crmid, "score", "--transactions", str(tx_path), "--as-of", as_of,
-                                   "--out", str(out), "--model-uri", str(model_dir), "--store", "none"])
+                                   "--out", str(out), "--model-uri", str(model_dir), "--work-dir", str(work)])
         stages = re.search(r"stages: (.*)", stdout).group(1)
         row = {"customers": n, "transactions": n_rows, "ours_s": wall, "ours_gb": rss, "stages": stages}
         if not args.skip_peer:
@@ -101,7 +102,7 @@ def main() -> int:
     if args.train_size:
         tx_path = work / f"tx_{args.train_size}.parquet"
         wall, rss, stdout = timed([crmid, "train", "--transactions", str(tx_path), "--as-of", as_of,
-                                   "--tracking-uri", f"sqlite:///{work / 'mlflow.db'}", "--experiment", "bench"])
+                                   "--work-dir", str(work), "--experiment", "bench"])
         print(f"\ncrmid train on {args.train_size:,} customers: {wall:.1f} s, peak {rss:.2f} GB\n{stdout.strip()}")
     return 0
 

@@ -15,6 +15,7 @@ import time
 
 import pandas as pd
 
+from crmid.config import Workspace
 from crmid.customerbase.datasets import load_cdnow
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.training import evaluate, fit_scorer, format_comparison
@@ -32,7 +33,8 @@ def main(argv=None) -> int:
     for as_of, H in PROTOCOLS:
         with tempfile.TemporaryDirectory() as report:
             t0 = time.perf_counter()
-            metrics = evaluate(tx, as_of=as_of, horizon=H, report_dir=report, tracking=not args.no_tracking)
+            workspace = None if args.no_tracking else Workspace.resolve()
+            metrics = evaluate(tx, as_of=as_of, horizon=H, report_dir=report, workspace=workspace)
             wall = time.perf_counter() - t0
         print(format_comparison(metrics))
         print(f"training {metrics['training_seconds']:.1f} s, protocol total {wall:.1f} s\n")
