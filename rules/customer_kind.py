@@ -8,10 +8,11 @@ maintain (重点维系), those with considerable profit that can become the most
 
 from __future__ import annotations
 
-from .config import RulesConfig
+from .config import PROBABILITY, TIERS, TREND, Names, Record, RulesConfig, check_below
 from .decision_table import CATEGORY, NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .family import LABEL, Output, RuleFamily
 
-__all__ = ["tables"]
+__all__ = ["FAMILY", "tables"]
 
 
 def _names(tiers) -> str:
@@ -45,8 +46,7 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
              "Transactional customers are set apart first: no relationship value type"),
         Rule("value_type.not_assessed.tier", (Cond("value_tier", "==", "not_assessed"),), {out: "not_assessed"},
              "Value tier not assessed: value type not assessed"),
-        Rule("value_type.not_valuable", (Cond("value_tier", "in", tuple(t for t in ("platinum", "gold", "iron", "lead")
-                                                                          if t not in valuable)),),
+        Rule("value_type.not_valuable", (Cond("value_tier", "in", tuple(t for t in TIERS if t not in valuable)),),
              {out: "none"}, f"Tier is not one of the valuable tiers ({_names(valuable)}): no value type"),
         Rule("value_type.not_assessed.trend", (missing("spend_trend"),), {out: "not_assessed"},
              "Spend trend unknown: cannot tell maintain, develop or retain"),
@@ -73,3 +73,38 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
         DecisionTable("value_type", {kind: CATEGORY, "value_tier": CATEGORY, "spend_trend": NUMBER},
                       value_rules, (out,)),
     ]
+
+
+def _validate(data, problems: list[str]) -> None:
+    vt = data["value_type"]
+    # an overlap would make a trend both declining and growing
+    check_below(problems, "value_type.declining_trend_below", vt["declining_trend_below"],
+                "value_type.growing_trend_from", vt["growing_trend_from"], strict=False)
+    for name in ("maintain_tiers", "develop_tiers", "develop_if_growing_tiers"):
+        for tier in vt[name]:
+            if tier not in vt["valuable_tiers"]:
+                problems.append(f"key 'value_type.{name}' lists {tier!r}, which is not in 'value_type.valuable_tiers'")
+
+
+FAMILY = RuleFamily(
+    name="customer_kind",
+    description="Transactional vs relationship customers (交易型/关系型) and the valuable relationship types",
+    outputs=(
+        Output("customer_kind", LABEL,
+               "transactional (price only) or relationship customer; not_assessed when unknown"),
+        Output("value_type", LABEL, "maintain, develop or retain for valuable relationship customers; none otherwise"),
+    ),
+    build_tables=tables,
+    config_sections={
+        "customer_kind": Record({"loyalty_high_from": PROBABILITY}),
+        "value_type": Record({
+            "valuable_tiers": Names(TIERS),
+            "maintain_tiers": Names(TIERS),
+            "develop_tiers": Names(TIERS),
+            "develop_if_growing_tiers": Names(TIERS),
+            "declining_trend_below": TREND,
+            "growing_trend_from": TREND,
+        }),
+    },
+    validate_config=_validate,
+)

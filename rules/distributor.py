@@ -8,11 +8,13 @@ between the preferred band and "too strong" the distributor is acceptable but st
 
 from __future__ import annotations
 
-from .config import RulesConfig
+from .config import SCORE, Num, Record, RulesConfig, Table, check_below, check_sums_to_one
 from .decision_table import CATEGORY, NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .family import LABEL, Output, RuleFamily
+from .family import NUMBER as NUMBER_OUTPUT
 from .scoring import NO_PROFILE
 
-__all__ = ["FITS", "tables"]
+__all__ = ["FAMILY", "FITS", "tables"]
 
 #: distributor_fit values
 FITS = ("preferred", "acceptable", "too_strong", "too_weak", "not_assessed")
@@ -42,3 +44,36 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
     ]
     inputs = {"segment": CATEGORY, "distributor_score": NUMBER, "distributor_missing": CATEGORY}
     return [DecisionTable("distributor", inputs, rules, (out,))]
+
+
+def _validate(data, problems: list[str]) -> None:
+    d = data["distributor"]
+    # the criteria are free names (the profile's columns), so only their count and sum are checked
+    if not d["weights"]:
+        problems.append("'distributor.weights' has no criteria")
+    else:
+        check_sums_to_one(problems, "distributor.weights", d["weights"])
+    check_below(problems, "distributor.preferred_from", d["preferred_from"], "distributor.preferred_up_to",
+                d["preferred_up_to"])
+    check_below(problems, "distributor.preferred_up_to", d["preferred_up_to"], "distributor.too_strong_above",
+                d["too_strong_above"], strict=False)
+
+
+FAMILY = RuleFamily(
+    name="distributor",
+    description="Scored selection of distributors (评分法)",
+    outputs=(
+        Output("distributor_score", NUMBER_OUTPUT, "weighted 0..100 score of the criteria; missing when incomplete"),
+        Output("distributor_fit", LABEL,
+               "preferred, acceptable, too_strong or too_weak by the score; not_assessed for non-distributors"),
+    ),
+    build_tables=tables,
+    config_sections={"distributor": Record({
+        "weights": Table(Num(0.0, 1.0)),
+        "preferred_from": SCORE,
+        "preferred_up_to": SCORE,
+        "too_strong_above": SCORE,
+    })},
+    validate_config=_validate,
+    scorecards=("distributor",),
+)

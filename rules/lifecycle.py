@@ -7,10 +7,11 @@ stage. Anyone with one of them is a customer (whose stage may still be ``not_ass
 
 from __future__ import annotations
 
-from .config import RulesConfig
+from .config import DAYS, TREND, Record, RulesConfig, check_below
 from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .family import LABEL, Output, RuleFamily
 
-__all__ = ["tables"]
+__all__ = ["FAMILY", "tables"]
 
 
 def tables(config: RulesConfig) -> list[DecisionTable]:
@@ -44,3 +45,29 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
     inputs = {"frequency": NUMBER, "recency_days": NUMBER, "value_percentile": NUMBER, "spend_trend": NUMBER,
               "tenure_days": NUMBER}
     return [DecisionTable("lifecycle", inputs, rules, (out,))]
+
+
+def _validate(data, problems: list[str]) -> None:
+    lc = data["lifecycle"]
+    # termination is checked first: a decline threshold above it would never fire
+    check_below(problems, "lifecycle.decline_recency_days", lc["decline_recency_days"],
+                "lifecycle.termination_recency_days", lc["termination_recency_days"])
+    check_below(problems, "lifecycle.declining_trend_below", lc["declining_trend_below"],
+                "lifecycle.growing_trend_from", lc["growing_trend_from"], strict=False)
+
+
+FAMILY = RuleFamily(
+    name="lifecycle",
+    description="Customer lifecycle (客户生命周期) by recency, tenure and spend trend",
+    outputs=(Output("lifecycle_stage", LABEL,
+                    "acquisition (prospect), growth, maturity, decline or termination; not_assessed when unknown"),),
+    build_tables=tables,
+    config_sections={"lifecycle": Record({
+        "termination_recency_days": DAYS,
+        "decline_recency_days": DAYS,
+        "declining_trend_below": TREND,
+        "growth_tenure_days_below": DAYS,
+        "growing_trend_from": TREND,
+    })},
+    validate_config=_validate,
+)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from .config import RulesConfig
 from .decision_table import CATEGORY, Cond, DecisionTable, Rule, missing
+from .family import LABEL, Output, RuleFamily
 
-__all__ = ["MAN_TABLE", "tables"]
+__all__ = ["FAMILY", "MAN_TABLE", "tables"]
 
 #: (money, authority, need) -> (rule id, outcome, reason); the textbook's eight combinations
 MAN_TABLE = {
@@ -34,12 +35,23 @@ MAN_TABLE = {
 _FLAGS = ("money", "authority", "need")
 
 
-def tables(config: RulesConfig) -> list[DecisionTable]:  # noqa: ARG001 - the textbook fixes MAN
+def tables(config: RulesConfig) -> list[DecisionTable]:
     """The MAN decision table (it has no numbers to configure)."""
     rules = [Rule(f"man.not_assessed.{flag}", (missing(flag),), {"man_class": "not_assessed"},
                   f"{flag.capitalize()} flag unknown (no profile): MAN qualification not assessed")
              for flag in _FLAGS]
     for flags, (rid, outcome, reason) in MAN_TABLE.items():
-        rules.append(Rule(rid, tuple(Cond(f, "==", v) for f, v in zip(_FLAGS, flags)),
+        rules.append(Rule(rid, tuple(Cond(f, "==", v) for f, v in zip(_FLAGS, flags, strict=True)),
                           {"man_class": outcome}, reason))
     return [DecisionTable("man", {f: CATEGORY for f in _FLAGS}, rules, ("man_class",))]
+
+
+FAMILY = RuleFamily(
+    name="man",
+    description="MAN qualification of prospects (顾客资格审查 M·A·N 法则): money, authority, need",
+    outputs=(Output("man_class", LABEL,
+                    "qualified, cultivate_need, find_decision_maker, check_financing, low_priority or "
+                    "not_prospect; not_assessed when a flag is missing"),),
+    build_tables=tables,
+    # the textbook fixes the eight combinations: nothing to configure
+)

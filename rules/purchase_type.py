@@ -7,10 +7,11 @@ what was bought then (更新购买). How long "long ago" is comes from the confi
 
 from __future__ import annotations
 
-from .config import RulesConfig
+from .config import DAYS, Record, RulesConfig
 from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .family import LABEL, Output, RuleFamily
 
-__all__ = ["tables"]
+__all__ = ["FAMILY", "tables"]
 
 
 def tables(config: RulesConfig) -> list[DecisionTable]:
@@ -28,4 +29,14 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
         Rule("purchase_type.repurchase", (Cond("recency_days", "<", days),), {out: "repurchase"},
              f"Last purchase < {fmt(days)} days ago: buys again (添购/重购)"),
     ]
-    return [DecisionTable("purchase_type", {"frequency": NUMBER, "recency_days": NUMBER, "value_percentile": NUMBER}, rules, (out,))]
+    inputs = {"frequency": NUMBER, "recency_days": NUMBER, "value_percentile": NUMBER}
+    return [DecisionTable("purchase_type", inputs, rules, (out,))]
+
+
+FAMILY = RuleFamily(
+    name="purchase_type",
+    description="Purchase type (按购买类型): new purchase, re-purchase or replacement",
+    outputs=(Output("purchase_type", LABEL, "new (no purchase yet), repurchase or replacement; not_assessed"),),
+    build_tables=tables,
+    config_sections={"purchase_type": Record({"replacement_recency_days": DAYS})},
+)

@@ -6,10 +6,11 @@ cuts are in the configuration (``relationship``).
 
 from __future__ import annotations
 
-from .config import RulesConfig
+from .config import PROBABILITY, Record, RulesConfig
 from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .family import LABEL, Output, RuleFamily
 
-__all__ = ["tables"]
+__all__ = ["FAMILY", "tables"]
 
 
 def tables(config: RulesConfig) -> list[DecisionTable]:
@@ -36,3 +37,14 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
              f"Loyalty < {fmt(lo)} and value percentile < {fmt(pr)} -> acquaintance (认识)"),
     ]
     return [DecisionTable("relationship", {"loyalty": NUMBER, "value_percentile": NUMBER}, rules, (out,))]
+
+
+FAMILY = RuleFamily(
+    name="relationship",
+    description="Four customer relationships (四种顾客关系): loyalty x profit quadrants",
+    outputs=(Output("relationship_type", LABEL,
+                    "partner, functional, emotional or acquaintance by loyalty and value; not_assessed"),),
+    build_tables=tables,
+    config_sections={"relationship": Record({"loyalty_high_from": PROBABILITY,
+                                             "profit_high_percentile_from": PROBABILITY})},
+)

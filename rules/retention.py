@@ -18,11 +18,30 @@ rises within a tier: raising churn risk never lowers a customer's priority.
 
 from __future__ import annotations
 
-from .config import CHURN_BANDS, MAN_CLASSES, TIERS, RulesConfig
+import itertools
+
+from .config import (
+    ACTION,
+    CHURN_BANDS,
+    CUSTOMER_KINDS,
+    MAN_CLASSES,
+    PROBABILITY,
+    RELATIONSHIP_TYPES,
+    TEMPERATURES,
+    TIERS,
+    VALUE_TYPES,
+    Names,
+    Num,
+    Record,
+    RulesConfig,
+    Table,
+    check_descending,
+)
 from .decision_table import CATEGORY, NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .family import LABEL, TEXT, Output, RuleFamily
 from .value_tier import TIER_LABELS
 
-__all__ = ["ACTION_OUTPUTS", "ADJUSTMENT_OUTPUTS", "LIFECYCLE_STAGES", "tables"]
+__all__ = ["ACTION_OUTPUTS", "ADJUSTMENT_OUTPUTS", "FAMILY", "LIFECYCLE_STAGES", "tables"]
 
 #: outputs of the action tables (exactly one of them fires per customer)
 ACTION_OUTPUTS = ("action", "action_text", "base_priority")
@@ -36,6 +55,8 @@ ADJUSTMENT_OUTPUTS = {
 LIFECYCLE_STAGES = ("acquisition", "growth", "maturity", "decline", "termination", "not_assessed")
 # everyone with a purchase on record (or at least not known to have none) is a customer here
 _CUSTOMER_STAGES = tuple(s for s in LIFECYCLE_STAGES if s != "acquisition")
+# the action table has a column per churn band, and one for customers whose churn is unknown
+_BANDS_AND_UNKNOWN = (*CHURN_BANDS, "unknown")
 
 _ADJUSTMENT_WHY = {
     ("value_type", "maintain"): "most profitable, maintain (重点维系)",
@@ -90,7 +111,7 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
             f"{'/'.join(let_go['tiers'])} tier with negative profit: costs more than it brings -> "
             f"{let_go['action']} (priority {fmt(let_go['priority'])})"))
     for tier in TIERS:
-        for band in CHURN_BANDS + ("unknown",):
+        for band in _BANDS_AND_UNKNOWN:
             entry = cfg["actions"][tier][band]
             risk = "not_assessed" if band == "unknown" else band
             said = "unknown churn risk" if band == "unknown" else f"{band} churn risk"
@@ -134,3 +155,55 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
                 inputs["man_class"] = CATEGORY
             out.append(DecisionTable(f"adjust_{family}", inputs, rules, (field_out,), optional=True))
     return out
+
+
+def _validate(data, problems: list[str]) -> None:
+    check_descending(problems, "churn_risk.cut_points", tuple(reversed(CHURN_BANDS[1:])),
+                     data["churn_risk"]["cut_points"])
+    # priorities: churn up never lowers the priority within a tier; a lower tier never outranks
+    # a higher one in the same churn band (the monotonicity invariants)
+    actions = data["retention"]["actions"]
+    for tier in TIERS:
+        for lo_band, hi_band in itertools.pairwise(CHURN_BANDS):
+            lo, hi = actions[tier][lo_band]["priority"], actions[tier][hi_band]["priority"]
+            if hi < lo:
+                problems.append(f"key 'retention.actions.{tier}.{hi_band}.priority' = {hi!r} is below "
+                                f"'retention.actions.{tier}.{lo_band}.priority' = {lo!r}: priority must "
+                                f"not fall as churn risk rises")
+    for band in _BANDS_AND_UNKNOWN:
+        for upper, lower in itertools.pairwise(TIERS):
+            hi, lo = actions[upper][band]["priority"], actions[lower][band]["priority"]
+            if lo > hi:
+                problems.append(f"key 'retention.actions.{lower}.{band}.priority' = {lo!r} is above "
+                                f"'retention.actions.{upper}.{band}.priority' = {hi!r}: a lower tier must "
+                                f"not outrank a higher one")
+
+
+FAMILY = RuleFamily(
+    name="retention",
+    description="Retention decision per tier (分级服务政策): churn risk band, one action and its priority",
+    outputs=(
+        Output("churn_risk", LABEL, "low, medium, high or critical by churn probability; not_assessed when unknown"),
+        Output("action", LABEL, "the action code to take (prospects by MAN class, customers by tier and churn risk)"),
+        Output("action_text", TEXT, "the action in plain language for the person who acts on it"),
+    ),
+    build_tables=tables,
+    config_sections={
+        "churn_risk": Record({"cut_points": Record({b: PROBABILITY for b in CHURN_BANDS[1:]})}),
+        "retention": Record({
+            "actions": Table(
+                Table(ACTION, _BANDS_AND_UNKNOWN, _BANDS_AND_UNKNOWN, "has no action for churn band {key!r}"),
+                TIERS, TIERS, "has no action for tier {key!r}"),
+            "let_go": Record({"tiers": Names(TIERS), **ACTION.fields}),
+            "unassessed": ACTION,
+            "prospect_actions": Table(ACTION, MAN_CLASSES, MAN_CLASSES, "has no action for MAN class {key!r}"),
+            "priority_adjustments": Record({
+                "value_type": Table(Num(), VALUE_TYPES),
+                "relationship_type": Table(Num(), RELATIONSHIP_TYPES),
+                "customer_kind": Table(Num(), CUSTOMER_KINDS),
+                "temperature": Table(Num(), TEMPERATURES),
+            }),
+        }),
+    },
+    validate_config=_validate,
+)

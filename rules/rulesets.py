@@ -44,38 +44,19 @@ import numpy as np
 import pandas as pd
 from durable import engine as durable_engine
 
-from . import customer_kind, distributor, lifecycle, man, purchase_type, relationship, retention, six_c
-from . import temperature, value_tier
+from . import families, retention
 from .banding import Cat, event_value, group_rows, table_codes
 from .config import RulesConfig
 from .decision_table import DecisionTable, Rule
 from .facts import normalize_facts, normalize_frame
 from .scoring import missing_names, weighted_score
 
-__all__ = ["OUTPUT_COLUMNS", "RulesError", "CompiledRules", "build_tables"]
+__all__ = ["OUTPUT_COLUMNS", "CompiledRules", "RulesError", "build_tables"]
 
-#: decision fields, in output order
-OUTPUT_COLUMNS = (
-    "customer_id",
-    "value_tier",
-    "relationship_type",
-    "customer_kind",
-    "value_type",
-    "lifecycle_stage",
-    "temperature",
-    "purchase_type",
-    "man_class",
-    "six_c_score",
-    "six_c_grade",
-    "distributor_score",
-    "distributor_fit",
-    "churn_risk",
-    "action",
-    "action_text",
-    "priority",
-    "reasons",
-    "rules_version",
-)
+#: decision fields, in output order, of the packaged rule families (a snapshot taken at import;
+#: an engine compiled after :func:`rules.families.register_family` also outputs the new family's
+#: fields: see :attr:`CompiledRules.output_columns`)
+OUTPUT_COLUMNS = families.output_columns(families.FAMILIES)
 
 # the reasons of a frame are shared per combination of table outcomes when each combination has
 # on average at least this many rows; below, building per row at C speed is faster
@@ -99,7 +80,8 @@ class _SynchronousHost(durable_engine.Host):
     the dispatch thread of the default host could otherwise take a pending action first.
     """
 
-    def _run(self) -> None:  # noqa: D401 - replaces the thread start-up of the base class
+    def _run(self) -> None:
+        # replaces the thread start-up of the base class
         return None
 
 
@@ -112,16 +94,12 @@ def _host() -> durable_engine.Host:
 
 
 def build_tables(config: RulesConfig) -> list[DecisionTable]:
-    """All decision tables of a configuration, in evaluation order.
+    """All decision tables of a configuration, in evaluation order, for the registered families.
 
     A table may read outputs of earlier tables (value type reads the tier and the customer kind;
-    retention reads nearly everything).
+    retention reads nearly everything). See :func:`rules.families.build_tables`.
     """
-    out: list[DecisionTable] = []
-    for family in (value_tier, relationship, customer_kind, lifecycle, temperature, purchase_type,
-                   man, six_c, distributor, retention):
-        out.extend(family.tables(config))
-    return out
+    return families.build_tables(config)
 
 
 def _condition(table: DecisionTable, rule: Rule) -> dict:
@@ -141,7 +119,14 @@ class CompiledRules:
     def __init__(self, config: RulesConfig) -> None:
         self.config = config
         self.version = config.version
-        self.tables = build_tables(config)
+        # one snapshot of the registry: tables, scorecards and columns all come from the same
+        # families, even if one is registered while this compiles
+        self.families = families.registered_families()
+        self.tables = families.build_tables(config, self.families)
+        #: the decision's columns (:data:`OUTPUT_COLUMNS` plus any registered family's outputs)
+        self.output_columns = families.output_columns(self.families)
+        self._scorecards = tuple((card, f"{card}_", config.section(card)["weights"])
+                                 for family in self.families for card in family.scorecards)
         self._criteria = tuple(config.section("distributor")["weights"])
         self._lock = threading.Lock()
         self._fired: list[tuple[int, Any]] = []
@@ -177,10 +162,8 @@ class CompiledRules:
         """Post one event; the rule that fired and the event, or None (caller holds the lock)."""
         token = next(self._tokens)
         self._fired.clear()
-        try:
+        with contextlib.suppress(durable_engine.MessageNotHandledException):
             self._host.post(self._ruleset[table.name], dict(event, _u=token))
-        except durable_engine.MessageNotHandledException:
-            pass
         # only this event's action counts: see _post_many for how a stale one can appear
         hits = [(index, seen) for index, seen in self._fired if seen.get("_u") == token]
         if not hits:
@@ -205,7 +188,7 @@ class CompiledRules:
         for start in range(0, len(events), _BATCH):
             chunk = events[start:start + _BATCH]
             tokens = {next(self._tokens): start + k for k in range(len(chunk))}
-            batch = [dict(e, _u=t) for e, t in zip(chunk, tokens)]
+            batch = [dict(e, _u=t) for e, t in zip(chunk, tokens, strict=True)]
             self._fired.clear()
             try:
                 self._host.post_batch(name, batch)
@@ -224,15 +207,11 @@ class CompiledRules:
     # one customer
     # ----------------------------------------------------------------------------------------
     def _scores_one(self, record: dict) -> None:
-        for name, prefix, weights in self._scorecards():
+        for name, prefix, weights in self._scorecards:
             cols = {k: np.array([np.nan if record[prefix + k] is None else record[prefix + k]]) for k in weights}
             score, bits = weighted_score(cols, weights)
             record[f"{name}_score"] = None if np.isnan(score[0]) else float(score[0])
             record[f"{name}_missing"] = missing_names(int(bits[0]), weights)
-
-    def _scorecards(self):
-        return (("six_c", "six_c_", self.config.section("six_c")["weights"]),
-                ("distributor", "distributor_", self.config.section("distributor")["weights"]))
 
     def decide_one(self, facts: Mapping[str, Any]) -> dict:
         """Decide one customer by posting it to every table in turn (the reference path).
@@ -245,7 +224,7 @@ class CompiledRules:
         Returns
         -------
         dict
-            The decision (:data:`OUTPUT_COLUMNS`).
+            The decision (:attr:`output_columns`).
         """
         record = normalize_facts(facts, self._criteria)
         self._scores_one(record)
@@ -267,7 +246,7 @@ class CompiledRules:
         for field_name in retention.ADJUSTMENT_OUTPUTS.values():
             if record.get(field_name) is not None:
                 priority = priority + record[field_name]
-        decision = {k: record.get(k) for k in OUTPUT_COLUMNS}
+        decision = {k: record.get(k) for k in self.output_columns}
         decision["priority"] = priority
         decision["reasons"] = reasons
         decision["rules_version"] = self.version
@@ -286,7 +265,7 @@ class CompiledRules:
         """
         n = len(frame)
         cols = normalize_frame(frame.reset_index(drop=True), self._criteria)
-        for name, prefix, weights in self._scorecards():
+        for name, prefix, weights in self._scorecards:
             score, bits = weighted_score({k: cols[prefix + k] for k in weights}, weights)
             cols[f"{name}_score"] = score
             masks, inverse = np.unique(bits, return_inverse=True)
@@ -331,23 +310,21 @@ class CompiledRules:
 
     def _assemble(self, frame: pd.DataFrame, cols: dict, reason_cols: list, reasons_json: bool) -> pd.DataFrame:
         n = len(frame)
-        out: dict[str, Any] = {"customer_id": cols["customer_id"]}
-        for name in OUTPUT_COLUMNS[1:]:
-            if name in ("six_c_score", "distributor_score"):
-                out[name] = cols[name]
-            elif name in cols and isinstance(cols[name], Cat):
-                out[name] = cols[name].to_series()
+        out: dict[str, Any] = {}
+        for o in families.outputs(self.families):
+            # scorecard scores are float arrays already; table outputs are categorical columns
+            col = cols[o.name]
+            out[o.name] = col.to_series() if isinstance(col, Cat) else col
         action_cat = cols["action"]
         undecided = np.array([v is None for v in action_cat.values], dtype=bool)
         if n and undecided[action_cat.codes].any():
             i = int(np.flatnonzero(undecided[action_cat.codes])[0])
             raise RulesError(f"no retention action for customer {cols['customer_id'][i]!r}")
-        out["action"] = action_cat.to_series()
         out["customer_id"] = pd.Series(cols["customer_id"], dtype=object)
         out["priority"] = self._priority(cols, n)
         out["reasons"], as_json = _join_reasons(reason_cols, n, with_json=reasons_json)
         out["rules_version"] = Cat(np.zeros(n, dtype=np.int64), [self.version]).to_series()
-        result = pd.DataFrame({k: out[k] for k in OUTPUT_COLUMNS})
+        result = pd.DataFrame({k: out[k] for k in self.output_columns})
         if reasons_json:
             result["reasons_json"] = pd.Series(as_json, index=result.index)
         result.index = frame.index
@@ -404,7 +381,8 @@ def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int, *,
         for k, row in enumerate(rep):
             lists[k] = [r for r in (u[c[row]] for c, u in reason_cols) if r is not None]
             if with_json:
-                texts[k] = "[" + ", ".join(t for t in (tu[c[row]] for c, tu in zip(codes, texts_u)) if t is not None) + "]"
+                row_texts = (tu[c[row]] for c, tu in zip(codes, texts_u, strict=True))
+                texts[k] = "[" + ", ".join(t for t in row_texts if t is not None) + "]"
         reasons = pd.Series(lists[combo], dtype=object)
         if not with_json:
             return reasons, None
@@ -437,10 +415,10 @@ def _zip_reasons(reason_cols: list[tuple[np.ndarray, list]], texts_u: list | Non
                     texts[rows] = "[]"
                 continue
             objs = [Cat(reason_cols[t][0][rows], reason_cols[t][1]).to_objects().tolist() for t in tables]
-            built.extend(map(list, zip(*objs)))
+            built.extend(map(list, zip(*objs, strict=True)))
             if texts is not None:
                 parts = [Cat(reason_cols[t][0][rows], texts_u[t]).to_objects().tolist() for t in tables]
-                texts[rows] = ["[" + joined + "]" for joined in map(", ".join, zip(*parts))]
+                texts[rows] = ["[" + joined + "]" for joined in map(", ".join, zip(*parts, strict=True))]
         # back to row order: built[position[i]] is row i's list
         position = np.empty(n, dtype=np.int64)
         position[order] = np.arange(n)

@@ -8,11 +8,25 @@ missing dimension is not graded (no guessing of the missing score).
 
 from __future__ import annotations
 
-from .config import SEGMENTS, RulesConfig
+from .config import (
+    SCORE,
+    SEGMENTS,
+    SIX_C_DIMENSIONS,
+    SIX_C_GRADES,
+    Names,
+    Num,
+    Record,
+    RulesConfig,
+    Table,
+    check_descending,
+    check_sums_to_one,
+)
 from .decision_table import CATEGORY, NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .family import LABEL, Output, RuleFamily
+from .family import NUMBER as NUMBER_OUTPUT
 from .scoring import NO_PROFILE
 
-__all__ = ["DIMENSION_LABELS", "tables"]
+__all__ = ["DIMENSION_LABELS", "FAMILY", "tables"]
 
 DIMENSION_LABELS = {
     "character": "character 品德",
@@ -50,3 +64,26 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
     rules = [r for r in rules if all(cd.op != "in" or cd.value for cd in r.when)]
     inputs = {"segment": CATEGORY, "six_c_score": NUMBER, "six_c_missing": CATEGORY}
     return [DecisionTable("six_c", inputs, rules, (out,))]
+
+
+def _validate(data, problems: list[str]) -> None:
+    check_descending(problems, "six_c.grade_cut_points", SIX_C_GRADES, data["six_c"]["grade_cut_points"])
+    check_sums_to_one(problems, "six_c.weights", data["six_c"]["weights"])
+
+
+FAMILY = RuleFamily(
+    name="six_c",
+    description="6C analysis (识别客户特性的\"6C\"描述分析) of business customers and distributors",
+    outputs=(
+        Output("six_c_score", NUMBER_OUTPUT, "weighted 0..100 score of the six dimensions; missing when incomplete"),
+        Output("six_c_grade", LABEL, "A, B, C or D by the weighted score; not_assessed without a full profile"),
+    ),
+    build_tables=tables,
+    config_sections={"six_c": Record({
+        "applies_to_segments": Names(SEGMENTS),
+        "weights": Table(Num(0.0, 1.0), SIX_C_DIMENSIONS, SIX_C_DIMENSIONS, "has no weight for dimension {key!r}"),
+        "grade_cut_points": Table(SCORE, SIX_C_GRADES, SIX_C_GRADES, "has no cut point for grade {key!r}"),
+    })},
+    validate_config=_validate,
+    scorecards=("six_c",),
+)

@@ -7,10 +7,11 @@ the next purchase.
 
 from __future__ import annotations
 
-from .config import RulesConfig
+from .config import DAYS, PROBABILITY, Record, RulesConfig, check_below
 from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt
+from .family import LABEL, Output, RuleFamily
 
-__all__ = ["tables"]
+__all__ = ["FAMILY", "tables"]
 
 
 def tables(config: RulesConfig) -> list[DecisionTable]:
@@ -37,3 +38,25 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
     ]
     inputs = {"p_purchase_30d": NUMBER, "p_purchase_90d": NUMBER, "expected_days_to_next_purchase": NUMBER}
     return [DecisionTable("temperature", inputs, rules, (out,))]
+
+
+def _validate(data, problems: list[str]) -> None:
+    t = data["temperature"]
+    # hot is checked first: a warm horizon shorter than the hot one would never fire
+    check_below(problems, "temperature.hot_days_up_to", t["hot_days_up_to"],
+                "temperature.warm_days_up_to", t["warm_days_up_to"])
+
+
+FAMILY = RuleFamily(
+    name="temperature",
+    description="Prospect temperature by expected ordering time (潜在客户按订货时间)",
+    outputs=(Output("temperature", LABEL, "hot (within a month), warm (within three months) or cold; not_assessed"),),
+    build_tables=tables,
+    config_sections={"temperature": Record({
+        "hot_p30_from": PROBABILITY,
+        "warm_p90_from": PROBABILITY,
+        "hot_days_up_to": DAYS,
+        "warm_days_up_to": DAYS,
+    })},
+    validate_config=_validate,
+)

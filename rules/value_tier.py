@@ -7,10 +7,11 @@ platinum (top 5%) and gold, the bottom 30% are lead. The cut points are in the c
 
 from __future__ import annotations
 
-from .config import RulesConfig
+from .config import PROBABILITY, TIERS, Record, RulesConfig, check_descending
 from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .family import LABEL, Output, RuleFamily
 
-__all__ = ["TIER_LABELS", "tables"]
+__all__ = ["FAMILY", "TIER_LABELS", "tables"]
 
 #: tier -> English and textbook names, used in reasons
 TIER_LABELS = {
@@ -43,3 +44,19 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
              f"Value percentile < {fmt(i)} (bottom {fmt(round(i * 100, 6))}%) -> {TIER_LABELS['lead']} tier"),
     ]
     return [DecisionTable("value_tier", {"value_percentile": NUMBER}, rules, ("value_tier",))]
+
+
+def _validate(data, problems: list[str]) -> None:
+    # a higher tier needs a strictly higher cut point, or the tier below it would be empty
+    check_descending(problems, "value_tier.cut_points", TIERS[:-1], data["value_tier"]["cut_points"])
+
+
+FAMILY = RuleFamily(
+    name="value_tier",
+    description="Value pyramid (客户金字塔): tier by value percentile (80/20/30 rule)",
+    outputs=(Output("value_tier", LABEL,
+                    "platinum, gold, iron or lead by value percentile; not_assessed when unknown"),),
+    build_tables=tables,
+    config_sections={"value_tier": Record({"cut_points": Record({t: PROBABILITY for t in TIERS[:-1]})})},
+    validate_config=_validate,
+)

@@ -19,20 +19,24 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
+from crmid.rules.families import outputs, registered_families
+from crmid.rules.family import LABEL, NUMBER, TEXT, RuleFamily
 
-__all__ = ["ScoresStore", "RunInfo", "RETAIN_COLUMNS", "TIER_ORDER"]
+__all__ = ["RETAIN_COLUMNS", "TIER_ORDER", "RunInfo", "ScoresStore", "score_fields"]
 
 #: value tiers from the top of the pyramid down; ties in priority and value at risk go to the higher tier
 TIER_ORDER = ("platinum", "gold", "iron", "lead", "not_assessed")
 
-#: columns kept per customer in the store (the retain query and the API read these)
-_SCORE_FIELDS = {
+#: per-customer columns that come from no rule family, before the families' outputs: the model
+#: outputs and facts the retain list ranks by and shows
+_LEADING_FIELDS = {
     "customer_id": sa.String(128),
     "churn_probability": sa.Float,
     "p_purchase_30d": sa.Float,
@@ -41,21 +45,48 @@ _SCORE_FIELDS = {
     "clv": sa.Float,
     "value_at_risk": sa.Float,
     "value_percentile": sa.Float,
-    "value_tier": sa.String(32),
-    "relationship_type": sa.String(32),
-    "customer_kind": sa.String(32),
-    "value_type": sa.String(32),
-    "lifecycle_stage": sa.String(32),
-    "temperature": sa.String(32),
-    "man_class": sa.String(32),
-    "action": sa.String(64),
-    "action_text": sa.Text,
+}
+#: ... and after them: the engine's priority and the id of the run's reasons text
+_TRAILING_FIELDS = {
     "priority": sa.Float,
     "reasons_id": sa.Integer,
 }
+#: how a rule family's output of each kind is stored
+_OUTPUT_TYPES = {
+    LABEL: sa.String(64),
+    NUMBER: sa.Float,
+    TEXT: sa.Text,
+}
 
-#: columns of the retain query: the stored ones, with the reasons text in place of its id
-RETAIN_COLUMNS = tuple("reasons" if c == "reasons_id" else c for c in _SCORE_FIELDS)
+#: columns of the retain list, in order: the stored ones it shows, with the reasons text in place
+#: of its id. Fixed rather than derived: its readers (the table format, the API's RetainEntry,
+#: CSV and JSON consumers) expect these; a newer family's outputs are stored (``store.scores``)
+#: but not listed here
+RETAIN_COLUMNS = (
+    *_LEADING_FIELDS,
+    "value_tier",
+    "relationship_type",
+    "customer_kind",
+    "value_type",
+    "lifecycle_stage",
+    "temperature",
+    "man_class",
+    "action",
+    "action_text",
+    "priority",
+    "reasons",
+)
+
+
+def score_fields(families: Sequence[RuleFamily] | None = None) -> dict[str, Any]:
+    """Per-customer columns of the store, in order: leading fields, every family output, priority, reasons id.
+
+    Parameters
+    ----------
+    families : sequence of RuleFamily, optional
+        Default: the rule families registered now (:func:`crmid.rules.families.registered_families`).
+    """
+    return {**_LEADING_FIELDS, **{o.name: _OUTPUT_TYPES[o.kind] for o in outputs(families)}, **_TRAILING_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -79,10 +110,21 @@ class ScoresStore:
     ----------
     url : str
         SQLAlchemy URL (the workspace's ``store_url``); the directory of a SQLite file is created.
+
+    Notes
+    -----
+    The per-customer columns (:func:`score_fields`) follow the rule families registered when the
+    store is constructed, so a family registered before then gets its columns. A database made
+    when a family did not exist yet gets that family's columns added (nullable: earlier runs
+    read as NULL there).
     """
 
     def __init__(self, url: str):
         self.url = url
+        # one snapshot of the registry: the table, the inserts and the migration agree
+        families = registered_families()
+        self.score_fields = score_fields(families)
+        self._output_names = frozenset(o.name for o in outputs(families))
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(self.url, future=True)
@@ -103,7 +145,7 @@ class ScoresStore:
         self.scores = sa.Table(
             "crmid_scores", self.meta,
             sa.Column("run_id", sa.String(36), sa.ForeignKey("crmid_runs.run_id"), primary_key=True),
-            *[sa.Column(name, kind, primary_key=(name == "customer_id")) for name, kind in _SCORE_FIELDS.items()],
+            *[sa.Column(name, kind, primary_key=(name == "customer_id")) for name, kind in self.score_fields.items()],
         )
         self.reasons = sa.Table(
             "crmid_reasons", self.meta,
@@ -113,6 +155,19 @@ class ScoresStore:
         )
         sa.Index("ix_crmid_scores_rank", self.scores.c.run_id, self.scores.c.priority, self.scores.c.value_at_risk)
         self.meta.create_all(self.engine)
+        self._add_output_columns()
+
+    def _add_output_columns(self) -> None:
+        """Add the columns of rule outputs the existing scores table lacks (create_all adds none)."""
+        existing = {c["name"] for c in sa.inspect(self.engine).get_columns(self.scores.name)}
+        absent = [c for c in self.scores.columns if c.name not in existing and c.name in self._output_names]
+        if not absent:
+            return
+        with self.engine.begin() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            for column in absent:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {quote(self.scores.name)} ADD COLUMN {quote(column.name)} {kind}"))
 
     def save_run(self, scored: pd.DataFrame, *, as_of, n_rejected: int, model_version: str,
                  rules_version: str, clv_reference: np.ndarray, chunk_rows: int = 20_000) -> str:
@@ -130,7 +185,7 @@ class ScoresStore:
             ))
         try:
             reasons_id, texts = pd.factorize(scored["reasons"], use_na_sentinel=False)
-            rows = scored[[c for c in _SCORE_FIELDS if c != "reasons_id"]].copy()
+            rows = self._rows(scored)
             rows["customer_id"] = rows["customer_id"].astype(str)
             rows["reasons_id"] = reasons_id
             rows.insert(0, "run_id", run_id)
@@ -148,6 +203,18 @@ class ScoresStore:
                 conn.execute(self.runs.update().where(self.runs.c.run_id == run_id).values(status="failed"))
             raise
         return run_id
+
+    def _rows(self, scored: pd.DataFrame) -> pd.DataFrame:
+        """The stored columns of ``scored`` (a copy), without the reasons id.
+
+        A rule output the frame lacks is stored as NULL: a frame scored by code that predates a
+        family (or before it was registered) still stores. Any other column is required.
+        """
+        wanted = [c for c in self.score_fields if c != "reasons_id"]
+        required = [c for c in wanted if c not in self._output_names and c not in scored.columns]
+        if required:
+            raise KeyError(f"the scored frame lacks the stored columns {required}")
+        return scored.reindex(columns=wanted)
 
     def _insert_scores(self, conn, rows: pd.DataFrame, chunk_rows: int) -> None:
         """Insert the rows in the caller's transaction, by the fastest way the database offers.
@@ -181,7 +248,8 @@ class ScoresStore:
             else:
                 statement = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(rows.columns))})"
                 for start in range(0, len(values), chunk_rows):
-                    cursor.executemany(statement, values.iloc[start:start + chunk_rows].itertuples(index=False, name=None))
+                    chunk = values.iloc[start:start + chunk_rows]
+                    cursor.executemany(statement, chunk.itertuples(index=False, name=None))
         except dbapi_error as exc:
             raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error, dialect=conn.dialect) from exc
         finally:

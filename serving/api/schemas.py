@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from crmid.rules.families import output_columns, outputs, registered_families
+from crmid.rules.family import LABEL, NUMBER, TEXT, RuleFamily
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-__all__ = [
-    "SixC", "Facts", "DecideRequest", "Reason", "Decision", "DecideResponse",
+__all__ = [  # noqa: RUF022 - grouped by endpoint, not sorted
+    "SixC", "Facts", "DecideRequest", "Reason", "Decision", "decision_model", "DecideResponse",
     "Transaction", "Profile", "ScoreRequest", "ScoredCustomer", "RetainEntry", "RetainResponse",
     "VersionResponse", "ReloadResponse", "ModelReloadResponse", "ReadyResponse",
 ]
@@ -64,27 +67,59 @@ class Reason(BaseModel):
     reason: str
 
 
-class Decision(BaseModel):
-    """The rules' decision for one customer (the rules contract)."""
+# decision columns the engine itself sets (not a rule family's output), and how they are typed
+_ENGINE_FIELDS = {
+    "customer_id": (str, ...),
+    "priority": (float, ...),
+    "reasons": (list[Reason], ...),
+    "rules_version": (str, ...),
+}
+# how a family output of each kind is typed: labels and texts are always set (every table that
+# sets them is complete), numbers are missing where not computed (an incomplete 6C profile)
+_OUTPUT_FIELDS = {
+    LABEL: (str, ...),
+    TEXT: (str, ...),
+    NUMBER: (float | None, None),
+}
 
-    model_config = ConfigDict(extra="allow")
-    customer_id: str
-    value_tier: str
-    relationship_type: str
-    customer_kind: str
-    value_type: str
-    lifecycle_stage: str
-    temperature: str
-    man_class: str
-    six_c_score: float | None = None
-    six_c_grade: str
-    distributor_score: float | None = None
-    distributor_fit: str | None = None
-    action: str
-    action_text: str
-    priority: float
-    reasons: list[Reason]
-    rules_version: str
+
+def decision_model(families: Sequence[RuleFamily] | None = None) -> type[BaseModel]:
+    """The ``Decision`` model: the rules' decision for one customer, built from the rule families.
+
+    Parameters
+    ----------
+    families : sequence of RuleFamily, optional
+        Default: the families registered now (:func:`crmid.rules.families.registered_families`).
+        Call it again after registering a family to get a model with its outputs.
+
+    Returns
+    -------
+    type
+        A pydantic model with the decision's columns in order (``customer_id``, every family
+        output with its description, ``priority``, ``reasons``, ``rules_version``); other
+        fields are allowed, so a response from a newer engine still validates.
+    """
+    # one snapshot of the registry, so the columns and their descriptions agree
+    families = registered_families() if families is None else tuple(families)
+    described = {o.name: o for o in outputs(families)}
+    fields: dict[str, Any] = {}
+    for name in output_columns(families):
+        if name in described:
+            kind, default = _OUTPUT_FIELDS[described[name].kind]
+            fields[name] = (kind, Field(default, description=described[name].description))
+        else:
+            fields[name] = _ENGINE_FIELDS[name]
+    return create_model(
+        "Decision",
+        __config__=ConfigDict(extra="allow"),
+        __doc__="The rules' decision for one customer (the rules contract).",
+        __module__=__name__,
+        **fields,
+    )
+
+
+#: the decision model of the families registered when the API was imported
+Decision = decision_model()
 
 
 class DecideResponse(BaseModel):
