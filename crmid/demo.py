@@ -49,7 +49,7 @@ def run_demo(workspace: Workspace) -> int:
     from crmid.serving.batch import run_batch
     from crmid.serving.context import load_context
     from crmid.serving.retain import format_retain
-    from crmid.serving.store import ScoresStore
+    from crmid.serving.store import open_store
     from crmid.training import evaluate, format_comparison, train
 
     workspace.ensure_local_dirs()
@@ -76,7 +76,7 @@ def run_demo(workspace: Workspace) -> int:
     _section(f"4. score all customers as of {as_of.date()}")
     # the batch job itself, on the bundled log written as a file of the workspace
     tx_path = write_table_atomic(transactions, workspace.work_dir / "cdnow.parquet")
-    store = ScoresStore(workspace.store_url) if workspace.store_enabled else None
+    store = open_store(workspace.store_url) if workspace.store_enabled else None
     summary = run_batch(transactions=tx_path, as_of=as_of, out=workspace.work_dir / "scores.parquet",
                         context=load_context(workspace), store=store)
     print(summary.lines())

@@ -24,9 +24,9 @@ def _latest_run(workspace: Workspace) -> str:
     if not workspace.store_enabled:
         return "store turned off"
     try:
-        from crmid.serving.store import ScoresStore
+        from crmid.serving.store import open_store
 
-        latest = ScoresStore(workspace.store_url).latest_run()
+        latest = open_store(workspace.store_url).latest_run()
     except Exception as exc:  # noqa: BLE001 - as above
         return f"store unreachable: {type(exc).__name__}: {exc}"
     if latest is None:

@@ -30,9 +30,9 @@ def _score(args, workspace) -> int:
     context = load_context(workspace)
     store = None
     if workspace.store_enabled:
-        from .store import ScoresStore  # SQLAlchemy only when a store is used
+        from .store import open_store  # SQLAlchemy only when a store is used
 
-        store = ScoresStore(workspace.store_url)
+        store = open_store(workspace.store_url)
     summary = run_batch(
         transactions=args.transactions, as_of=args.as_of, out=args.out, context=context,
         customers=args.customers, columns=parse_column_mapping(args.columns), dedupe=args.dedupe,
@@ -44,12 +44,12 @@ def _score(args, workspace) -> int:
 
 def _retain(args, workspace) -> int:
     from .retain import format_retain
-    from .store import ScoresStore
+    from .store import open_store
 
     if not workspace.store_enabled:
         print("crmid retain: the scores store is turned off (--store none): nothing to read", file=sys.stderr)
         return 2
-    store = ScoresStore(workspace.store_url)
+    store = open_store(workspace.store_url)
     latest = store.latest_run()
     if latest is None:
         print(f"no complete scoring run in {store.url}: run `crmid score` first", file=sys.stderr)

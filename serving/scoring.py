@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from crmid.customerbase import TransactionLog, ValidationReport
-from crmid.rules import OUTPUT_COLUMNS as RULES_OUTPUT_COLUMNS
+from crmid.rules.families import output_columns
 
 from .facts import build_facts, clv, clv_reference
 
 __all__ = [
     "PREDICTION_COLUMNS",
     "SCORE_COLUMNS",
+    "score_columns",
     "ScoringResult",
     "predict_stage",
     "decide_stage",
@@ -47,26 +48,37 @@ PREDICTION_COLUMNS = (
     "expected_lifetime_days",
 )
 
-#: the scored row, in order: model outputs, the facts the rules saw, then the rules' decision
-#: (its fields as the rules contract names them, :data:`rules.OUTPUT_COLUMNS`)
-SCORE_COLUMNS = (
-    "customer_id",
-    "as_of",
-    *PREDICTION_COLUMNS,
-    "clv",
-    "value_at_risk",
-    "value_percentile",
-    "loyalty",
-    "profit",
-    "recency_days",
-    "frequency",
-    "monetary_total",
-    "tenure_days",
-    *(c for c in RULES_OUTPUT_COLUMNS if c not in ("customer_id", "rules_version")),
-    "model_version",
-    "rules_version",
-    "scored_at",
-)
+
+
+def score_columns(rule_columns=None) -> tuple[str, ...]:
+    """The scored row, in order: model outputs, the facts the rules saw, then the rules' decision.
+
+    ``rule_columns`` are the decision's columns (default: those of the registered rule families,
+    :func:`crmid.rules.families.output_columns`); a family registered later adds its outputs here.
+    """
+    rule_columns = output_columns() if rule_columns is None else rule_columns
+    return (
+        "customer_id",
+        "as_of",
+        *PREDICTION_COLUMNS,
+        "clv",
+        "value_at_risk",
+        "value_percentile",
+        "loyalty",
+        "profit",
+        "recency_days",
+        "frequency",
+        "monetary_total",
+        "tenure_days",
+        *(c for c in rule_columns if c not in ("customer_id", "rules_version")),
+        "model_version",
+        "rules_version",
+        "scored_at",
+    )
+
+
+#: the scored row of the packaged rule families (see :func:`score_columns`)
+SCORE_COLUMNS = score_columns()
 
 _SNAPSHOT_KEPT = ("recency_days", "frequency", "monetary_total", "tenure_days")
 
@@ -146,6 +158,8 @@ def decide_stage(
     if prospects is not None and len(prospects):
         facts = pd.concat([facts, prospects.reset_index(drop=True)], ignore_index=True)
     decisions = engine.decide_frame(facts, reasons_json=True).reset_index(drop=True)
+    # the columns of the families this engine was compiled with
+    out_columns = score_columns([c for c in decisions.columns if c != "reasons_json"])
     n = len(facts)
     pred = predicted.reset_index(drop=True).reindex(range(n))
     churn = pred["churn_probability"].to_numpy(dtype=float) if n else np.zeros(0)
@@ -160,13 +174,13 @@ def decide_stage(
         **{c: pred[c].to_numpy(dtype=float) for c in _SNAPSHOT_KEPT},
         # the rules' labels come as categoricals (Parquet stores each distinct text once); a
         # label column holding other than text comes as objects and is made categorical here
-        **{c: _categorical(decisions[c]) for c in SCORE_COLUMNS
+        **{c: _categorical(decisions[c]) for c in out_columns
            if c in decisions.columns and c not in ("customer_id", "reasons")},
         "reasons": decisions["reasons_json"],
         "model_version": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[model_version]),
         "scored_at": np.full(n, np.datetime64(pd.Timestamp(scored_at), "ns")),
     }
-    return pd.DataFrame({c: columns[c] for c in SCORE_COLUMNS})
+    return pd.DataFrame({c: columns[c] for c in out_columns})
 
 
 def _categorical(column: pd.Series) -> pd.Series:

@@ -30,6 +30,9 @@ from crmid.customerbase import FEATURES, validate_profiles, validate_transaction
 from crmid.customerbase.contract import TRANSACTION_OPTIONAL, TRANSACTION_REQUIRED
 
 from .facts import clv_reference
+from crmid.rules.families import outputs
+from crmid.rules.family import NUMBER
+
 from .scoring import PREDICTION_COLUMNS, SCORE_COLUMNS, decide_stage, predict_stage, profiles_without
 
 __all__ = ["score_spark", "run_spark_batch", "SparkSummary"]
@@ -240,9 +243,9 @@ def _score_dtype(column: str) -> str:
         return "datetime64[ns]"
     if column in ("next_purchase_beyond_data",):
         return "boolean"
-    if column in ("customer_id", "value_tier", "relationship_type", "customer_kind", "value_type",
-                  "lifecycle_stage", "temperature", "man_class", "purchase_type", "churn_risk", "six_c_grade",
-                  "distributor_fit", "action", "action_text", "reasons", "model_version", "rules_version"):
+    text_outputs = {o.name for o in outputs() if o.kind != NUMBER}
+    if column in text_outputs or column in ("customer_id", "action", "action_text", "reasons", "model_version",
+                                            "rules_version"):
         return "string"
     return "float64"
 

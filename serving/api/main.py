@@ -37,7 +37,7 @@ def create_app(workspace: Workspace | None = None, state: ServingState | None = 
         app.state.serving = state or ServingState.load(workspace)
         yield
         if app.state.serving.store is not None:
-            app.state.serving.store.engine.dispose()
+            app.state.serving.store.close()
 
     app = FastAPI(
         title="crmid",

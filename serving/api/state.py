@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from crmid.config import Workspace
 
 from ..context import ScoringContext, load_context
-from ..store import ScoresStore
+from ..store import ScoresStore, open_store
 
 __all__ = ["ServingState"]
 
@@ -28,7 +28,7 @@ class ServingState:
     @classmethod
     def load(cls, workspace: Workspace) -> ServingState:
         """Start-up: rules (must load), model (may be missing), store (when enabled)."""
-        store = ScoresStore(workspace.store_url) if workspace.store_enabled else None
+        store = open_store(workspace.store_url) if workspace.store_enabled else None
         return cls(workspace=workspace, context=load_context(workspace, require_model=False), store=store)
 
     def reload_model(self) -> ScoringContext:

@@ -20,7 +20,7 @@ from crmid.rules.config import PROBABILITY, Record, check_below
 from crmid.rules.decision_table import NUMBER, Cond, DecisionTable, Rule, fmt
 from crmid.rules.family import LABEL, Output, RuleFamily
 from crmid.serving.api import schemas
-from crmid.serving.store import RETAIN_COLUMNS, ScoresStore
+from crmid.serving.store import RETAIN_COLUMNS, open_store
 
 # the test's own business number, in its configuration block like any family's
 ENGAGED_FROM = 0.6
@@ -169,7 +169,7 @@ def test_decision_model_of_the_packaged_families():
 # (3) the store
 # --------------------------------------------------------------------------------------------
 def test_store_created_after_registering_has_the_column(newsletter, newsletter_config_path, tmp_path):
-    store = ScoresStore(f"sqlite:///{tmp_path / 's.db'}")
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
     column = store.scores.c["newsletter_segment"]
     assert isinstance(column.type, sa.String) and column.type.length == 64 and column.nullable
     names = [c.name for c in store.scores.c]
@@ -191,11 +191,11 @@ def test_store_created_after_registering_has_the_column(newsletter, newsletter_c
 
 def test_store_made_before_the_family_gains_its_column(tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
-    before = ScoresStore(url)
+    before = open_store(url)
     assert "newsletter_segment" not in before.scores.c
     before.engine.dispose()
     with registry.family_registered(NEWSLETTER):
-        after = ScoresStore(url)
+        after = open_store(url)
     columns = {c["name"] for c in sa.inspect(after.engine).get_columns("crmid_scores")}
     assert "newsletter_segment" in columns and "newsletter_segment" in after.scores.c
 
@@ -235,3 +235,30 @@ def test_markdown_table_lists_every_output(newsletter):
     for o in registry.outputs():
         assert f"| `{o.name}` | {o.kind} | {o.description} |" in table
     assert "| `newsletter`: Newsletter segment by loyalty | `newsletter_segment` | label |" in table
+
+
+# --------------------------------------------------------------------------------------------
+# (4) the batch columns
+# --------------------------------------------------------------------------------------------
+def test_batch_scoring_carries_the_new_output(newsletter, newsletter_config_path):
+    """The scored frame of the one scoring function gains the family's column, after the others."""
+    from crmid.customerbase import TransactionLog, validate_transactions
+    from crmid.models.value import clv_reference
+    from crmid.serving.scoring import SCORE_COLUMNS, decide_stage, predict_stage
+    from crmid.training.fitting import fit_baseline_scorer
+
+    tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b", "c"] * 20,
+                       "date": pd.date_range("2023-01-01", periods=120, freq="3D"),
+                       "amount": np.linspace(10, 70, 120)})
+    tx["customer_id"] = [f"{c}{i % 40}" for i, c in enumerate(tx["customer_id"])]
+    clean, _ = validate_transactions(tx)
+    scorer = fit_baseline_scorer(clean, cutoff="2023-12-20", horizon=90, reason="test")
+    engine = RulesEngine.from_path(newsletter_config_path)
+    predicted = predict_stage(TransactionLog(clean), "2023-12-20", scorer=scorer, policy=engine.facts_policy)
+    scored = decide_stage(predicted, reference=clv_reference(predicted["clv"].to_numpy()), engine=engine,
+                          policy=engine.facts_policy, model_version="m", scored_at=pd.Timestamp("2024-01-01"),
+                          as_of="2023-12-20")
+    assert "newsletter_segment" in scored.columns and "newsletter_segment" not in SCORE_COLUMNS
+    assert set(scored["newsletter_segment"].astype(str)) <= {"engaged", "standard"}
+    columns = list(scored.columns)
+    assert columns.index("action_text") < columns.index("newsletter_segment") < columns.index("model_version")

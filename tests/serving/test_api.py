@@ -18,7 +18,7 @@ import pytest
 
 from crmid.customerbase import validate_transactions
 from crmid.serving.scoring import score_customers
-from crmid.serving.store import ScoresStore
+from crmid.serving.store import open_store
 
 from .conftest import AS_OF
 
@@ -37,7 +37,7 @@ def service(tmp_path_factory, cdnow_sample, model_dir, scorer, engine):
     store_url = f"sqlite:///{tmp / 'scores.db'}"
     clean, report = validate_transactions(cdnow_sample, as_of=AS_OF)
     result = score_customers(clean, AS_OF, scorer=scorer, engine=engine, report=report)
-    run_id = ScoresStore(store_url).save_run(result.scored, as_of=AS_OF, n_rejected=0, model_version=scorer.version,
+    run_id = open_store(store_url).save_run(result.scored, as_of=AS_OF, n_rejected=0, model_version=scorer.version,
                                              rules_version=engine.version, clv_reference=result.reference)
     rules_copy = tmp / "rules.yaml"
     shutil.copy(engine.path, rules_copy)

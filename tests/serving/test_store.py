@@ -8,14 +8,16 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from crmid.serving.store import ScoresStore
+from crmid.serving.store import open_store
 
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+#: the URL as the README writes it: no driver named (SQLAlchemy alone would pick psycopg 3)
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+_PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
 def _pg_available() -> bool:
     try:
-        with sa.create_engine(PG_URL).connect() as conn:
+        with sa.create_engine(_PG_ADMIN_URL).connect() as conn:
             conn.execute(sa.text("select 1"))
         return True
     except Exception:
@@ -25,18 +27,19 @@ def _pg_available() -> bool:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
     if request.param == "sqlite":
-        yield ScoresStore(f"sqlite:///{tmp_path / 'scores.db'}")
+        yield open_store(f"sqlite:///{tmp_path / 'scores.db'}")
         return
     if not _pg_available():
         pytest.fail("PostgreSQL is expected on 127.0.0.1:5432 (database 'test', trust auth)")
     schema = f"crmid_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
+    admin = sa.create_engine(_PG_ADMIN_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'create schema "{schema}"'))
     try:
-        s = ScoresStore(f"{PG_URL}?options=-csearch_path%3D{schema}")
+        s = open_store(f"{PG_URL}?options=-csearch_path%3D{schema}")
+        assert type(s).__name__ == "PostgresScoresStore"
         yield s
-        s.engine.dispose()
+        s.close()
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'drop schema "{schema}" cascade'))
@@ -126,3 +129,22 @@ def test_failed_run_is_never_latest(store):
     assert statuses == {"complete": 1, "failed": 1}
     # the failed run's rows were rolled back with it
     assert leftover == 0
+
+
+def test_unknown_store_backends_are_named(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown backend 'mysql'; expected one of sqlite://\.\.\., postgresql://"):
+        open_store("mysql://root@127.0.0.1/test")
+    with pytest.raises(ValueError, match="no scheme"):
+        open_store(str(tmp_path / "scores.db"))
+
+
+def test_one_customer_is_looked_up_in_the_latest_run(store):
+    frame = _scored(5)
+    store.save_run(frame.assign(value_tier="lead"), as_of="2024-01-31", n_rejected=0, model_version="m/1",
+                   rules_version="r1", clv_reference=np.linspace(0, 1, 11))
+    run_id = store.save_run(frame, as_of="2024-02-29", n_rejected=0, model_version="m/1", rules_version="r1",
+                            clv_reference=np.linspace(0, 1, 11))
+    row = store.customer(str(frame["customer_id"].iloc[2]))
+    assert row["run_id"] == run_id and row["value_tier"] == frame["value_tier"].iloc[2]
+    assert json.loads(row["reasons"]) == json.loads(frame["reasons"].iloc[2])
+    assert store.customer("nobody") is None

@@ -1,38 +1,30 @@
-"""The scores store: every batch run and its scored customers, in SQL through SQLAlchemy.
+"""The scores store on SQL, through SQLAlchemy Core: the tables, the run protocol, the queries.
 
 Three tables: ``crmid_runs`` (one row per run), ``crmid_scores`` (one row per run and
 customer) and ``crmid_reasons`` (each distinct reasons text of a run, once: a million customers
 share about a hundred, and repeating 1.4 kB of JSON per customer made the store the slowest
-stage of a nightly run). A run is inserted as ``running``, its scores are written, and only then is it marked
-``complete`` in the same transaction as the last scores; queries read the latest *complete*
-run, so a failed or interrupted run is never what anybody sees.
-
-SQLite file by default (the workspace's ``sqlite:///<work_dir>/scores.db``), PostgreSQL by URL
-(``postgresql://user@host/db``).
+stage of a nightly run). A run is inserted as ``running``, its scores are written, and only then
+is it marked ``complete`` in the same transaction as the last scores; queries read the latest
+*complete* run, so a failed or interrupted run is never what anybody sees.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 import sqlalchemy as sa
+
 from crmid.rules.families import outputs, registered_families
 from crmid.rules.family import LABEL, NUMBER, TEXT, RuleFamily
 
-__all__ = ["RETAIN_COLUMNS", "TIER_ORDER", "RunInfo", "ScoresStore", "score_fields"]
+from .base import RETAIN_COLUMNS, TIER_ORDER, RunInfo, ScoresStore
 
-#: value tiers from the top of the pyramid down; ties in priority and value at risk go to the higher tier
-TIER_ORDER = ("platinum", "gold", "iron", "lead", "not_assessed")
+__all__ = ["SqlScoresStore", "score_fields"]
 
 #: per-customer columns that come from no rule family, before the families' outputs: the model
 #: outputs and facts the retain list ranks by and shows
@@ -58,26 +50,6 @@ _OUTPUT_TYPES = {
     TEXT: sa.Text,
 }
 
-#: columns of the retain list, in order: the stored ones it shows, with the reasons text in place
-#: of its id. Fixed rather than derived: its readers (the table format, the API's RetainEntry,
-#: CSV and JSON consumers) expect these; a newer family's outputs are stored (``store.scores``)
-#: but not listed here
-RETAIN_COLUMNS = (
-    *_LEADING_FIELDS,
-    "value_tier",
-    "relationship_type",
-    "customer_kind",
-    "value_type",
-    "lifecycle_stage",
-    "temperature",
-    "man_class",
-    "action",
-    "action_text",
-    "priority",
-    "reasons",
-)
-
-
 def score_fields(families: Sequence[RuleFamily] | None = None) -> dict[str, Any]:
     """Per-customer columns of the store, in order: leading fields, every family output, priority, reasons id.
 
@@ -89,22 +61,8 @@ def score_fields(families: Sequence[RuleFamily] | None = None) -> dict[str, Any]
     return {**_LEADING_FIELDS, **{o.name: _OUTPUT_TYPES[o.kind] for o in outputs(families)}, **_TRAILING_FIELDS}
 
 
-@dataclass(frozen=True)
-class RunInfo:
-    run_id: str
-    status: str
-    as_of: str
-    started_at: pd.Timestamp
-    finished_at: pd.Timestamp | None
-    n_scored: int
-    n_rejected: int
-    model_version: str
-    rules_version: str
-    clv_reference: np.ndarray
-
-
-class ScoresStore:
-    """Runs and scores in a SQL database.
+class SqlScoresStore(ScoresStore):
+    """Runs and scores in a SQL database, through SQLAlchemy Core (any database it speaks).
 
     Parameters
     ----------
@@ -125,9 +83,7 @@ class ScoresStore:
         families = registered_families()
         self.score_fields = score_fields(families)
         self._output_names = frozenset(o.name for o in outputs(families))
-        if url.startswith("sqlite:///"):
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        self.engine = sa.create_engine(self.url, future=True)
+        self.engine = sa.create_engine(self._engine_url(url), future=True)
         self.meta = sa.MetaData()
         self.runs = sa.Table(
             "crmid_runs", self.meta,
@@ -216,49 +172,43 @@ class ScoresStore:
             raise KeyError(f"the scored frame lacks the stored columns {required}")
         return scored.reindex(columns=wanted)
 
-    def _insert_scores(self, conn, rows: pd.DataFrame, chunk_rows: int) -> None:
-        """Insert the rows in the caller's transaction, by the fastest way the database offers.
+    def _engine_url(self, url: str) -> str:
+        """The URL SQLAlchemy connects with (a backend may pick its driver here)."""
+        return url
 
-        PostgreSQL (psycopg2): COPY from CSV written by Arrow. SQLite: the driver's executemany
-        of plain tuples. Either is 10-20x faster than SQLAlchemy's per-row dictionaries, which took 84 s for a
-        million customers on SQLite; other databases still get those. Driver errors are raised
-        as SQLAlchemy's (``IntegrityError`` and so on), whichever way was taken.
+    def _insert_scores(self, conn, rows: pd.DataFrame, chunk_rows: int) -> None:
+        """Insert the rows in the caller's transaction; backends override with their fastest bulk path.
+
+        This generic way (SQLAlchemy executemany of dictionaries) took 84 s for a million
+        customers on SQLite; :mod:`~crmid.serving.store.sqlite` and
+        :mod:`~crmid.serving.store.postgresql` are 10-20x faster.
         """
-        table, columns = self.scores.name, ", ".join(rows.columns)
-        copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2"
-        values = None if copy else rows.astype(object).where(rows.notna(), None)
-        if not copy and conn.dialect.name != "sqlite":
-            records = values.to_dict("records")
-            for start in range(0, len(records), chunk_rows):
-                conn.execute(self.scores.insert(), records[start:start + chunk_rows])
-            return
-        dbapi_error = conn.dialect.loaded_dbapi.Error
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            if copy:
-                statement = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)"
-                for start in range(0, len(rows), chunk_rows):
-                    # Arrow writes CSV ten times faster than pandas; missing values (NaN included)
-                    # become unquoted empty fields, which COPY's CSV format reads as NULL
-                    buffer = io.BytesIO()
-                    part = pa.Table.from_pandas(rows.iloc[start:start + chunk_rows], preserve_index=False)
-                    pa_csv.write_csv(part, buffer, pa_csv.WriteOptions(include_header=False))
-                    buffer.seek(0)
-                    cursor.copy_expert(statement, buffer)
-            else:
-                statement = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(rows.columns))})"
-                for start in range(0, len(values), chunk_rows):
-                    chunk = values.iloc[start:start + chunk_rows]
-                    cursor.executemany(statement, chunk.itertuples(index=False, name=None))
-        except dbapi_error as exc:
-            raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error, dialect=conn.dialect) from exc
-        finally:
-            cursor.close()
+        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+        for start in range(0, len(records), chunk_rows):
+            conn.execute(self.scores.insert(), records[start:start + chunk_rows])
 
     def ping(self) -> None:
         """Raise when the database cannot be reached."""
         with self.engine.connect() as conn:
             conn.execute(sa.select(sa.literal(1)))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def customer(self, customer_id: str, run_id: str | None = None) -> dict | None:
+        """One customer's stored row (reasons as text) in ``run_id`` or the latest complete run."""
+        if run_id is None:
+            latest = self.latest_run()
+            if latest is None:
+                return None
+            run_id = latest.run_id
+        s, r = self.scores.c, self.reasons.c
+        query = (sa.select(*[c for c in self.scores.c if c.name != "reasons_id"], r.reasons)
+                 .join_from(self.scores, self.reasons, sa.and_(r.run_id == s.run_id, r.reasons_id == s.reasons_id))
+                 .where(s.run_id == run_id, s.customer_id == str(customer_id)))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else dict(row)
 
     def latest_run(self, model_version: str | None = None) -> RunInfo | None:
         """The most recent complete run (of ``model_version`` when given), or None."""
