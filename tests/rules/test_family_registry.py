@@ -252,12 +252,12 @@ def test_batch_scoring_carries_the_new_output(newsletter, newsletter_config_path
                        "amount": np.linspace(10, 70, 120)})
     tx["customer_id"] = [f"{c}{i % 40}" for i, c in enumerate(tx["customer_id"])]
     clean, _ = validate_transactions(tx)
-    scorer = fit_baseline_scorer(clean, cutoff="2023-12-20", horizon=90, reason="test")
+    scorer = fit_baseline_scorer(clean, cutoff="2023-12-01", horizon=90, reason="test")
     engine = RulesEngine.from_path(newsletter_config_path)
-    predicted = predict_stage(TransactionLog(clean), "2023-12-20", scorer=scorer, policy=engine.facts_policy)
+    predicted = predict_stage(TransactionLog(clean), "2023-12-01", scorer=scorer, policy=engine.facts_policy)
     scored = decide_stage(predicted, reference=clv_reference(predicted["clv"].to_numpy()), engine=engine,
                           policy=engine.facts_policy, model_version="m", scored_at=pd.Timestamp("2024-01-01"),
-                          as_of="2023-12-20")
+                          as_of="2023-12-01")
     assert "newsletter_segment" in scored.columns and "newsletter_segment" not in SCORE_COLUMNS
     assert set(scored["newsletter_segment"].astype(str)) <= {"engaged", "standard"}
     columns = list(scored.columns)
