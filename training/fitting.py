@@ -225,13 +225,15 @@ def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str) ->
         When even BG/NBD cannot be fitted; the message says what data is needed.
     """
     cutoff = pd.Timestamp(cutoff).normalize()
+    if isinstance(log_or_transactions, pd.DataFrame) and len(log_or_transactions):
+        dates = log_or_transactions["date"]
+        check_dates(dates.min(), dates.max(), cutoff)  # on the whole data, before cutting it
     log = as_log(log_or_transactions, cutoff)
     if log.n_rows == 0 or log.data_start is None:
         raise TrainingInputError("no transactions to fit BG/NBD on (0 rows)")
     H = int(horizon)
     if H <= 0:
         raise TrainingInputError(f"horizon must be a positive whole number of days, got {horizon}")
-    check_dates(log.data_start, log.data_end, cutoff)
     knots = sorted({30, 90, H})
     needed = ("BG/NBD needs customers with at least two purchases on different days before the as-of date "
               f"{cutoff.date()}")
