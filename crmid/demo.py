@@ -48,7 +48,7 @@ def run_demo(workspace: Workspace) -> int:
     """The whole job on the bundled CDNOW log, in ``workspace`` (MLflow, scores, report)."""
     from crmid.serving.batch import run_batch
     from crmid.serving.context import load_context
-    from crmid.serving.retain import format_retain
+    from crmid.serving.retain_list import format_retain
     from crmid.serving.store import open_store
     from crmid.training import evaluate, format_comparison, train
 

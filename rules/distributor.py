@@ -12,7 +12,7 @@ from .config import SCORE, Num, Record, RulesConfig, Table, check_below, check_s
 from .decision_table import CATEGORY, NUMBER, Cond, DecisionTable, Rule, fmt, missing
 from .family import LABEL, Output, RuleFamily
 from .family import NUMBER as NUMBER_OUTPUT
-from .scoring import NO_PROFILE
+from .scorecards import NO_PROFILE
 
 __all__ = ["FAMILY", "FITS", "tables"]
 

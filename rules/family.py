@@ -93,7 +93,7 @@ class RuleFamily:
     scorecards : tuple of str
         Configuration sections holding ``weights`` of 0..100 criteria: before the tables run,
         the facts ``<name>_<criterion>`` are weighted into ``<name>_score`` and
-        ``<name>_missing`` (see :mod:`rules.scoring`), which the tables may read.
+        ``<name>_missing`` (see :mod:`rules.scorecards`), which the tables may read.
     """
 
     name: str

@@ -49,7 +49,7 @@ from .banding import Cat, event_value, group_rows, table_codes
 from .config import RulesConfig
 from .decision_table import DecisionTable, Rule
 from .facts import normalize_facts, normalize_frame
-from .scoring import missing_names, weighted_score
+from .scorecards import missing_names, weighted_score
 
 __all__ = ["OUTPUT_COLUMNS", "CompiledRules", "RulesError", "build_tables"]
 

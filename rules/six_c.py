@@ -2,7 +2,7 @@
 
 Character 品德, Capacity 能力, Capital 资本, Collateral 抵押物品, Condition 经济状况 and
 Continuity 连续性 are each scored 0..100 from profile data, weighted into a total
-(:mod:`rules.scoring`) and graded A-D by the configuration's cut points. A profile with a
+(:mod:`rules.scorecards`) and graded A-D by the configuration's cut points. A profile with a
 missing dimension is not graded (no guessing of the missing score).
 """
 
@@ -24,7 +24,7 @@ from .config import (
 from .decision_table import CATEGORY, NUMBER, Cond, DecisionTable, Rule, fmt, missing
 from .family import LABEL, Output, RuleFamily
 from .family import NUMBER as NUMBER_OUTPUT
-from .scoring import NO_PROFILE
+from .scorecards import NO_PROFILE
 
 __all__ = ["DIMENSION_LABELS", "FAMILY", "tables"]
 

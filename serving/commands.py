@@ -43,7 +43,7 @@ def _score(args, workspace) -> int:
 
 
 def _retain(args, workspace) -> int:
-    from .retain import format_retain
+    from .retain_list import format_retain
     from .store import open_store
 
     if not workspace.store_enabled:

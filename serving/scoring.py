@@ -8,7 +8,7 @@ The work is split in two stages because the value percentile is relative to the 
 1. :func:`predict_stage` — per customer, independent of every other customer: snapshot features,
    model predictions and CLV. Any partition of customers can run it.
 2. :func:`decide_stage` — facts and the rules decision, given the CLV quantile table of the
-   whole population (:func:`serving.facts.clv_reference`).
+   whole population (:func:`serving.customer_facts.clv_reference`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 from crmid.customerbase import TransactionLog, ValidationReport
 from crmid.rules.families import output_columns
 
-from .facts import build_facts, clv, clv_reference
+from .customer_facts import build_facts, clv, clv_reference
 
 __all__ = [
     "PREDICTION_COLUMNS",

@@ -29,7 +29,7 @@ import pandas as pd
 from crmid.customerbase import FEATURES, validate_profiles, validate_transactions
 from crmid.customerbase.contract import TRANSACTION_OPTIONAL, TRANSACTION_REQUIRED
 
-from .facts import clv_reference
+from .customer_facts import clv_reference
 from crmid.rules.families import outputs
 from crmid.rules.family import NUMBER
 

@@ -6,7 +6,7 @@ import json
 
 from fastapi import APIRouter, Depends, Query
 
-from ...retain import format_retain
+from ...retain_list import format_retain
 from ..deps import StoreDep
 from ..schemas import RetainResponse
 from ..security import require_token

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmid.serving.facts import clv, clv_reference, loyalty, value_percentile
+from crmid.serving.customer_facts import clv, clv_reference, loyalty, value_percentile
 
 POLICY = {
     "clv_max_lifetime_days": 1095,
