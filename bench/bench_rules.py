@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"generated {len(frame):,} customers' facts in {time.perf_counter() - t0:.1f} s "
           f"(rules version {engine.version})")
 
-    compiled = engine._compiled  # noqa: SLF001 - counting engine calls for the report only
+    compiled = engine._compiled
     original = compiled._post_many
     calls = []
 

@@ -38,7 +38,7 @@ from typing import Any
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Workspace", "STORE_DISABLED"]
+__all__ = ["STORE_DISABLED", "Workspace"]
 
 #: the store URL that turns the scores store off (``crmid score --store none``)
 STORE_DISABLED = "none"

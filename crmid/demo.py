@@ -15,7 +15,7 @@ import pandas as pd
 from crmid.config import Workspace
 from crmid.customerbase import TransactionLog, load_cdnow, validate_transactions, write_table_atomic
 
-__all__ = ["run_demo", "describe_customer_base"]
+__all__ = ["describe_customer_base", "run_demo"]
 
 #: the evaluation protocol of the demo: score at 1998-03-31, judge on the 90 days after it
 _EVAL_AS_OF = "1998-03-31"

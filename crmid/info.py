@@ -12,7 +12,7 @@ def _champion(workspace: Workspace) -> str:
         from crmid.training.tracking import Tracker
 
         mv = Tracker(workspace).champion()
-    except Exception as exc:  # noqa: BLE001 - info reports what it cannot reach instead of failing
+    except Exception as exc:
         return f"tracking store unreachable: {type(exc).__name__}: {exc}"
     if mv is None:
         return (f"none: no {workspace.model_name}@{workspace.model_alias} yet "
@@ -27,7 +27,7 @@ def _latest_run(workspace: Workspace) -> str:
         from crmid.serving.store import open_store
 
         latest = open_store(workspace.store_url).latest_run()
-    except Exception as exc:  # noqa: BLE001 - as above
+    except Exception as exc:
         return f"store unreachable: {type(exc).__name__}: {exc}"
     if latest is None:
         return "none yet (run `crmid score`)"

@@ -42,18 +42,18 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "TRANSACTION_REQUIRED",
-    "TRANSACTION_OPTIONAL",
     "PROFILE_BOOLEAN",
-    "SIX_C_DIMENSIONS",
     "SEGMENTS",
+    "SIX_C_DIMENSIONS",
+    "TRANSACTION_OPTIONAL",
+    "TRANSACTION_REQUIRED",
     "ContractError",
     "Problem",
     "ValidationReport",
-    "parse_column_mapping",
     "apply_column_mapping",
-    "validate_transactions",
+    "parse_column_mapping",
     "validate_profiles",
+    "validate_transactions",
 ]
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class Problem:
         if self.count:
             shown = ", ".join(
                 f"row {r} ({v!r})" if v != "" else f"row {r}"
-                for r, v in zip(self.rows, self.values or ("",) * len(self.rows))
+                for r, v in zip(self.rows, self.values or ("",) * len(self.rows), strict=True)
             )
             more = f" and {self.count - len(self.rows)} more" if self.count > len(self.rows) else ""
             where += f" in {self.count} row(s): {shown}{more}"
@@ -245,7 +245,8 @@ def validate_transactions(
     Returns
     -------
     clean : pandas.DataFrame
-        ``customer_id`` (categorical of strings: factorized once, cheap to group by), ``date`` (datetime64[ns], day precision), ``amount`` (float64)
+        ``customer_id`` (categorical of strings: factorized once, cheap to group by),
+        ``date`` (datetime64[ns], day precision), ``amount`` (float64)
         and any optional columns present.
     report : ValidationReport
     """
@@ -298,7 +299,7 @@ def validate_transactions(
         bad_customers = clean.loc[bad_row & ~bad_id, ["customer_id"]].astype("string")
         reason = np.where(bad_date[bad_row & ~bad_id], "unparseable date", "non-numeric amount")
         bad_customers["reason"] = [
-            f"{source}: {r} in row {i + 1}" for r, i in zip(reason, np.flatnonzero(bad_row & ~bad_id))
+            f"{source}: {r} in row {i + 1}" for r, i in zip(reason, np.flatnonzero(bad_row & ~bad_id), strict=True)
         ]
         bad_customers = bad_customers.drop_duplicates("customer_id", keep="first").reset_index(drop=True)
         report.rejected = bad_customers

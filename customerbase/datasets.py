@@ -8,7 +8,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load_cdnow", "CDNOW_CUSTOMERS", "CDNOW_ROWS"]
+__all__ = ["CDNOW_CUSTOMERS", "CDNOW_ROWS", "load_cdnow"]
 
 #: published size of the log (Fader, Hardie & Lee 2005); the loader checks both
 CDNOW_CUSTOMERS = 23_570

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from .contract import (
     validate_transactions,
 )
 
-__all__ = ["read_table", "read_transactions", "read_profiles", "write_table_atomic", "table_format"]
+__all__ = ["read_profiles", "read_table", "read_transactions", "table_format", "write_table_atomic"]
 
 
 def table_format(path: str | os.PathLike) -> str:
@@ -119,10 +120,8 @@ def write_table_atomic(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     return path
 

@@ -26,9 +26,9 @@ __all__ = [
     "LABELS",
     "WINDOWS",
     "TransactionLog",
+    "label_snapshot",
     "snapshot",
     "snapshots",
-    "label_snapshot",
 ]
 
 #: recent windows (days) for counts, spend and trends
@@ -165,7 +165,7 @@ class TransactionLog:
             codes, days = codes[starts], days[starts]
         return _segments(days, amount, np.bincount(codes, minlength=n_cust))
 
-    def sample_customers(self, n: int, *, seed: int) -> "TransactionLog":
+    def sample_customers(self, n: int, *, seed: int) -> TransactionLog:
         """A log of ``n`` of its customers drawn at random, with their whole history.
 
         The data window (``data_start``, ``data_end``) stays the one of the full log: it says
@@ -300,7 +300,9 @@ class TransactionLog:
         nxt = self._index_at(occ, codes, a)
         stop = occ["stop"][codes]
         in_range = nxt < stop
-        next_day = np.where(in_range, occ["day"][np.minimum(nxt, max(occ["day"].size - 1, 0))] if occ["day"].size else 0, 0)
+        next_day = np.where(
+            in_range, occ["day"][np.minimum(nxt, max(occ["day"].size - 1, 0))] if occ["day"].size else 0, 0
+        )
         observed = in_range & (next_day <= end_day)
         days = np.where(observed, next_day - a, end_day - a).astype(np.int64)
         out = {

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .contract import SIX_C_DIMENSIONS
 
-__all__ = ["generate_transactions", "generate_profiles", "DISTRIBUTOR_CRITERIA"]
+__all__ = ["DISTRIBUTOR_CRITERIA", "generate_profiles", "generate_transactions"]
 
 #: criteria of the textbook's scored selection of distributors (评分法)
 DISTRIBUTOR_CRITERIA = (

@@ -7,5 +7,13 @@ from .next_purchase import NextPurchaseModel
 from .registry import load_scorer
 from .scorer import OUTPUT_COLUMNS, CustomerScorer, ScorerLoadError
 
-__all__ = ["BetaGeoModel", "GammaGammaModel", "ChurnModel", "NextPurchaseModel", "CustomerScorer",
-           "ScorerLoadError", "OUTPUT_COLUMNS", "load_scorer"]
+__all__ = [
+           "OUTPUT_COLUMNS",
+           "BetaGeoModel",
+           "ChurnModel",
+           "CustomerScorer",
+           "GammaGammaModel",
+           "NextPurchaseModel",
+           "ScorerLoadError",
+           "load_scorer",
+]

@@ -43,7 +43,8 @@ def _neg_ll_and_grad(log_params, x, t_x, T, weights, penalty):
     w3 = np.exp(a3 - lse)
     w4 = np.where(has, np.exp(a4 - lse), 0.0)
     psi_ab, psi_abx = special.digamma(a + b), special.digamma(a + b + x)
-    d_r = special.digamma(r + x) - special.digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
+    d_r = (special.digamma(r + x) - special.digamma(r) + np.log(alpha)
+           - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x))
     d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
     d_a = psi_ab - psi_abx + w4 / a
     d_b = psi_ab + special.digamma(b + x) - special.digamma(b) - psi_abx - w4 / bx1
@@ -79,7 +80,7 @@ class BetaGeoModel:
         self.penalizer = penalizer
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, frequency, recency, T, weights=None) -> "BetaGeoModel":
+    def fit(self, frequency, recency, T, weights=None) -> BetaGeoModel:
         """Fit by maximum likelihood.
 
         Parameters
@@ -108,7 +109,8 @@ class BetaGeoModel:
             raise ValueError(f"BG/NBD needs repeat purchases to fit; all {x.size} customers have frequency 0")
         w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64)
         # aggregate identical (x, t_x, T) rows: far fewer likelihood terms
-        key = pd.DataFrame({"x": x, "t": t_x, "T": T_, "w": w}).groupby(["x", "t", "T"], sort=False)["w"].sum().reset_index()
+        key = (pd.DataFrame({"x": x, "t": t_x, "T": T_, "w": w})
+               .groupby(["x", "t", "T"], sort=False)["w"].sum().reset_index())
         xs, ts, Ts, ws = (key[c].to_numpy() for c in ("x", "t", "T", "w"))
         penalty = BGNBD_PARAMS["penalizer"] if self.penalizer is None else float(self.penalizer)
         scale = max(float(np.mean(T_)), 1e-9)
@@ -126,7 +128,7 @@ class BetaGeoModel:
         self.n_customers_ = int(x.size)
         return self
 
-    def fit_features(self, features: pd.DataFrame) -> "BetaGeoModel":
+    def fit_features(self, features: pd.DataFrame) -> BetaGeoModel:
         """Fit on the customers of a :func:`customerbase.snapshot` frame who have purchases."""
         x, t_x, T = rfm_arrays(features)
         has = features["n_purchases"].to_numpy() > 0
@@ -141,7 +143,7 @@ class BetaGeoModel:
                 "n_customers": self.n_customers_}
 
     @classmethod
-    def from_state(cls, state: dict) -> "BetaGeoModel":
+    def from_state(cls, state: dict) -> BetaGeoModel:
         """Rebuild a fitted model from :meth:`get_state` output."""
         model = cls(time_unit=float(state["time_unit"]))
         model.r_, model.alpha_, model.a_, model.b_ = (float(state[k]) for k in ("r", "alpha", "a", "b"))
@@ -163,7 +165,8 @@ class BetaGeoModel:
         r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
         has = x > 0
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            log_odds = np.log(a) - np.log(np.where(has, b + x - 1, 1.0)) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            log_odds = (np.log(a) - np.log(np.where(has, b + x - 1, 1.0))
+                        + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)))
             return np.where(has, np.exp(np.minimum(log_odds, 700.0)), 0.0)
 
     def p_alive(self, x, t_x, T) -> np.ndarray:

@@ -39,7 +39,7 @@ class LogitShiftCalibrator:
         The mean probability matched at fit time.
     """
 
-    def fit(self, raw_scores, target_mean: float) -> "LogitShiftCalibrator":
+    def fit(self, raw_scores, target_mean: float) -> LogitShiftCalibrator:
         """Find the shift making ``mean(sigmoid(raw + shift)) == target_mean``.
 
         Parameters
@@ -75,7 +75,7 @@ class LogitShiftCalibrator:
         return {"kind": "logit_shift", "shift": self.shift_, "target_mean": self.target_mean_}
 
     @classmethod
-    def from_state(cls, state: dict) -> "LogitShiftCalibrator":
+    def from_state(cls, state: dict) -> LogitShiftCalibrator:
         if state.get("kind") != "logit_shift":
             raise ValueError(f"unknown calibrator kind {state.get('kind')!r}")
         cal = cls()

@@ -33,7 +33,7 @@ class ChurnModel:
         self.num_boost_round = num_boost_round
         self.seed = seed
 
-    def fit(self, X, duration, event, followup, *, reference_X=None, reference_p_purchase=None) -> "ChurnModel":
+    def fit(self, X, duration, event, followup, *, reference_X=None, reference_p_purchase=None) -> ChurnModel:
         """Fit on stacked snapshot rows; rows followed for less than H days are not used.
 
         Parameters
@@ -58,7 +58,7 @@ class ChurnModel:
         return self
 
     @classmethod
-    def from_classifier(cls, classifier: HorizonClassifier) -> "ChurnModel":
+    def from_classifier(cls, classifier: HorizonClassifier) -> ChurnModel:
         """Wrap an already fitted classifier at H (the next-purchase knot at H is the same model)."""
         model = cls(horizon=int(classifier.horizon))
         model.classifier_ = classifier
@@ -74,7 +74,7 @@ class ChurnModel:
         return {"horizon": int(self.horizon), "classifier": meta}, text
 
     @classmethod
-    def from_state(cls, meta: dict, model_text: str) -> "ChurnModel":
+    def from_state(cls, meta: dict, model_text: str) -> ChurnModel:
         model = cls(horizon=int(meta["horizon"]))
         model.classifier_ = HorizonClassifier.from_state(meta["classifier"], model_text)
         model.feature_names_ = model.classifier_.feature_names_

@@ -27,7 +27,7 @@ import pandas as pd
 
 from .bgnbd import BetaGeoModel, rfm_arrays
 
-__all__ = ["SNAPSHOT_FEATURES", "extra_feature_names", "model_features", "add_model_features"]
+__all__ = ["SNAPSHOT_FEATURES", "add_model_features", "extra_feature_names", "model_features"]
 
 #: snapshot columns used by the models (identifiers and the date itself are not features)
 SNAPSHOT_FEATURES: tuple[str, ...] = (
@@ -56,7 +56,9 @@ def model_features(horizons) -> list[str]:
     return list(SNAPSHOT_FEATURES) + extra_feature_names(horizons)
 
 
-def add_model_features(features: pd.DataFrame, bgnbd: BetaGeoModel, horizons, *, cache: dict | None = None) -> pd.DataFrame:
+def add_model_features(
+    features: pd.DataFrame, bgnbd: BetaGeoModel, horizons, *, cache: dict | None = None
+) -> pd.DataFrame:
     """Return a float32 frame of :func:`model_features` for every row of a snapshot frame.
 
     Parameters

@@ -42,7 +42,7 @@ class GammaGammaModel:
     def __init__(self, penalizer: float | None = None):
         self.penalizer = penalizer
 
-    def fit(self, frequency, monetary_value) -> "GammaGammaModel":
+    def fit(self, frequency, monetary_value) -> GammaGammaModel:
         """Fit on customers with at least one purchase counted in ``frequency`` and spend > 0.
 
         Parameters
@@ -62,7 +62,8 @@ class GammaGammaModel:
             raise ValueError("frequency and monetary_value must have one length")
         keep = np.isfinite(x) & np.isfinite(m) & (x > 0) & (m > 0)
         if keep.sum() < 2:
-            raise ValueError(f"Gamma-Gamma needs at least 2 customers with repeat purchases and spend > 0, got {int(keep.sum())}")
+            raise ValueError("Gamma-Gamma needs at least 2 customers with repeat purchases and spend > 0, "
+                             f"got {int(keep.sum())}")
         x, m = x[keep], m[keep]
         penalty = GAMMA_GAMMA_PARAMS["penalizer"] if self.penalizer is None else float(self.penalizer)
         start = np.log([1.0, 1.0, max(float(np.mean(m)), 1e-6)])
@@ -103,7 +104,7 @@ class GammaGammaModel:
                 "n_customers": self.n_customers_, "mean_spend": self.mean_spend_}
 
     @classmethod
-    def from_state(cls, state: dict) -> "GammaGammaModel":
+    def from_state(cls, state: dict) -> GammaGammaModel:
         model = cls()
         model.p_, model.q_, model.gamma_ = float(state["p"]), float(state["q"]), float(state["gamma"])
         model.n_customers_ = int(state.get("n_customers", 0))

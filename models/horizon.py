@@ -7,8 +7,8 @@ curve. Saved as LightGBM's text model format plus JSON, never pickled.
 
 from __future__ import annotations
 
-import numpy as np
 import lightgbm as lgb
+import numpy as np
 
 from . import defaults
 from .calibration import LogitShiftCalibrator
@@ -83,7 +83,7 @@ class HorizonClassifier:
         params = {**defaults.LGBM_PARAMS, **(self.params or {}), "seed": seed, "num_threads": 0}
         return params
 
-    def fit(self, X, y, *, reference_X=None, reference_target: float | None = None) -> "HorizonClassifier":
+    def fit(self, X, y, *, reference_X=None, reference_target: float | None = None) -> HorizonClassifier:
         """Train on rows with known labels; optionally match the level on a reference population.
 
         Parameters
@@ -134,7 +134,7 @@ class HorizonClassifier:
         """Total gain per feature."""
         self._check()
         gain = self.booster_.feature_importance(importance_type="gain")
-        return dict(zip(self.feature_names_, (float(g) for g in gain)))
+        return dict(zip(self.feature_names_, (float(g) for g in gain), strict=True))
 
     def _check(self):
         if not hasattr(self, "booster_"):
@@ -150,12 +150,14 @@ class HorizonClassifier:
         return meta, self.booster_.model_to_string()
 
     @classmethod
-    def from_state(cls, meta: dict, model_text: str) -> "HorizonClassifier":
+    def from_state(cls, meta: dict, model_text: str) -> HorizonClassifier:
         clf = cls(horizon=int(meta["horizon"]))
         clf.booster_ = lgb.Booster(model_str=model_text)
         clf.feature_names_ = list(meta["feature_names"])
         if clf.booster_.feature_name() != clf.feature_names_:
-            raise ValueError(f"booster features {clf.booster_.feature_name()} differ from metadata {clf.feature_names_}")
+            raise ValueError(
+                f"booster features {clf.booster_.feature_name()} differ from metadata {clf.feature_names_}"
+            )
         clf.n_train_ = int(meta["n_train"])
         clf.positive_rate_ = float(meta["positive_rate"])
         clf.calibrator_ = None if meta["calibrator"] is None else LogitShiftCalibrator.from_state(meta["calibrator"])

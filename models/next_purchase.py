@@ -19,7 +19,7 @@ import numpy as np
 
 from .horizon import HorizonClassifier, usable_rows
 
-__all__ = ["NextPurchaseModel", "curve_probability", "curve_median", "curve_rmst"]
+__all__ = ["NextPurchaseModel", "curve_median", "curve_probability", "curve_rmst"]
 
 _TINY = 1e-12
 
@@ -108,7 +108,7 @@ class NextPurchaseModel:
         self.num_boost_round = num_boost_round
         self.seed = seed
 
-    def fit(self, X, duration, event, followup, *, reference_X=None, reference_p_purchase=None) -> "NextPurchaseModel":
+    def fit(self, X, duration, event, followup, *, reference_X=None, reference_p_purchase=None) -> NextPurchaseModel:
         """Fit one classifier per knot on the rows followed at least that long.
 
         Parameters
@@ -155,7 +155,7 @@ class NextPurchaseModel:
         return {"knots": self.knots_, "classifiers": metas}, texts
 
     @classmethod
-    def from_state(cls, meta: dict, model_texts: dict) -> "NextPurchaseModel":
+    def from_state(cls, meta: dict, model_texts: dict) -> NextPurchaseModel:
         model = cls(knots=tuple(meta["knots"]))
         model.knots_ = [int(k) for k in meta["knots"]]
         model.classifiers_ = {k: HorizonClassifier.from_state(meta["classifiers"][str(k)], model_texts[k])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .scorer import CustomerScorer, ScorerLoadError
 
-__all__ = ["load_scorer", "find_scorer_dir"]
+__all__ = ["find_scorer_dir", "load_scorer"]
 
 
 def find_scorer_dir(path: Path) -> Path | None:
@@ -62,7 +62,7 @@ def load_scorer(uri: str, *, tracking_uri: str | None = None, registry_uri: str 
             version = f"{name}/{mv.version}"
             source = client.get_model_version_download_uri(name, mv.version)
         downloaded = Path(mlflow.artifacts.download_artifacts(artifact_uri=source, tracking_uri=tracking_uri))
-    except Exception as exc:  # noqa: BLE001 - MLflow raises many kinds; all mean "cannot get it"
+    except Exception as exc:
         raise ScorerLoadError(f"{uri}: cannot load the model from {tracking_uri}: {type(exc).__name__}: {exc}") from exc
     found = find_scorer_dir(downloaded)
     if found is None:

@@ -44,7 +44,7 @@ from .features import add_model_features
 from .gamma_gamma import GammaGammaModel
 from .next_purchase import NextPurchaseModel, curve_median, curve_probability
 
-__all__ = ["CustomerScorer", "OUTPUT_COLUMNS", "SOURCES", "ScorerLoadError"]
+__all__ = ["OUTPUT_COLUMNS", "SOURCES", "CustomerScorer", "ScorerLoadError"]
 
 OUTPUT_COLUMNS = (
     "churn_probability", "p_purchase_30d", "p_purchase_90d", "expected_days_to_next_purchase",
@@ -175,10 +175,7 @@ class CustomerScorer:
         base_churn = 1.0 - base_p[H]
         if self.sources["churn"] != "baseline" and arr is not None:
             shared = self.next_purchase is not None and self.churn.classifier_ is self.next_purchase.classifiers_.get(H)
-            if shared and H in model_p:
-                churn_model = 1.0 - model_p[H]
-            else:
-                churn_model = self.churn.predict_proba(arr)
+            churn_model = 1.0 - model_p[H] if shared and H in model_p else self.churn.predict_proba(arr)
             churn = self._mix(self.sources["churn"], churn_model, base_churn)
         else:
             churn = base_churn
@@ -242,7 +239,7 @@ class CustomerScorer:
         return directory
 
     @classmethod
-    def load(cls, directory, *, uri: str | None = None) -> "CustomerScorer":
+    def load(cls, directory, *, uri: str | None = None) -> CustomerScorer:
         """Read a scorer written by :meth:`save`; any problem raises :class:`ScorerLoadError`."""
         directory = Path(directory)
         name = uri or str(directory)
@@ -278,8 +275,10 @@ class CustomerScorer:
             )
         except ScorerLoadError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any defect of the files is a load error naming them
-            raise ScorerLoadError(f"{name}: saved scorer is corrupted or incomplete: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise ScorerLoadError(
+                f"{name}: saved scorer is corrupted or incomplete: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def __repr__(self) -> str:
         return (f"CustomerScorer(horizon_days={self.horizon_days}, version={self.version!r}, "

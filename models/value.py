@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["clv", "clv_reference", "value_percentile", "REFERENCE_POINTS"]
+__all__ = ["REFERENCE_POINTS", "clv", "clv_reference", "value_percentile"]
 
 #: size of the CLV quantile table that defines value percentiles
 REFERENCE_POINTS = 1001

@@ -48,18 +48,18 @@ _EXPORTS = {
 __getattr__, _dir_exports = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
-    "RulesEngine",
-    "RulesConfig",
+    "OUTPUT_COLUMNS",
     "ConfigError",
     "FactsError",
+    "RulesConfig",
+    "RulesEngine",
     "RulesError",
-    "OUTPUT_COLUMNS",
-    "load_config",
-    "default_config_path",
-    "diff_configs",
     "decide",
     "decide_frame",
+    "default_config_path",
     "default_engine",
+    "diff_configs",
+    "load_config",
 ]
 
 _DEFAULT: RulesEngine | None = None

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Cat", "cell_codes", "group_rows", "event_value", "table_codes", "take_number"]
+__all__ = ["Cat", "cell_codes", "event_value", "group_rows", "table_codes", "take_number"]
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Cat:
     values: list
 
     @classmethod
-    def canonical(cls, codes: np.ndarray, values: Sequence[Any]) -> "Cat":
+    def canonical(cls, codes: np.ndarray, values: Sequence[Any]) -> Cat:
         """Same column with duplicate values merged (so grouping by codes groups by value)."""
         index: dict[Any, int] = {}
         remap = np.empty(len(values), dtype=np.int64)
@@ -96,7 +96,7 @@ def group_rows(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> tuple[np.nd
     n = len(codes[0]) if codes else 0
     key = np.zeros(n, dtype=np.int64)
     radix = 1
-    for c, size in zip(codes, sizes):
+    for c, size in zip(codes, sizes, strict=True):
         if radix * size >= 2**62:
             # keep the mixed-radix key in int64: renumber the groups so far, then go on
             key, uniques = pd.factorize(key)

@@ -16,9 +16,7 @@ import json
 import math
 import sys
 from collections.abc import Iterable
-from typing import IO, Any
-
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +33,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("decide", help="decide customers from facts (JSON lines in, JSON lines out)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input", "-i", required=True, metavar="FILE", help="facts, one JSON object per line; - = stdin")
-    p.add_argument("--output", "-o", required=True, metavar="FILE", help="decisions, one JSON object per line; - = stdout")
+    p.add_argument("--output", "-o", required=True, metavar="FILE",
+                   help="decisions, one JSON object per line; - = stdout")
     p.set_defaults(func=_decide)
 
     rules = subparsers.add_parser("rules", help="rules configuration tools")

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Cond", "Rule", "DecisionTable", "NUMBER", "CATEGORY", "fmt", "missing"]
+__all__ = ["CATEGORY", "NUMBER", "Cond", "DecisionTable", "Rule", "fmt", "missing"]
 
 #: input kinds of a decision table: numbers are grouped by cells, categories by value
 NUMBER = "number"

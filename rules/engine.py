@@ -43,7 +43,7 @@ class RulesEngine:
         self._reload_lock = threading.Lock()
 
     @classmethod
-    def from_path(cls, path: str | Path | None = None) -> "RulesEngine":
+    def from_path(cls, path: str | Path | None = None) -> RulesEngine:
         """Engine on a configuration file; ``None`` = the packaged default."""
         return cls(load_config(path))
 

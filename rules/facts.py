@@ -31,7 +31,7 @@ import pandas as pd
 from .banding import Cat
 from .config import SEGMENTS, SIX_C_DIMENSIONS
 
-__all__ = ["FactsError", "NUMBER_FIELDS", "BOOLEAN_FIELDS", "normalize_facts", "normalize_frame"]
+__all__ = ["BOOLEAN_FIELDS", "NUMBER_FIELDS", "FactsError", "normalize_facts", "normalize_frame"]
 
 _UNIT = (0.0, 1.0)
 _NON_NEGATIVE = (0.0, math.inf)
@@ -74,7 +74,9 @@ class FactsError(ValueError):
     def __init__(self, field: str, value: Any, expected: str, row: int | None = None,
                  customer_id: Any = None) -> None:
         self.field, self.value, self.expected, self.row = field, value, expected, row
-        where = "" if row is None else f"row {row}" + (f" (customer_id {customer_id!r})" if customer_id is not None else "") + ": "
+        where = "" if row is None else (
+            f"row {row}" + (f" (customer_id {customer_id!r})" if customer_id is not None else "") + ": "
+        )
         super().__init__(f"{where}field {field!r} = {value!r}: expected {expected}")
 
 

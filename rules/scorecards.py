@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["NO_PROFILE", "weighted_score", "missing_names"]
+__all__ = ["NO_PROFILE", "missing_names", "weighted_score"]
 
 #: the missing-list value when none of the criteria is known (no profile at all)
 NO_PROFILE = "all"

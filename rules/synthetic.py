@@ -79,7 +79,7 @@ def random_facts(n: int, *, seed: int = 0, config: RulesConfig | None = None) ->
         v = np.where(rng.uniform(size=n) < 0.5, True, False).astype(object)
         v[rng.uniform(size=n) < 0.25] = None
         frame[name] = v
-    segment = rng.choice(np.array(SEGMENTS + (None,), dtype=object), size=n, p=[0.55, 0.2, 0.15, 0.1])
+    segment = rng.choice(np.array((*SEGMENTS, None), dtype=object), size=n, p=[0.55, 0.2, 0.15, 0.1])
     frame["segment"] = segment
 
     def scorecard(prefix: str, keys, grade_cuts: list[float], share_present: float) -> None:

@@ -30,5 +30,12 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = ["score_customers", "predict_stage", "decide_stage", "ScoringResult", "SCORE_COLUMNS", "run_batch",
-           "BatchSummary"]
+__all__ = [
+    "SCORE_COLUMNS",
+    "BatchSummary",
+    "ScoringResult",
+    "decide_stage",
+    "predict_stage",
+    "run_batch",
+    "score_customers",
+]

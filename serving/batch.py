@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crmid.customerbase import read_profiles, read_transactions, write_table_atomic
-
 from crmid.progress import StageProgress
+
 from .scoring import ScoringResult, profiles_without, score_customers
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only when a store is used
     from .context import ScoringContext
     from .store import ScoresStore
 
-__all__ = ["BatchSummary", "run_batch", "default_rejects_path"]
+__all__ = ["BatchSummary", "default_rejects_path", "run_batch"]
 
 
 @dataclass
@@ -78,7 +78,8 @@ def run_batch(
     seconds["read+validate"] = time.perf_counter() - t0
 
     result: ScoringResult = score_customers(
-        frame, as_of, scorer=context.require_scorer(), engine=context.engine, profiles=profiles, report=report, on_stage=progress.step
+        frame, as_of, scorer=context.require_scorer(), engine=context.engine, profiles=profiles, report=report,
+        on_stage=progress.step,
     )
     seconds.update(result.seconds)
 

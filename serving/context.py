@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .store import ScoresStore
 
-__all__ = ["ScoringContext", "ClvReference", "load_context", "reference_for", "NoModelError"]
+__all__ = ["ClvReference", "NoModelError", "ScoringContext", "load_context", "reference_for"]
 
 
 class NoModelError(RuntimeError):

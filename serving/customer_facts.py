@@ -21,7 +21,7 @@ import pandas as pd
 from crmid.models import value as model_value
 from crmid.models.value import clv_reference, value_percentile
 
-__all__ = ["FACT_COLUMNS", "clv", "clv_reference", "value_percentile", "loyalty", "build_facts"]
+__all__ = ["FACT_COLUMNS", "build_facts", "clv", "clv_reference", "loyalty", "value_percentile"]
 
 #: facts columns handed to the rules, besides the profile's own (MAN flags, 6C, segment ...)
 FACT_COLUMNS = (

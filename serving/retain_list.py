@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 
-__all__ = ["top_reasons", "format_retain"]
+__all__ = ["format_retain", "top_reasons"]
 
 #: reasons shown per customer in the table
 _SHOWN_REASONS = 3

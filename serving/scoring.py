@@ -27,12 +27,12 @@ from .customer_facts import build_facts, clv, clv_reference
 __all__ = [
     "PREDICTION_COLUMNS",
     "SCORE_COLUMNS",
-    "score_columns",
     "ScoringResult",
-    "predict_stage",
     "decide_stage",
-    "score_customers",
+    "predict_stage",
     "rejects_from_report",
+    "score_columns",
+    "score_customers",
 ]
 
 #: model outputs kept in the scored row

@@ -28,14 +28,13 @@ import pandas as pd
 
 from crmid.customerbase import FEATURES, validate_profiles, validate_transactions
 from crmid.customerbase.contract import TRANSACTION_OPTIONAL, TRANSACTION_REQUIRED
-
-from .customer_facts import clv_reference
 from crmid.rules.families import outputs
 from crmid.rules.family import NUMBER
 
+from .customer_facts import clv_reference
 from .scoring import PREDICTION_COLUMNS, SCORE_COLUMNS, decide_stage, predict_stage, profiles_without
 
-__all__ = ["score_spark", "run_spark_batch", "SparkSummary"]
+__all__ = ["SparkSummary", "run_spark_batch", "score_spark"]
 
 _BUCKET = "_crmid_bucket"
 _REJECT = "_crmid_reject_reason"
@@ -255,7 +254,7 @@ def predict_stage_schema(scorer, policy) -> pd.DataFrame:
     columns = {c: pd.Series(dtype="float64") for c in FEATURES}
     columns["customer_id"] = pd.Series(dtype="string")
     columns["as_of"] = pd.Series(dtype="datetime64[ns]")
-    for c in ("n_purchases", "frequency", "returns_count") + tuple(f"n_purchases_{w}d" for w in (30, 90, 180, 365)):
+    for c in ("n_purchases", "frequency", "returns_count", *(f"n_purchases_{w}d" for w in (30, 90, 180, 365))):
         columns[c] = pd.Series(dtype="int64")
     for c in PREDICTION_COLUMNS:
         columns[c] = pd.Series(dtype="boolean" if c == "next_purchase_beyond_data" else "float64")
@@ -302,7 +301,9 @@ def run_spark_batch(*, transactions: str, as_of, out: str, workspace, customers:
     n_rejected = spark.read.parquet(rejects_out).count()
     input_customers = tx.select("customer_id").distinct().count()
     if prof is not None:
-        input_customers += prof.select("customer_id").join(tx.select("customer_id"), "customer_id", "left_anti").distinct().count()
+        input_customers += (
+            prof.select("customer_id").join(tx.select("customer_id"), "customer_id", "left_anti").distinct().count()
+        )
     return SparkSummary(input_customers=input_customers, scored=n_scored, rejected=n_rejected, out=out,
                         rejects_out=rejects_out, seconds=seconds)
 

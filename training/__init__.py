@@ -14,5 +14,12 @@ _EXPORTS = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = ["fit_scorer", "evaluate", "train", "TrainResult", "format_comparison", "TrainingInputError",
-           "check_training_inputs"]
+__all__ = [
+    "TrainResult",
+    "TrainingInputError",
+    "check_training_inputs",
+    "evaluate",
+    "fit_scorer",
+    "format_comparison",
+    "train",
+]

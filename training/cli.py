@@ -11,7 +11,7 @@ import sys
 
 from . import defaults
 
-__all__ = ["add_commands", "train_command", "evaluate_command"]
+__all__ = ["add_commands", "evaluate_command", "train_command"]
 
 
 def _or_default(value, default):
@@ -59,10 +59,9 @@ def _horizon(args) -> int:
 
 def train_command(args, workspace) -> int:
     """Handler of ``crmid train``; returns the exit code."""
-    from crmid.progress import StageProgress
-
     from crmid.customerbase.contract import ContractError
     from crmid.customerbase.io import read_profiles
+    from crmid.progress import StageProgress
 
     from .train import train
 
@@ -84,9 +83,8 @@ def train_command(args, workspace) -> int:
 
 def evaluate_command(args, workspace) -> int:
     """Handler of ``crmid evaluate``; returns the exit code."""
-    from crmid.progress import StageProgress
-
     from crmid.customerbase.contract import ContractError
+    from crmid.progress import StageProgress
 
     from .evaluation import evaluate, format_comparison
 

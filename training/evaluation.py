@@ -117,7 +117,7 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     metrics = {
         "as_of": str(as_of.date()),
         "horizon_days": H,
-        "customers": int(len(snap)),
+        "customers": len(snap),
         "horizons": results,
         "concordance": concordance,
         "sources": scorer.sources,
@@ -128,7 +128,7 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     }
     report.mkdir(parents=True, exist_ok=True)
     (report / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
-    plots = _write_plots(report, curves, scorer)
+    _write_plots(report, curves, scorer)
     (report / "comparison.txt").write_text(format_comparison(metrics) + "\n")
     if workspace is not None:
         on_stage("log to MLflow")
@@ -173,7 +173,8 @@ def format_comparison(metrics: dict) -> str:
     """Plain-text table: served model vs BG/NBD (AUC / Brier / log loss) per horizon."""
     lines = [
         f"as of {metrics['as_of']}, horizon {metrics['horizon_days']} days, {metrics.get('customers', '?')} customers",
-        f"{'horizon':>8} | {'served':>8} {'AUC':>7} {'Brier':>7} {'logloss':>7} | {'BG/NBD AUC':>10} {'Brier':>7} {'logloss':>7} | better",
+        f"{'horizon':>8} | {'served':>8} {'AUC':>7} {'Brier':>7} {'logloss':>7} | "
+        f"{'BG/NBD AUC':>10} {'Brier':>7} {'logloss':>7} | better",
     ]
     for w, entry in sorted(metrics["horizons"].items(), key=lambda kv: int(kv[0])):
         s, b = entry["served"], entry["bgnbd"]

@@ -15,8 +15,15 @@ from crmid.models.scorer import CustomerScorer
 from .gate import GateResult, validate_horizon
 from .stacking import as_log, point_in_time, snapshot_dates, stack
 
-__all__ = ["fit_scorer", "fit_baseline_scorer", "check_training_inputs", "check_dates", "TrainingInputError",
-           "InsufficientHistory", "curve_knots"]
+__all__ = [
+    "InsufficientHistory",
+    "TrainingInputError",
+    "check_dates",
+    "check_training_inputs",
+    "curve_knots",
+    "fit_baseline_scorer",
+    "fit_scorer",
+]
 
 
 class TrainingInputError(ValueError):
@@ -90,7 +97,7 @@ def _check_positives(log, dates, cutoff, H) -> None:
     for d in dates:
         lab = log.labels(d, H, observed_until=cutoff, windows=())[f"purchased_within_{H}d"]
         pos += int(lab.fillna(False).sum())
-        rows += int(len(lab))
+        rows += len(lab)
     if pos < defaults.MIN_POSITIVES or rows - pos < defaults.MIN_POSITIVES:
         raise InsufficientHistory(
             f"too few positive labels to train: {pos} customers purchased within {H} days and "
@@ -146,7 +153,9 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     points = [p for p in (point_in_time(sample, d, feature_horizons, observed_until=cutoff) for d in dates)
               if p is not None]
     if not any(p.followup >= H for p in points):
-        raise InsufficientHistory(f"no training snapshot with repeat purchases is followed for {H} days before {cutoff.date()}")
+        raise InsufficientHistory(
+            f"no training snapshot with repeat purchases is followed for {H} days before {cutoff.date()}"
+        )
     data = stack(points)
     ok, pos, rows = _enough(data, H)
     if not ok:
@@ -194,9 +203,9 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         "cutoff": str(cutoff.date()),
         "horizon_days": H,
         "snapshot_dates": [str(d.date()) for d in data.dates],
-        "training_rows": int(len(data)),
+        "training_rows": len(data),
         "training_customers": int(sample.n_customers),
-        "customers_at_cutoff": int(len(snap)),
+        "customers_at_cutoff": len(snap),
         "gate": gate_report,
         "lgbm_params": {**defaults.LGBM_PARAMS, **(params or {})},
         "num_boost_round": defaults.LGBM_NUM_BOOST_ROUND if num_boost_round is None else int(num_boost_round),
@@ -242,7 +251,7 @@ def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str) ->
         raise TrainingInputError(f"no customer has a repeat purchase by {cutoff.date()}: {needed}")
     try:
         gg = _fit_spend(ref.snapshot)
-    except Exception as exc:  # noqa: BLE001 - any fitting failure means the data cannot carry the baseline
+    except Exception as exc:
         raise TrainingInputError(f"Gamma-Gamma cannot be fitted at {cutoff.date()} ({exc}): {needed}") from exc
     outputs = {"churn": H, **{f"knot_{k}": k for k in knots}}
     gate_report = {name: GateResult(h, "baseline", reason).to_dict() for name, h in outputs.items()}
@@ -252,7 +261,7 @@ def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str) ->
         "snapshot_dates": [],
         "training_rows": 0,
         "training_customers": 0,
-        "customers_at_cutoff": int(len(ref.snapshot)),
+        "customers_at_cutoff": len(ref.snapshot),
         "gate": gate_report,
         "baseline_only": reason,
     }

@@ -30,7 +30,7 @@ from crmid.models.metrics import binary_metrics
 
 from .stacking import PointInTime, stack
 
-__all__ = ["GateResult", "decide", "validate_horizon", "brier_win_probability"]
+__all__ = ["GateResult", "brier_win_probability", "decide", "validate_horizon"]
 
 
 @dataclass

@@ -20,7 +20,7 @@ from crmid.models import defaults
 from crmid.models.bgnbd import BetaGeoModel
 from crmid.models.features import add_model_features
 
-__all__ = ["PointInTime", "StackedData", "snapshot_dates", "point_in_time", "stack", "as_log"]
+__all__ = ["PointInTime", "StackedData", "as_log", "point_in_time", "snapshot_dates", "stack"]
 
 
 def as_log(log_or_transactions, cutoff=None) -> TransactionLog:

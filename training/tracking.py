@@ -31,7 +31,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from crmid.config import Workspace
 
-__all__ = ["Tracker", "TrackedRun", "data_fingerprint", "rules_version", "log_scorer_models"]
+__all__ = ["TrackedRun", "Tracker", "data_fingerprint", "log_scorer_models", "rules_version"]
 
 _MODELS_PACKAGE = Path(__file__).resolve().parent.parent / "models"
 _MODEL_CODE = _MODELS_PACKAGE / "mlflow_model.py"
@@ -87,7 +87,7 @@ class Tracker:
         ws = self.workspace
         try:
             return self.client.get_model_version_by_alias(name or ws.model_name, alias or ws.model_alias)
-        except Exception:  # noqa: BLE001 - MLflow raises several kinds for "no such model or alias"
+        except Exception:
             return None
 
 
@@ -132,7 +132,7 @@ def data_fingerprint(transactions: pd.DataFrame) -> dict:
     digest = hashlib.sha256(np.sort(hashed).tobytes()).hexdigest()[:16]
     dates = transactions["date"] if len(transactions) else pd.Series([], dtype="datetime64[ns]")
     return {
-        "rows": int(len(transactions)),
+        "rows": len(transactions),
         "customers": int(transactions["customer_id"].nunique()),
         "date_min": str(dates.min().date()) if len(dates) else None,
         "date_max": str(dates.max().date()) if len(dates) else None,
@@ -244,6 +244,7 @@ def log_scorer_models(run: TrackedRun, scorer, features: pd.DataFrame, *, regist
             champion = bool(version is not None and promote.get(reg_name, False))
             if champion:
                 client.set_registered_model_alias(reg_name, ws.model_alias, str(version))
-            result[reg_name] = {"model_uri": f"models:/{reg_name}/{version}" if version else f"runs:/{run.run_id}/{name}",
+            model_uri = f"models:/{reg_name}/{version}" if version else f"runs:/{run.run_id}/{name}"
+            result[reg_name] = {"model_uri": model_uri,
                                 "version": None if version is None else str(version), "champion": champion}
     return result

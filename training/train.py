@@ -18,7 +18,7 @@ from .fitting import InsufficientHistory, check_dates, check_training_inputs, fi
 if TYPE_CHECKING:
     from crmid.config import Workspace
 
-__all__ = ["TrainResult", "train", "gate_metrics"]
+__all__ = ["TrainResult", "gate_metrics", "train"]
 
 
 @dataclass
@@ -146,7 +146,7 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
                         **{f"lgbm_{k}": v for k, v in model_defaults.LGBM_PARAMS.items()},
                         **{f"data_{k}": v for k, v in tracking.data_fingerprint(upto).items()}})
         if customers is not None:
-            run.log_params({"customers_rows": int(len(customers))})
+            run.log_params({"customers_rows": len(customers)})
         run.set_tag("rules_version", engine.version)
         if fallback:
             run.set_tag("fallback", f"BG/NBD baseline served: {fallback}")

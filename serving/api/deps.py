@@ -12,7 +12,7 @@ from ..context import ScoringContext
 from ..store import ScoresStore
 from .state import ServingState
 
-__all__ = ["StateDep", "WorkspaceDep", "ContextDep", "StoreDep", "get_state", "get_context", "version_headers"]
+__all__ = ["ContextDep", "StateDep", "StoreDep", "WorkspaceDep", "get_context", "get_state", "version_headers"]
 
 
 def get_state(request: Request) -> ServingState:

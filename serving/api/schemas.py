@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
 from crmid.rules.families import output_columns, outputs, registered_families
 from crmid.rules.family import LABEL, NUMBER, TEXT, RuleFamily
-from pydantic import BaseModel, ConfigDict, Field, create_model
 
 __all__ = [  # noqa: RUF022 - grouped by endpoint, not sorted
     "SixC", "Facts", "DecideRequest", "Reason", "Decision", "decision_model", "DecideResponse",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, status
@@ -12,7 +11,7 @@ from starlette.responses import JSONResponse
 
 from .deps import WorkspaceDep
 
-__all__ = ["require_token", "require_token_always", "BodySizeLimit"]
+__all__ = ["BodySizeLimit", "require_token", "require_token_always"]
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["ScoresStore", "RunInfo", "TIER_ORDER", "RETAIN_COLUMNS"]
+__all__ = ["RETAIN_COLUMNS", "TIER_ORDER", "RunInfo", "ScoresStore"]
 
 #: value tiers from the top of the pyramid down; ties in priority and value at risk go to the higher tier
 TIER_ORDER = ("platinum", "gold", "iron", "lead", "not_assessed")

@@ -1,10 +1,15 @@
 """The data contract: every violation is rejected with a message naming file, column, rows, count."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from crmid.customerbase import ContractError, parse_column_mapping, read_transactions, validate_profiles, validate_transactions
+from crmid.customerbase import (
+    ContractError,
+    parse_column_mapping,
+    read_transactions,
+    validate_profiles,
+    validate_transactions,
+)
 
 
 def _frame(**over):
@@ -103,18 +108,20 @@ def test_basic_iso_dates_and_datetimes_parse():
 
 def test_column_mapping_from_command_line(tmp_path):
     path = tmp_path / "export.csv"
-    pd.DataFrame({"cust": ["007", "008"], "ts": ["2024-01-01", "2024-01-02"], "value": [1.5, 2.5]}).to_csv(path, index=False)
+    pd.DataFrame({"cust": ["007", "008"], "ts": ["2024-01-01", "2024-01-02"], "value": [1.5, 2.5]}).to_csv(
+        path, index=False
+    )
     clean, _ = read_transactions(path, columns=parse_column_mapping("customer_id=cust,date=ts,amount=value"))
     # ids keep their leading zeros
     assert list(clean["customer_id"].astype(str)) == ["007", "008"]
     with pytest.raises(ValueError, match="not a contract column"):
         parse_column_mapping("client=cust")
-    with pytest.raises(ContractError, match="column 'nope'.*not in the file"):
+    with pytest.raises(ContractError, match=r"column 'nope'.*not in the file"):
         read_transactions(path, columns={"nope": "customer_id"})
 
 
 def test_unknown_file_type_and_missing_file(tmp_path):
-    with pytest.raises(ValueError, match="expected a .csv or .parquet"):
+    with pytest.raises(ValueError, match=r"expected a \.csv or \.parquet"):
         read_transactions(tmp_path / "x.xlsx")
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_transactions(tmp_path / "x.csv")

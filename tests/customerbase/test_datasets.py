@@ -1,9 +1,15 @@
 """The bundled CDNOW log and the synthetic generator."""
 
-import numpy as np
 import pandas as pd
 
-from crmid.customerbase import TransactionLog, generate_profiles, generate_transactions, load_cdnow, validate_profiles, validate_transactions
+from crmid.customerbase import (
+    TransactionLog,
+    generate_profiles,
+    generate_transactions,
+    load_cdnow,
+    validate_profiles,
+    validate_transactions,
+)
 from crmid.customerbase.datasets import CDNOW_CUSTOMERS, CDNOW_ROWS
 
 
@@ -19,7 +25,7 @@ def test_cdnow_counts_and_period():
 
 
 def test_cdnow_passes_the_contract():
-    clean, report = validate_transactions(load_cdnow(), source="cdnow")
+    _clean, report = validate_transactions(load_cdnow(), source="cdnow")
     assert report.rows_out == 69_659 and report.customers_in == 23_570
 
 
@@ -41,7 +47,7 @@ def test_synthetic_seeded_and_plausible():
     per_customer = len(a) / 2000
     assert 3 < per_customer < 10
     assert (a["amount"] < 0).any() and (a["amount"] > 0).mean() > 0.95
-    clean, report = validate_transactions(a)
+    _clean, report = validate_transactions(a)
     assert report.rows_out == len(a)
 
 

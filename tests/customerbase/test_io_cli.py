@@ -4,10 +4,11 @@ import subprocess
 import sys
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from crmid.customerbase import write_table_atomic
 from crmid.cli import main
+from crmid.customerbase import write_table_atomic
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
@@ -16,7 +17,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     before = target.read_bytes()
     # a column pyarrow cannot serialise makes the write fail half-way
     bad = pd.DataFrame({"a": [1, 2], "b": [object(), object()]})
-    with pytest.raises(Exception):
+    with pytest.raises(pa.ArrowInvalid):
         write_table_atomic(bad, target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.parquet"]
@@ -37,7 +38,8 @@ def test_generate_validate_snapshot_commands(tmp_path, capsys):
     assert "SYNTHETIC" in capsys.readouterr().out
     assert main(["validate", "--transactions", str(tx)]) == 0
     snap = tmp_path / "snap.csv"
-    assert main(["snapshot", "--transactions", str(tx), "--as-of", "2024-12-31", "--out", str(snap), "--horizon", "90"]) == 0
+    assert main(["snapshot", "--transactions", str(tx), "--as-of", "2024-12-31", "--out", str(snap),
+                 "--horizon", "90"]) == 0
     out = pd.read_csv(snap, dtype={"customer_id": str})
     assert len(out) == pd.read_parquet(tx).query("date <= '2024-12-31'")["customer_id"].nunique()
     assert {"recency_days", "churned", "days_to_next_purchase"} <= set(out.columns)

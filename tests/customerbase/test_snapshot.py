@@ -64,7 +64,10 @@ def test_leakage_guard_future_rows_change_nothing(history):
     as_of = "2024-02-10"
     with_future = snapshot(history, as_of)
     without_future = snapshot(history[history["date"] <= as_of].reset_index(drop=True), as_of)
-    key = lambda f: f.assign(customer_id=f["customer_id"].astype(str)).sort_values("customer_id").reset_index(drop=True)
+
+    def key(f):
+        return f.assign(customer_id=f["customer_id"].astype(str)).sort_values("customer_id").reset_index(drop=True)
+
     pd.testing.assert_frame_equal(key(with_future), key(without_future))
 
 

@@ -79,7 +79,8 @@ class Service:
     def __init__(self, argv: list[str], cwd: Path, port: int, env: dict):
         self.base = f"http://127.0.0.1:{port}"
         self.log_path = cwd / f"serve-{port}.log"
-        self._log = open(self.log_path, "w")
+        # the file stays open for the process's lifetime and is closed in stop()
+        self._log = open(self.log_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while True:
@@ -126,4 +127,5 @@ def serve(argv: list[str], cwd: Path, *, env: dict | None = None) -> Service:
 def transactions_body(tx, customer_id: str, as_of: str) -> dict:
     rows = tx[tx["customer_id"] == customer_id]
     return {"customer_id": customer_id, "as_of": as_of,
-            "transactions": [{"date": str(d)[:10], "amount": float(a)} for d, a in zip(rows["date"], rows["amount"])]}
+            "transactions": [{"date": str(d)[:10], "amount": float(a)}
+                             for d, a in zip(rows["date"], rows["amount"], strict=True)]}

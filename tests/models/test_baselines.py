@@ -47,7 +47,7 @@ def test_bgnbd_probabilities_are_consistent(cdnow_3k):
     x, t, T = rfm_arrays(snap)
     alive = m.p_alive(x, t, T)
     p30, p90, p365 = (m.p_purchase_within(w, x, t, T) for w in (30, 90, 365))
-    assert ((0 <= p30) & (p30 <= p90) & (p90 <= p365) & (p365 <= alive) & (alive <= 1)).all()
+    assert ((p30 >= 0) & (p30 <= p90) & (p90 <= p365) & (p365 <= alive) & (alive <= 1)).all()
     # saved state reproduces the model
     again = BetaGeoModel.from_state(m.get_state())
     np.testing.assert_array_equal(again.p_purchase_within(90, x, t, T), p90)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 
@@ -26,7 +25,7 @@ def test_predict_outputs(fitted, snap):
     assert list(out.columns) == list(OUTPUT_COLUMNS)
     assert len(out) == len(snap) and out.index.equals(snap.index)
     assert not out.isna().any().any()
-    assert ((out["p_purchase_30d"] <= out["p_purchase_90d"] + 1e-12)).all()
+    assert (out["p_purchase_30d"] <= out["p_purchase_90d"] + 1e-12).all()
     for c in ("churn_probability", "p_purchase_30d", "p_purchase_90d", "p_alive"):
         assert out[c].between(0, 1).all()
     cap = max(fitted.knots)

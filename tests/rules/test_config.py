@@ -36,8 +36,10 @@ def _delete(data, dotted):
         # missing key
         (lambda d: _delete(d, "temperature.hot_p30_from"), "missing key 'temperature.hot_p30_from'"),
         # wrong type
-        (lambda d: _set(d, "value_tier.cut_points.gold", "high"), "'value_tier.cut_points.gold' = 'high' must be a number"),
-        (lambda d: _set(d, "lifecycle.decline_recency_days", True), "'lifecycle.decline_recency_days' = True must be a number"),
+        (lambda d: _set(d, "value_tier.cut_points.gold", "high"),
+         "'value_tier.cut_points.gold' = 'high' must be a number"),
+        (lambda d: _set(d, "lifecycle.decline_recency_days", True),
+         "'lifecycle.decline_recency_days' = True must be a number"),
         (lambda d: _set(d, "version", 3), "'version' = 3 must be a non-empty string"),
         (lambda d: _set(d, "value_type.maintain_tiers", "platinum"), "must be a list of names"),
         (lambda d: _set(d, "value_type.maintain_tiers", ["diamond"]), "unknown name 'diamond'"),
@@ -49,7 +51,8 @@ def _delete(data, dotted):
         (lambda d: _set(d, "six_c.grade_cut_points.C", 70), "'six_c.grade_cut_points.C' = 70 must be below"),
         (lambda d: _set(d, "churn_risk.cut_points.medium", 0.7), "'churn_risk.cut_points.medium' = 0.7 must be below"),
         (lambda d: _set(d, "distributor.preferred_from", 81), "'distributor.preferred_from' = 81 must be below"),
-        (lambda d: _set(d, "lifecycle.decline_recency_days", 400), "'lifecycle.decline_recency_days' = 400 must be below"),
+        (lambda d: _set(d, "lifecycle.decline_recency_days", 400),
+         "'lifecycle.decline_recency_days' = 400 must be below"),
         # weights not summing to 1
         (lambda d: _set(d, "six_c.weights.character", 0.35), "'six_c.weights' sum to 1.1, expected 1.0"),
         (lambda d: _set(d, "distributor.weights.price", 0.0), "'distributor.weights' sum to 0.95, expected 1.0"),
@@ -57,7 +60,8 @@ def _delete(data, dotted):
         (lambda d: _delete(d, "six_c.weights.capital"), "'six_c.weights' has no weight for dimension 'capital'"),
         # missing action for a tier / band / MAN class
         (lambda d: _delete(d, "retention.actions.lead"), "'retention.actions' has no action for tier 'lead'"),
-        (lambda d: _delete(d, "retention.actions.gold.high"), "'retention.actions.gold' has no action for churn band 'high'"),
+        (lambda d: _delete(d, "retention.actions.gold.high"),
+         "'retention.actions.gold' has no action for churn band 'high'"),
         (lambda d: _delete(d, "retention.prospect_actions.qualified"),
          "'retention.prospect_actions' has no action for MAN class 'qualified'"),
         (lambda d: _set(d, "retention.actions.gold.high.action", "Call Them!"), "must be an action code"),

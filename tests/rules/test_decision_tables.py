@@ -111,8 +111,12 @@ def test_relationship_needs_both_axes(engine, facts):
 # --------------------------------------------------------------------------------------------
 def test_customer_kind(engine, config):
     lo = config.section("customer_kind")["loyalty_high_from"]
-    assert engine.decide({"customer_id": "c", "price_sensitive": True, "loyalty": lo - EPS})["customer_kind"] == "transactional"
-    assert engine.decide({"customer_id": "c", "price_sensitive": True, "loyalty": lo})["customer_kind"] == "relationship"
+    assert engine.decide(
+        {"customer_id": "c", "price_sensitive": True, "loyalty": lo - EPS}
+    )["customer_kind"] == "transactional"
+    assert engine.decide(
+        {"customer_id": "c", "price_sensitive": True, "loyalty": lo}
+    )["customer_kind"] == "relationship"
     assert engine.decide({"customer_id": "c", "price_sensitive": False})["customer_kind"] == "relationship"
     assert engine.decide({"customer_id": "c", "price_sensitive": True})["customer_kind"] == "not_assessed"
 
@@ -172,7 +176,7 @@ def test_six_c_grade_boundaries(engine, config):
 
 def test_six_c_weighted_total(engine, config):
     weights = config.section("six_c")["weights"]
-    scores = dict(zip(SIX_C_DIMENSIONS, (90, 80, 70, 60, 50, 40)))
+    scores = dict(zip(SIX_C_DIMENSIONS, (90, 80, 70, 60, 50, 40), strict=True))
     d = engine.decide({"customer_id": "b", "segment": "distributor", "six_c": scores})
     assert d["six_c_score"] == pytest.approx(sum(weights[k] * v for k, v in scores.items()), abs=0.005)
 
@@ -277,7 +281,9 @@ def test_lifecycle(engine, config):
 def test_purchase_type(engine, config):
     days = config.section("purchase_type")["replacement_recency_days"]
     assert engine.decide({"customer_id": "p"})["purchase_type"] == "new"
-    assert engine.decide({"customer_id": "c", "frequency": 2, "recency_days": days - 1})["purchase_type"] == "repurchase"
+    assert engine.decide(
+        {"customer_id": "c", "frequency": 2, "recency_days": days - 1}
+    )["purchase_type"] == "repurchase"
     assert engine.decide({"customer_id": "c", "frequency": 2, "recency_days": days})["purchase_type"] == "replacement"
     assert engine.decide({"customer_id": "c", "value_percentile": 0.5})["purchase_type"] == "not_assessed"
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
 from crmid.rules import OUTPUT_COLUMNS, ConfigError, RulesEngine, load_config
 from crmid.rules import families as registry
 from crmid.rules.config import PROBABILITY, Record, check_below

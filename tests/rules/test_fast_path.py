@@ -38,7 +38,7 @@ def test_fast_path_equals_one_by_one(engine):
     records = to_records(frame)
     assert len(fast) == len(records) == N
     mismatches = []
-    for row, facts in zip(fast.to_dict("records"), records):
+    for row, facts in zip(fast.to_dict("records"), records, strict=True):
         slow = engine.decide(facts)
         fast_row = {k: _plain(v) for k, v in row.items()}
         if fast_row != slow:
@@ -59,7 +59,7 @@ def test_reasons_and_their_json_match_one_by_one(engine, repeats):
     assert len(out) == 3000
     for i in (0, 1, 777, 2999):
         assert out["reasons"].iloc[i] == engine.decide(to_records(frame.iloc[[i]])[0])["reasons"]
-    for reasons, text in zip(out["reasons"], out["reasons_json"]):
+    for reasons, text in zip(out["reasons"], out["reasons_json"], strict=True):
         assert reasons  # every customer gets at least the retention decision's reason
         assert text == json.dumps(reasons, ensure_ascii=False)
     assert "reasons_json" not in engine.decide_frame(frame).columns
@@ -72,7 +72,7 @@ def test_fast_path_on_another_configuration(raw_config, write_config):
     engine = RulesEngine.from_path(write_config(raw_config))
     frame = random_facts(1500, seed=7, config=engine.config)
     fast = engine.decide_frame(frame)
-    for row, facts in zip(fast.to_dict("records"), to_records(frame, nested=False)):
+    for row, facts in zip(fast.to_dict("records"), to_records(frame, nested=False), strict=True):
         assert {k: _plain(v) for k, v in row.items()} == engine.decide(facts)
 
 

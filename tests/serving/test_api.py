@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-import pandas as pd
 import pytest
 
 from crmid.customerbase import validate_transactions
@@ -46,7 +45,7 @@ def service(tmp_path_factory, cdnow_sample, model_dir, scorer, engine):
     crmid = str(Path(sys.executable).with_name("crmid"))
     # the server's log goes to a file: an unread pipe fills up and blocks the server mid-test
     log_path = tmp / "server.log"
-    log = open(log_path, "w")
+    log = open(log_path, "w")  # noqa: SIM115 - open while the server runs, closed after it stops
     proc = subprocess.Popen(
         [crmid, "serve", "--host", "127.0.0.1", "--port", str(port), "--model-uri", model_dir,
          "--store", store_url, "--rules", str(rules_copy)],
@@ -102,7 +101,7 @@ def test_decide_matches_the_engine(service, engine):
     assert got.status_code == 200
     decisions = got.json()["decisions"]
     assert [d["customer_id"] for d in decisions] == ["p1", "m1", "bare"]
-    for f, d in zip(facts, decisions):
+    for f, d in zip(facts, decisions, strict=True):
         assert d == json.loads(json.dumps(engine.decide(f)))
     assert decisions[1]["man_class"] == "find_decision_maker"
     assert decisions[2]["value_tier"] == "not_assessed"
@@ -128,7 +127,8 @@ def test_score_one_customer_equals_batch_row(service):
     cid = scored.sort_values("frequency", ascending=False)["customer_id"].iloc[0]
     tx = service["clean"][service["clean"]["customer_id"].astype(str) == cid]
     body = {"customer_id": cid, "as_of": str(AS_OF.date()),
-            "transactions": [{"date": str(d.date()), "amount": float(a)} for d, a in zip(tx["date"], tx["amount"])]}
+            "transactions": [{"date": str(d.date()), "amount": float(a)}
+                             for d, a in zip(tx["date"], tx["amount"], strict=True)]}
     r = service["client"].post("/v1/score", json=body)
     assert r.status_code == 200, r.text
     row = r.json()

@@ -4,10 +4,9 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from crmid.customerbase import validate_profiles, validate_transactions
 from crmid.cli import main
+from crmid.customerbase import validate_profiles, validate_transactions
 from crmid.serving.scoring import SCORE_COLUMNS, score_customers
 
 from .conftest import AS_OF

@@ -10,14 +10,13 @@ import sys
 
 import numpy as np
 import pandas as pd
+import pyspark  # noqa: F401  (the [spark] extra; CI installs it, so this never skips)
 import pytest
 
 from crmid.customerbase import generate_profiles, validate_profiles, validate_transactions, write_table_atomic
 from crmid.serving.scoring import SCORE_COLUMNS, score_customers
 
 from .conftest import AS_OF
-
-import pyspark  # noqa: E402,F401  (the [spark] extra; CI installs it, so this never skips)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +40,7 @@ def test_spark_equals_single_machine(spark, cdnow_sample, scorer, engine, tmp_pa
     tx["customer_id"] = tx["customer_id"].astype(str)
     tx.loc[3, "amount"] = np.nan  # one customer with a bad row: rejected on both engines
     ids = tx["customer_id"].unique()
-    profiles = generate_profiles(list(ids[:300]) + ["prospect-a", "prospect-b"], seed=5)
+    profiles = generate_profiles([*ids[:300], "prospect-a", "prospect-b"], seed=5)
     scored_at = pd.Timestamp("2026-11-23 12:00:00")
 
     clean, report = validate_transactions(tx, as_of=AS_OF, on_error="reject")

@@ -47,7 +47,6 @@ def store(request, tmp_path):
 
 
 def _scored(n=6, priority=None, tiers=None):
-    rng = np.random.default_rng(0)
     return pd.DataFrame({
         "customer_id": [f"c{i}" for i in range(n)],
         "churn_probability": np.linspace(0.1, 0.9, n),

@@ -12,7 +12,8 @@ from crmid.cli import main
 @pytest.fixture(scope="module")
 def tx_csv(cdnow_3k, tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "tx.csv"
-    cdnow_3k.rename(columns={"customer_id": "cust"}).assign(date=cdnow_3k["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
+    frame = cdnow_3k.rename(columns={"customer_id": "cust"}).assign(date=cdnow_3k["date"].dt.strftime("%Y-%m-%d"))
+    frame.to_csv(path, index=False)
     return path
 
 

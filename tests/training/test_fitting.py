@@ -74,5 +74,6 @@ def test_too_few_customers_or_positives(cdnow, sampler):
         fit_scorer(few, cutoff=few["date"].max(), horizon=90)
     # customers who never came back: no positive label at all
     once = cdnow.groupby("customer_id", as_index=False).first().head(500)
-    with pytest.raises(TrainingInputError, match=r"too few positive labels to train: 0 customers purchased within 30 days"):
+    with pytest.raises(TrainingInputError,
+                       match=r"too few positive labels to train: 0 customers purchased within 30 days"):
         fit_scorer(once, cutoff=once["date"].max(), horizon=30)

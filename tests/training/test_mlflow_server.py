@@ -10,13 +10,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 
-import mlflow
+from crmid.config import Workspace
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import ScorerLoadError, load_scorer
-from crmid.config import Workspace
 from crmid.training import train
 
 pytestmark = pytest.mark.slow
@@ -34,14 +34,16 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("mlflow-server")
     port = _free_port()
-    proc = subprocess.Popen(
-        [str(MLFLOW), "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-         "--default-artifact-root", "mlflow-artifacts:/",
-         "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
-        stdout=open(root / "server.log", "wb"), stderr=subprocess.STDOUT, cwd=root,
-        env={**os.environ, "MLFLOW_TRACKING_URI": ""},
-    )
+    # the child gets its own copy of the log's descriptor: ours can close once it has started
+    with open(root / "server.log", "wb") as log:
+        proc = subprocess.Popen(
+            [str(MLFLOW), "server", "--host", "127.0.0.1", "--port", str(port),
+             "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+             "--default-artifact-root", "mlflow-artifacts:/",
+             "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=root,
+            env={**os.environ, "MLFLOW_TRACKING_URI": ""},
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while True:

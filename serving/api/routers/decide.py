@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Body, Depends
 
 from ..deps import ContextDep
@@ -27,7 +29,7 @@ _EXAMPLES = {
 
 
 @router.post("/decide", response_model=Decision | DecideResponse)
-def decide(body: Facts | DecideRequest = Body(openapi_examples=_EXAMPLES), *, context: ContextDep):
+def decide(body: Annotated[Facts | DecideRequest, Body(openapi_examples=_EXAMPLES)], *, context: ContextDep):
     """Decide for one customer (a facts object, answered by one decision) or for many
     (``{"customers": [...]}``, answered by ``{"decisions": [...]}`` in the same order).
 

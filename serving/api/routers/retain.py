@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
@@ -17,10 +18,12 @@ router = APIRouter(prefix="/v1", tags=["retain"], dependencies=[Depends(require_
 @router.get("/retain", response_model=RetainResponse)
 def retain(
     store: StoreDep,
-    top: int = Query(20, ge=1, le=10_000, description="how many customers"),
-    tier: str | None = Query(None, description="comma-separated tiers, e.g. platinum,gold"),
-    min_churn: float | None = Query(None, ge=0, le=1, description="minimum churn probability"),
-    customer_id: list[str] | None = Query(None, description="only these customers (unknown ids match nothing)"),
+    top: Annotated[int, Query(ge=1, le=10_000, description="how many customers")] = 20,
+    tier: Annotated[str | None, Query(description="comma-separated tiers, e.g. platinum,gold")] = None,
+    min_churn: Annotated[float | None, Query(ge=0, le=1, description="minimum churn probability")] = None,
+    customer_id: Annotated[
+        list[str] | None, Query(description="only these customers (unknown ids match nothing)")
+    ] = None,
 ) -> dict:
     latest = store.latest_run()
     if latest is None:
