@@ -30,6 +30,9 @@ with LightGBM churn and next-purchase models into one explained decision per cus
 Start with `crmid demo`: it runs the whole job on the bundled real CDNOW data. Every command
 keeps its models, runs and scores in one workspace (./crmid-work by default); `crmid info`
 shows where, and where each setting came from (option > environment > default).
+
+exit codes: 0 ok, 1 nothing to show yet, 2 bad input or usage, 3 no model to score with,
+4 store or tracking server unreachable (or its driver missing), 70 internal error (a defect).
 """
 
 #: workspace options every command takes: flag -> (Workspace field, metavar, help)
@@ -106,6 +109,26 @@ def _workspace(args):
     return Workspace.resolve(**{k: v for k, v in vars(args).items() if k in fields})
 
 
+#: exit codes, as `crmid --help` and the README document them
+EXIT_OK, EXIT_NOTHING_YET, EXIT_BAD_INPUT, EXIT_NO_MODEL, EXIT_UNREACHABLE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    """The documented exit code of an error a user can act on; None for a defect (a traceback)."""
+    import sqlalchemy.exc
+
+    from crmid.models import ScorerLoadError
+    from crmid.serving.context import NoModelError
+
+    if isinstance(exc, NoModelError | ScorerLoadError):
+        return EXIT_NO_MODEL
+    if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.ArgumentError | ModuleNotFoundError):
+        return EXIT_UNREACHABLE
+    if isinstance(exc, ValueError | FileNotFoundError | IsADirectoryError | PermissionError | UnicodeDecodeError):
+        return EXIT_BAD_INPUT
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -114,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if not hasattr(args, "func"):
         parser.print_help()
-        return 2
+        return EXIT_BAD_INPUT
     with warnings.catch_warnings():
         if not verbose:
             # libraries' hints and deprecations are for their callers, not for a person running
@@ -123,17 +146,23 @@ def main(argv: list[str] | None = None) -> int:
         try:
             workspace = _workspace(args)
             return int(args.func(args, workspace) or 0)
-        except (ValueError, FileNotFoundError) as exc:
-            # user errors (bad file, bad value) get their message, not a traceback
-            print(f"crmid: error: {exc}", file=sys.stderr)
-            return 2
+        except BrokenPipeError:
+            # `crmid retain | head`: the reader has what it wanted; say nothing more
+            sys.stderr.close()
+            return EXIT_OK
         except Exception as exc:
-            from crmid.serving.context import NoModelError
-
-            if isinstance(exc, NoModelError):
-                print(f"crmid: error: {exc}", file=sys.stderr)
-                return 3
-            raise
+            code = _exit_code(exc)
+            if code is None and not verbose:
+                print(f"crmid: internal error: {type(exc).__name__}: {exc} (run with --verbose for the "
+                      "traceback, and please report it)", file=sys.stderr)
+                return EXIT_INTERNAL
+            if code is None or verbose:
+                raise
+            # errors a user can act on get their message, not a traceback; a driver's connection
+            # error is one line (its first), not the driver's whole explanation
+            message = str(exc).strip().splitlines()[0] if code == EXIT_UNREACHABLE else str(exc)
+            print(f"crmid: error: {message}", file=sys.stderr)
+            return code
 
 
 if __name__ == "__main__":

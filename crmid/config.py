@@ -85,6 +85,10 @@ class Workspace(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_locations(self) -> Workspace:
+        if self.api_token is not None and not self.api_token.get_secret_value().strip():
+            # an empty token must not quietly mean "no authentication"
+            raise ValueError("api_token (CRMID_API_TOKEN) is set but empty: set a token, or unset the variable "
+                             "to run without one (loopback only)")
         # relative to the directory the command runs in, once: later chdirs change nothing
         self.work_dir = Path(self.work_dir).expanduser().resolve()
         if not self.tracking_uri:
@@ -141,6 +145,11 @@ class Workspace(BaseSettings):
         if self.tracking_uri.startswith("sqlite:///"):
             return (Path(self.tracking_uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
         return None
+
+    @property
+    def loopback_only(self) -> bool:
+        """True when the service listens on this machine only (127.0.0.0/8, ::1, localhost)."""
+        return self.host in ("localhost", "::1") or self.host.startswith("127.")
 
     @property
     def report_dir(self) -> Path:

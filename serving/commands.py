@@ -5,6 +5,7 @@ Every handler takes the parsed arguments and the resolved :class:`crmid.config.W
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from crmid.customerbase.cli import add_transaction_arguments
@@ -42,10 +43,36 @@ def _score(args, workspace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {value}")
+    return value
+
+
 def _retain(args, workspace) -> int:
     from .retain_list import format_retain
-    from .store import open_store
+    from .store import TIER_ORDER, open_store
 
+    tiers = [t.strip() for t in args.tier.split(",") if t.strip()] if args.tier else None
+    unknown = sorted(set(tiers or ()) - set(TIER_ORDER))
+    if unknown:
+        print(f"crmid retain: error: --tier {','.join(unknown)}: unknown tier; expected some of "
+              f"{', '.join(TIER_ORDER)}", file=sys.stderr)
+        return 2
     if not workspace.store_enabled:
         print("crmid retain: the scores store is turned off (--store none): nothing to read", file=sys.stderr)
         return 2
@@ -54,7 +81,6 @@ def _retain(args, workspace) -> int:
     if latest is None:
         print(f"no complete scoring run in {store.url}: run `crmid score` first", file=sys.stderr)
         return 1
-    tiers = [t.strip() for t in args.tier.split(",")] if args.tier else None
     frame = store.retain(top=args.top, tiers=tiers, min_churn=args.min_churn, run_id=latest.run_id)
     if args.format == "table":
         print(f"who to retain now (run {latest.run_id}, as of {latest.as_of}, rules {latest.rules_version})\n")
@@ -70,6 +96,10 @@ def _serve(args, workspace) -> int:
     if args.host is not None or args.port is not None:
         workspace = workspace.model_copy(update={k: v for k, v in (("host", args.host), ("port", args.port))
                                                  if v is not None})
+    if workspace.api_token is None and not workspace.loopback_only and not args.no_auth:
+        print(f"crmid serve: error: listening on {workspace.host} without an API token would open the customer "
+              "base to the network: set CRMID_API_TOKEN, or pass --no-auth if that is really meant", file=sys.stderr)
+        return 2
     app = create_app(workspace)
     uvicorn.run(app, host=workspace.host, port=workspace.port, log_level="info")
     return 0
@@ -92,9 +122,10 @@ def add_commands(sub) -> None:
     p = sub.add_parser("retain", help="who to retain now, with the action and the reasons",
                        description="Customers to retain from the latest complete scoring run, ranked by "
                                    "priority, then value at risk, then tier.")
-    p.add_argument("--top", type=int, default=20, help="how many customers (default 20)")
-    p.add_argument("--tier", help="only these tiers, e.g. platinum,gold")
-    p.add_argument("--min-churn", type=float, help="only customers with at least this churn probability")
+    p.add_argument("--top", type=_positive_int, default=20, metavar="N", help="how many customers (default 20)")
+    p.add_argument("--tier", metavar="TIERS", help="only these tiers, e.g. platinum,gold")
+    p.add_argument("--min-churn", type=_probability, metavar="P",
+                   help="only customers with at least this churn probability (0..1)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=_retain)
 
@@ -104,4 +135,6 @@ def add_commands(sub) -> None:
                                    "without a model.")
     p.add_argument("--host", default=None, help="interface to listen on (default 127.0.0.1; env CRMID_HOST)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000; env CRMID_PORT)")
+    p.add_argument("--no-auth", action="store_true",
+                   help="allow listening on a non-loopback address without CRMID_API_TOKEN (reloads stay refused)")
     p.set_defaults(func=_serve)

@@ -116,3 +116,35 @@ def test_help_answers_without_importing_the_heavy_libraries(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
     assert "workspace options" in _crmid("--help", cwd=tmp_path, env=dict(os.environ)).stdout
+
+
+def test_an_empty_token_is_a_configuration_error(bare_env):
+    bare_env.setenv("CRMID_API_TOKEN", "  ")
+    with pytest.raises(ValidationError, match="set but empty"):
+        Workspace.resolve()
+
+
+def test_serve_refuses_the_network_without_a_token(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMID_", "MLFLOW_"))}
+    done = _crmid("serve", "--host", "0.0.0.0", "--port", "1", cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    assert "without an API token" in done.stderr and "--no-auth" in done.stderr
+    env["CRMID_API_TOKEN"] = ""
+    done = _crmid("serve", cwd=tmp_path, env=env)
+    assert done.returncode == 2 and "set but empty" in done.stderr
+
+
+def test_retain_arguments_are_checked(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMID_", "MLFLOW_"))}
+    for argv, says in ((["--top", "-1"], "at least 1, got -1"), (["--min-churn", "1.5"], "between 0 and 1"),
+                       (["--tier", "diamond"], "unknown tier; expected some of platinum")):
+        done = _crmid("retain", *argv, cwd=tmp_path, env=env)
+        assert done.returncode == 2 and says in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_unreachable_store_is_one_line_and_its_own_exit_code(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMID_", "MLFLOW_"))}
+    done = _crmid("retain", "--store", "postgresql://nobody@127.0.0.1:1/x", cwd=tmp_path, env=env)
+    assert done.returncode == 4
+    assert len(done.stderr.strip().splitlines()) == 1 and "Connection refused" in done.stderr
