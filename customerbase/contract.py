@@ -123,6 +123,10 @@ class ValidationReport:
         Customers rejected, with columns ``customer_id`` and ``reason`` (``on_error='reject'``).
     rejected_rows_without_customer : int
         Rows that could not be attributed to any customer (empty id).
+    rows_without_customer : list of int
+        Their row numbers (1-based, as in the file after its header), for the rejects list.
+    rows_dropped : dict
+        Rows not used, by reason: ``rows_in == rows_out + sum(rows_dropped.values())`` always.
     warnings : list of str
     """
 
@@ -138,12 +142,21 @@ class ValidationReport:
         default_factory=lambda: pd.DataFrame({"customer_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
     )
     rejected_rows_without_customer: int = 0
+    rows_without_customer: list[int] = field(default_factory=list)
+    rows_dropped: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    def rows_line(self) -> str:
+        """``rows 1,230 = used 1,227 + rejected 3 (empty customer id 3)``: every row accounted for."""
+        dropped = {k: v for k, v in self.rows_dropped.items() if v}
+        detail = f" ({', '.join(f'{k} {v:,}' for k, v in dropped.items())})" if dropped else ""
+        return f"rows {self.rows_in:,} = used {self.rows_out:,} + not used {sum(dropped.values()):,}{detail}"
 
     def summary(self) -> str:
         """A few lines a person can read after a run."""
         lines = [
             f"{self.source}: {self.rows_in} rows, {self.customers_in} customers read; {self.rows_out} rows kept",
+            f"  {self.rows_line()}",
         ]
         if self.duplicate_rows:
             done = "removed" if self.duplicates_removed else "kept (pass --dedupe to remove)"
@@ -296,6 +309,8 @@ def validate_transactions(
         for p in problems:
             report.warnings.append(str(p))
         report.rejected_rows_without_customer = int(bad_id.sum())
+        report.rows_without_customer = [int(i) + 1 for i in np.flatnonzero(bad_id)]
+        report.rows_dropped["empty customer id"] = int(bad_id.sum())
         bad_customers = clean.loc[bad_row & ~bad_id, ["customer_id"]].astype("string")
         reason = np.where(bad_date[bad_row & ~bad_id], "unparseable date", "non-numeric amount")
         bad_customers["reason"] = [
@@ -306,7 +321,9 @@ def validate_transactions(
         codes_all = clean["customer_id"].cat.codes.to_numpy()
         rejected_code = np.zeros(len(clean["customer_id"].cat.categories), dtype=bool)
         rejected_code[codes_all[bad_row & ~bad_id]] = True
-        clean = clean[~bad_row & ~rejected_code[codes_all]]
+        keep = ~bad_row & ~rejected_code[codes_all]
+        report.rows_dropped["rows of rejected customers"] = int((~keep & ~bad_id).sum())
+        clean = clean[keep]
 
     dup = _duplicated(clean, clean["customer_id"].cat.codes.to_numpy())
     report.duplicate_rows = int(dup.sum())
@@ -315,6 +332,7 @@ def validate_transactions(
         if dedupe:
             clean = clean[~dup]
             report.duplicates_removed = True
+            report.rows_dropped["duplicates removed"] = int(dup.sum())
             msg += " removed"
         else:
             msg += " kept (de-duplicate with dedupe=True / --dedupe)"
@@ -338,11 +356,16 @@ def validate_transactions(
             )
             report.warnings.append(msg)
             warnings.warn(msg, stacklevel=2)
+            report.rows_dropped["dated after the as-of date"] = report.future_rows
             clean = clean[~future]
 
     clean = clean.reset_index(drop=True)
     clean["customer_id"] = _drop_unused_categories(clean["customer_id"])
     report.rows_out = len(clean)
+    if report.rows_in != report.rows_out + sum(report.rows_dropped.values()):
+        # nothing may vanish between the file and the scores: a bug, never a data problem
+        raise AssertionError(f"{source}: {report.rows_in} rows in, {report.rows_out} used, "
+                             f"{report.rows_dropped} not used: rows unaccounted for")
     return clean, report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
 from pathlib import Path
@@ -41,8 +42,10 @@ def read_table(path: str | os.PathLike, string_columns: tuple[str, ...] = ()) ->
         frame = pd.read_parquet(path)
     else:
         # pyarrow's reader is several times faster than pandas' and parses ISO dates natively
-        with open(path, "rb") as fh:
-            header = fh.readline().decode("utf-8-sig", errors="replace").strip().split(",")
+        # the header through a real CSV reader: quoted names ("customer_id") must match too,
+        # or the id column is typed by inference and loses its leading zeros
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+            header = next(csv.reader(fh), [])
         types = {c: pa.string() for c in string_columns if c in header}
         try:
             table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))

@@ -69,6 +69,9 @@ def test_score_command_rejects_and_counts(tmp_path, cdnow_sample, model_dir, cap
     sample = sample.astype({"amount": object})
     bad_customer = str(sample["customer_id"].iloc[0])
     sample.loc[0, "amount"] = "twelve"
+    # three rows nobody can be named for: rejected by row, never silently dropped
+    no_id = sample.iloc[[5, 6, 7]].assign(customer_id="")
+    sample = pd.concat([sample, no_id], ignore_index=True)
     sample.to_csv(tmp_path / "tx.csv", index=False)
     store = f"sqlite:///{tmp_path / 'scores.db'}"
     out = tmp_path / "scores.parquet"
@@ -78,10 +81,14 @@ def test_score_command_rejects_and_counts(tmp_path, cdnow_sample, model_dir, cap
     printed = capsys.readouterr().out
     scored = pd.read_parquet(out)
     rejects = pd.read_csv(tmp_path / "scores.rejects.csv", dtype={"customer_id": str})
-    n_in = sample.loc[pd.to_datetime(sample["date"]) <= AS_OF, "customer_id"].nunique()
-    assert f"input customers {n_in:,} = scored {len(scored):,} + rejected {len(rejects):,}" in printed
-    assert list(rejects["customer_id"]) == [bad_customer]
+    known = sample[(sample["customer_id"] != "") & (pd.to_datetime(sample["date"]) <= AS_OF)]
+    n_in = known["customer_id"].nunique()
+    assert f"input customers {n_in:,} = scored {len(scored):,} + rejected 1" in printed
+    assert f"input rows {len(sample):,} = used " in printed and "empty customer id 3" in printed
+    assert list(rejects["customer_id"].fillna("")) == [bad_customer, "", "", ""]
     assert "non-numeric amount" in rejects["reason"][0]
+    n = len(sample)
+    assert [r.rsplit(" ", 1)[1] for r in rejects["reason"][1:]] == [str(n - 2), str(n - 1), str(n)]
     assert bad_customer not in set(scored["customer_id"])
     # no temporary file is left beside the output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.db", "scores.parquet", "scores.rejects.csv", "tx.csv"]
