@@ -22,7 +22,11 @@ __all__ = ["BatchSummary", "default_rejects_path", "run_batch"]
 
 @dataclass
 class BatchSummary:
-    """Counts and timings of one batch run; ``input_customers == scored + rejected`` always."""
+    """Counts and timings of one batch run.
+
+    ``input_customers == scored + rejected`` always; ``rows`` accounts for every row read (used,
+    or not used with the reason), and rows without a customer id are in the rejects file by row.
+    """
 
     input_customers: int
     scored: int
@@ -30,12 +34,14 @@ class BatchSummary:
     out: Path
     rejects_out: Path
     run_id: str | None
+    rows: str = ""
     seconds: dict = field(default_factory=dict)
 
     def lines(self) -> str:
         stages = ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())
         text = (
             f"input customers {self.input_customers:,} = scored {self.scored:,} + rejected {self.rejected:,}\n"
+            f"input {self.rows}\n"
             f"scores  -> {self.out}\nrejects -> {self.rejects_out}\n"
         )
         if self.run_id:
@@ -87,6 +93,8 @@ def run_batch(
     t0 = time.perf_counter()
     out = write_table_atomic(result.scored, out)
     rejects_out = write_table_atomic(result.rejects, rejects_out or default_rejects_path(out))
+    # the rejects list also names rows without a customer id (empty id): those are rows, not customers
+    rejected_customers = int(result.rejects["customer_id"].notna().sum())
     seconds["write"] = time.perf_counter() - t0
 
     progress.step("store")
@@ -94,7 +102,7 @@ def run_batch(
     if store is not None:
         t0 = time.perf_counter()
         run_id = store.save_run(
-            result.scored, as_of=as_of, n_rejected=len(result.rejects), model_version=context.model_version,
+            result.scored, as_of=as_of, n_rejected=rejected_customers, model_version=context.model_version,
             rules_version=context.rules_version, clv_reference=result.reference,
         )
         seconds["store"] = time.perf_counter() - t0
@@ -103,8 +111,8 @@ def run_batch(
     # profile-only customers (prospects) are input customers too
     profile_only = 0 if profiles is None else len(profiles_without(profiles, frame, result.rejects))
     summary = BatchSummary(
-        input_customers=report.customers_in + profile_only, scored=len(result.scored), rejected=len(result.rejects),
-        out=out, rejects_out=rejects_out, run_id=run_id, seconds=seconds,
+        input_customers=report.customers_in + profile_only, scored=len(result.scored), rejected=rejected_customers,
+        out=out, rejects_out=rejects_out, run_id=run_id, seconds=seconds, rows=report.rows_line(),
     )
     if summary.scored + summary.rejected != summary.input_customers:
         # nothing may be lost silently: this is a bug, not a data problem
