@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from crmid.rules.families import output_columns, outputs, registered_families
 from crmid.rules.family import LABEL, NUMBER, TEXT, RuleFamily
 
 __all__ = [  # noqa: RUF022 - grouped by endpoint, not sorted
-    "SixC", "Facts", "DecideRequest", "Reason", "Decision", "decision_model", "DecideResponse",
+    "SixC", "Facts", "DecideRequest", "DecideBody", "Reason", "Decision", "decision_model", "DecideResponse",
     "Transaction", "Profile", "ScoreRequest", "ScoredCustomer", "RetainEntry", "RetainResponse",
     "VersionResponse", "ReloadResponse", "ModelReloadResponse", "ReadyResponse",
 ]
@@ -32,9 +41,9 @@ class SixC(BaseModel):
 
 
 class Facts(BaseModel):
-    """One customer's rule inputs; every field but ``customer_id`` is optional."""
+    """One customer's rule inputs; every field but ``customer_id`` is optional; numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     customer_id: str = Field(min_length=1)
     value_percentile: float | None = Share
     clv: float | None = None
@@ -53,7 +62,7 @@ class Facts(BaseModel):
     authority: bool | None = None
     need: bool | None = None
     six_c: SixC | None = None
-    distributor_criteria: dict[str, float] | None = None
+    distributor_criteria: dict[str, Annotated[float, Field(ge=0, le=100)]] | None = None
     segment: Literal["consumer", "business", "distributor"] | None = None
     price_sensitive: bool | None = None
 
@@ -61,6 +70,18 @@ class Facts(BaseModel):
 class DecideRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customers: list[Facts] = Field(min_length=1)
+
+
+def _one_or_many(value) -> str:
+    return "many" if isinstance(value, dict) and "customers" in value else "one"
+
+
+#: the body of ``POST /v1/decide``: a facts object, or ``{"customers": [...]}``; the shape picks
+#: the model, so a bad body is reported against the one it meant, not against both
+DecideBody = Annotated[
+    Annotated[Facts, Tag("one")] | Annotated[DecideRequest, Tag("many")],
+    Discriminator(_one_or_many),
+]
 
 
 class Reason(BaseModel):
@@ -127,10 +148,28 @@ class DecideResponse(BaseModel):
     decisions: list[Decision]
 
 
+#: the dates pandas' nanosecond timestamps can hold (about 1677-09-22 .. 2262-04-11), by whole years
+_EARLIEST, _LATEST = dt.datetime(1678, 1, 1), dt.datetime(2261, 12, 31)
+
+
 class Transaction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """One purchase (negative amount: a return); amounts are finite."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     date: dt.date | dt.datetime
     amount: float
+
+    @field_validator("date")
+    @classmethod
+    def _calendar_date(cls, value):
+        # a purchase's day as written where it happened: a time zone says nothing more about the
+        # day, and mixing zones with naive times must not fail the request
+        stamp = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+        stamp = stamp.replace(tzinfo=None)
+        if not _EARLIEST <= stamp <= _LATEST:
+            raise ValueError(f"a date between {_EARLIEST.date()} and {_LATEST.date()}")
+        return stamp
+
     order_id: str | None = None
     quantity: float | None = None
     product: str | None = None
@@ -142,7 +181,17 @@ class Transaction(BaseModel):
 class Profile(BaseModel):
     """Profile attributes of the data contract (flattened 6C and distributor criteria allowed)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_other_customer(cls, data):
+        # the request's customer_id names the customer; a profile must not name another one
+        if isinstance(data, dict) and "customer_id" in data:
+            raise ValueError("customer_id does not belong in the profile: the request's customer_id names the "
+                             "customer")
+        return data
+
     money: bool | None = None
     authority: bool | None = None
     need: bool | None = None

@@ -200,3 +200,57 @@ def test_concurrent_load_every_response_correct(service, engine):
     for d in answers:
         e = json.loads(json.dumps(expected[d["customer_id"]]))
         assert d["action"] == e["action"] and d["priority"] == e["priority"] and d["value_tier"] == e["value_tier"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ('{"customer_id": "a", "clv": Infinity}', "clv"),
+    ('{"customer_id": "a", "spend_trend": Infinity}', "spend_trend"),
+    ('{"customer_id": "a", "distributor_criteria": {"market_coverage": 500}}', "distributor_criteria.market_coverage"),
+    ('{"customers": [{"customer_id": "a", "clv": NaN}]}', "customers.0.clv"),
+])
+def test_decide_refuses_numbers_that_break_arithmetic(service, body, field):
+    r = service["client"].post("/v1/decide", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    # reported against the shape the body meant (one or many), naming the field
+    assert any(field in problem for problem in r.json()["detail"]), r.json()
+    assert len(r.json()["detail"]) == 1
+
+
+def _score_body(service, **changes):
+    cid = str(service["scored"]["customer_id"].iloc[0])
+    tx = service["clean"][service["clean"]["customer_id"].astype(str) == cid]
+    body = {"customer_id": cid, "as_of": str(AS_OF.date()),
+            "transactions": [{"date": str(d.date()), "amount": float(a)}
+                             for d, a in zip(tx["date"], tx["amount"], strict=True)]}
+    return {**body, **changes}
+
+
+def test_score_never_answers_500(service):
+    c = service["client"]
+    only_future = _score_body(service, transactions=[{"date": "1998-06-15", "amount": 10.0}],
+                              profile={"money": True})
+    r = c.post("/v1/score", json=only_future)
+    assert r.status_code == 422 and "dated after the as-of date" in r.json()["detail"][0]
+
+    too_old = _score_body(service, transactions=[{"date": "1600-01-30", "amount": 10.0}])
+    r = c.post("/v1/score", json=too_old)
+    assert r.status_code == 422 and "transactions.0.date" in r.json()["detail"][0]
+
+    other = _score_body(service, profile={"customer_id": "someone-else"})
+    r = c.post("/v1/score", json=other)
+    assert r.status_code == 422 and "customer_id does not belong in the profile" in r.json()["detail"][0]
+
+    infinite = _score_body(service, transactions=[{"date": "1998-01-30", "amount": float("inf")}])
+    r = c.post("/v1/score", content=json.dumps(infinite), headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "transactions.0.amount" in r.json()["detail"][0]
+
+
+def test_mixed_time_zones_score_by_calendar_day(service):
+    body = _score_body(service)
+    plain = service["client"].post("/v1/score", json=body)
+    zoned = {**body, "transactions": [{**t, "date": f"{t['date']}T09:30:00+08:00"} if i % 2 else t
+                                      for i, t in enumerate(body["transactions"])]}
+    mixed = service["client"].post("/v1/score", json=zoned)
+    assert plain.status_code == mixed.status_code == 200
+    for field in ("value_tier", "action", "churn_probability", "clv"):
+        assert plain.json()[field] == mixed.json()[field]

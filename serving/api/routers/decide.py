@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, HTTPException
 
 from ..deps import ContextDep
-from ..schemas import DecideRequest, DecideResponse, Decision, Facts
+from ..schemas import DecideBody, DecideResponse, Decision, Facts
 from ..security import require_token
 
 router = APIRouter(prefix="/v1", tags=["decide"], dependencies=[Depends(require_token)])
@@ -29,14 +29,21 @@ _EXAMPLES = {
 
 
 @router.post("/decide", response_model=Decision | DecideResponse)
-def decide(body: Annotated[Facts | DecideRequest, Body(openapi_examples=_EXAMPLES)], *, context: ContextDep):
+def decide(body: Annotated[DecideBody, Body(openapi_examples=_EXAMPLES)], *, context: ContextDep):
     """Decide for one customer (a facts object, answered by one decision) or for many
     (``{"customers": [...]}``, answered by ``{"decisions": [...]}`` in the same order).
 
     (A plain ``def``: FastAPI runs it in a worker thread, so the CPU-bound rules never block
     the event loop.)
     """
+    from crmid.rules import FactsError
+
     engine = context.engine
-    if isinstance(body, Facts):
-        return engine.decide(body.model_dump(exclude_none=True))
-    return DecideResponse(decisions=[engine.decide(f.model_dump(exclude_none=True)) for f in body.customers])
+    try:
+        if isinstance(body, Facts):
+            return engine.decide(body.model_dump(exclude_none=True))
+        return DecideResponse(decisions=[engine.decide(f.model_dump(exclude_none=True)) for f in body.customers])
+    except FactsError as exc:
+        # facts the schema lets through but the rules in force do not know (e.g. a distributor
+        # criterion this configuration does not weigh)
+        raise HTTPException(422, [str(exc)]) from exc

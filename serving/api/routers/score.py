@@ -51,7 +51,7 @@ def score(body: ScoreRequest, state: StateDep, context: ContextDep) -> dict:
     frame = pd.DataFrame(rows, columns=["date", "amount", "order_id", "quantity", "product", "category",
                                         "channel", "discount"])
     frame.insert(0, "customer_id", body.customer_id)
-    frame["date"] = pd.to_datetime(frame["date"]).dt.tz_localize(None) if len(frame) else frame["date"]
+    frame["date"] = pd.to_datetime(frame["date"])  # naive calendar dates already (see schemas.Transaction)
     try:
         clean, report = validate_transactions(frame, source="request body", as_of=body.as_of)
         profiles = None
@@ -67,6 +67,10 @@ def score(body: ScoreRequest, state: StateDep, context: ContextDep) -> dict:
     reference = reference_for(context, state.store)
     result = score_customers(clean, body.as_of, scorer=scorer, engine=context.engine,
                              profiles=profiles, report=report, reference=reference.table)
+    if result.scored.empty:
+        # e.g. every transaction is after as_of: the customer is not known yet, and says why
+        raise HTTPException(422, [f"customer {body.customer_id}: {r}" for r in result.rejects["reason"]]
+                            or [f"customer {body.customer_id}: nothing to score at {body.as_of}"])
     row = {k: _plain(v) for k, v in result.scored.iloc[0].to_dict().items()}
     row["reasons"] = json.loads(row["reasons"])
     row["clv_reference"] = reference.source
