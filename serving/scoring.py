@@ -191,7 +191,9 @@ def decide_stage(
 
 
 def _categorical(column: pd.Series) -> pd.Series:
-    return column.astype("category") if column.dtype == object else column
+    # a handful of rows (one customer online) keep plain text: a categorical per column would
+    # cost more than scoring them; Parquet and JSON hold the same values either way
+    return column.astype("category") if column.dtype == object and len(column) > 4 else column
 
 
 def profiles_without(profiles: pd.DataFrame, *frames: pd.DataFrame) -> pd.DataFrame:

@@ -101,3 +101,19 @@ def test_distinct_inputs_are_few(engine):
         del compiled._post_many
     assert max(n for _, n in calls) < 1000
     assert isinstance(pd.DataFrame(calls), pd.DataFrame)
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 5])
+def test_small_frames_decide_as_the_fast_path_does(engine, size):
+    """Frames of up to a few rows are decided row by row (one customer online); same values, same JSON."""
+    frame = random_facts(600, seed=11, config=engine.config)
+    fast = engine.decide_frame(frame, reasons_json=True)
+    for start in range(0, 600, 97):
+        part = engine.decide_frame(frame.iloc[start:start + size], reasons_json=True)
+        assert list(part.columns) == list(fast.columns)
+        assert list(part.index) == list(frame.index[start:start + size])
+        expected = fast.iloc[start:start + size]
+        for got, want in zip(part.to_dict("records"), expected.to_dict("records"), strict=True):
+            assert {k: _plain(v) for k, v in got.items()} == {k: _plain(v) for k, v in want.items()}
+        for name in ("six_c_score", "distributor_score"):
+            assert part[name].dtype == np.float64
