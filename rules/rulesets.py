@@ -48,8 +48,8 @@ from . import families, retention
 from .banding import Cat, event_value, group_rows, table_codes
 from .config import RulesConfig
 from .decision_table import DecisionTable, Rule
+from .facts import FactsError, normalize_facts, normalize_frame
 from .family import NUMBER
-from .facts import normalize_facts, normalize_frame
 from .scorecards import missing_names, weighted_score
 
 __all__ = ["OUTPUT_COLUMNS", "CompiledRules", "RulesError", "build_tables"]
@@ -317,11 +317,16 @@ class CompiledRules:
     def _decide_rows(self, frame: pd.DataFrame, reasons_json: bool) -> pd.DataFrame:
         """A few rows one by one, in :meth:`decide_frame`'s output form (the tests prove the two paths equal)."""
         records = []
-        for row in frame.to_dict("records"):
+        for position, row in enumerate(frame.to_dict("records")):
             # a frame's missing cell (NaN, None, NA) is an absent fact
             facts = {k: v for k, v in row.items() if v is not None and v is not pd.NA and not (
                 isinstance(v, float) and v != v)}
-            records.append(self.decide_one(facts))
+            try:
+                records.append(self.decide_one(facts))
+            except FactsError as exc:
+                # named by row, as the fast path names it
+                raise FactsError(exc.field, exc.value, exc.expected, row=position,
+                                 customer_id=facts.get("customer_id")) from None
         result = pd.DataFrame.from_records(records, columns=list(self.output_columns))
         # labels stay plain objects here: building a categorical per column costs more than
         # deciding the customer; values (and numbers' float dtype) are those of the fast path
