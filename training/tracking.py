@@ -124,6 +124,28 @@ class TrackedRun:
     def log_artifacts(self, directory, artifact_path: str | None = None) -> None:
         self.tracker.client.log_artifacts(self.run_id, str(directory), artifact_path)
 
+    def log_file(self, path, artifact_path: str | None = None) -> None:
+        self.tracker.client.log_artifact(self.run_id, str(path), artifact_path)
+
+
+def file_digest(path) -> str:
+    """SHA-256 of a file's bytes (the rules file a run used, as it was)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def source_commit() -> str | None:
+    """The git commit of the crmid source tree, when it runs from a checkout (None in a wheel)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None
+
 
 def data_fingerprint(transactions: pd.DataFrame) -> dict:
     """Rows, customers, date range and a content hash of a transactions frame."""
@@ -173,7 +195,7 @@ def _ensure_registered(client, name: str) -> None:
 
 
 def log_scorer_models(run: TrackedRun, scorer, features: pd.DataFrame, *, register: bool = True,
-                      promote: dict[str, bool] | None = None) -> dict:
+                      promote: dict[str, bool] | None = None, version_tags: dict | None = None) -> dict:
     """Log the bundle, the churn model and the next-purchase model; register them; set aliases.
 
     Parameters
@@ -187,6 +209,9 @@ def log_scorer_models(run: TrackedRun, scorer, features: pd.DataFrame, *, regist
         Register the three models in the workspace's registry.
     promote : dict
         ``{registered name: bool}``: set the workspace's alias on the new version when True.
+    version_tags : dict, optional
+        Tags set on every new model version (horizon, data hash, gate verdicts ...), so that the
+        registry alone says what a version is.
 
     Returns
     -------
@@ -240,7 +265,9 @@ def log_scorer_models(run: TrackedRun, scorer, features: pd.DataFrame, *, regist
             version = None
             if register:
                 _ensure_registered(client, reg_name)
-                version = client.create_model_version(reg_name, source, run_id=run.run_id).version
+                version = client.create_model_version(reg_name, source, run_id=run.run_id,
+                                                      tags={k: str(v)[:5000] for k, v in (version_tags or {}).items()}
+                                                      ).version
             champion = bool(version is not None and promote.get(reg_name, False))
             if champion:
                 client.set_registered_model_alias(reg_name, ws.model_alias, str(version))

@@ -137,6 +137,7 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
     scorer.clv_reference_rules = engine.version
 
     on_stage("log to MLflow")
+    fingerprint = tracking.data_fingerprint(upto)
     tracker = tracking.Tracker(workspace)
     with tracker.run(workspace.experiment, f"train-{cutoff.date()}-H{H}") as run:
         run.log_params({"as_of": str(cutoff.date()), "horizon_days": int(H),
@@ -144,10 +145,17 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
                         "seed": model_defaults.SEED if seed is None else seed,
                         "snapshot_step_days": model_defaults.SNAPSHOT_STEP_DAYS,
                         **{f"lgbm_{k}": v for k, v in model_defaults.LGBM_PARAMS.items()},
-                        **{f"data_{k}": v for k, v in tracking.data_fingerprint(upto).items()}})
+                        **{f"data_{k}": v for k, v in fingerprint.items()}})
         if customers is not None:
             run.log_params({"customers_rows": len(customers)})
         run.set_tag("rules_version", engine.version)
+        # the rules as they were: the file itself and its digest (a version string can stay the
+        # same while the file changes)
+        run.set_tag("rules_sha256", tracking.file_digest(engine.path))
+        run.log_file(engine.path, "rules")
+        commit = tracking.source_commit()
+        if commit:
+            run.set_tag("crmid_git_commit", commit)
         if fallback:
             run.set_tag("fallback", f"BG/NBD baseline served: {fallback}")
         gate = scorer.info["gate"]
@@ -165,7 +173,12 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
             workspace.next_purchase_model_name: knots_model,
         }
         on_stage("register")
-        versions = tracking.log_scorer_models(run, scorer, snap, register=register, promote=promote)
+        version_tags = {"as_of": str(cutoff.date()), "horizon_days": int(H), "data_sha256_16": fingerprint["sha256_16"],
+                        "served_sources": sources, "rules_version": engine.version,
+                        **({"fallback": fallback} if fallback else {}),
+                        **{f"gate.{name}": g["source"] for name, g in gate.items()}}
+        versions = tracking.log_scorer_models(run, scorer, snap, register=register, promote=promote,
+                                              version_tags=version_tags)
         bundle = versions[workspace.model_name]
         if bundle["version"] is not None:
             scorer.version = f"{workspace.model_name}/{bundle['version']}"

@@ -80,6 +80,14 @@ def test_train_registers_and_champion_loads_from_server(server, cdnow_3k, tmp_pa
     assert "rules_version" in run.data.tags
     assert any(k.startswith("val_churn_model_") for k in run.data.metrics)
     assert not (tmp_path / "elsewhere.db").exists()
+    # the record says what made the model: the rules file and its digest, and the registry's
+    # version carries the horizon, the data hash and the gate's verdicts
+    assert len(run.data.tags["rules_sha256"]) == 64
+    assert [a.path for a in client.list_artifacts(result.run_id, "rules")] == ["rules/default.yaml"]
+    mv = client.get_model_version(ws.model_name, result.versions[ws.model_name]["version"])
+    assert mv.tags["horizon_days"] == "90" and mv.tags["as_of"] == "1997-12-31"
+    assert mv.tags["data_sha256_16"] == run.data.params["data_sha256_16"]
+    assert mv.tags["gate.churn"] in ("model", "blend", "baseline")
 
     snap = TransactionLog(cdnow_3k).snapshot("1997-12-31")
     scorer = load_scorer(ws.model_uri, tracking_uri=server)  # models:/crmid-customer@champion on the server
