@@ -359,6 +359,9 @@ def load_config(path: str | Path | None = None) -> RulesConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"rules config {path}: cannot read the file ({exc.strerror or exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"rules config {path}: byte {exc.start} is not UTF-8 ({exc.reason}); save the file as "
+                          "UTF-8") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from .config import RulesConfig, diff_configs, load_config
+from .config import ConfigError, RulesConfig, diff_configs, load_config
 from .rulesets import CompiledRules
 
 __all__ = ["RulesEngine"]
@@ -131,12 +131,18 @@ class RulesEngine:
         Raises
         ------
         rules.ConfigError
-            The file is invalid; the configuration in force is unchanged.
+            The file is invalid, or changes the rules under the version in force; the
+            configuration in force is unchanged.
         """
         with self._reload_lock:
             old = self._compiled
             new_config = load_config(path if path is not None else old.config.path)
             changes = diff_configs(old.config, new_config)
+            if changes and new_config.version == old.version:
+                # every decision names its rules version: two different rule sets under one
+                # name would make stored decisions impossible to tell apart
+                raise ConfigError(f"rules config {new_config.path}: {len(changes)} change(s) but the version is "
+                                  f"still {old.version!r}: give the changed rules a new version")
             if changes or new_config.path != old.config.path:
                 # compile before swapping: a failure here leaves the old rules in force
                 compiled = CompiledRules(new_config)

@@ -143,6 +143,23 @@ def test_bad_reload_keeps_the_rules_in_force(raw_config, write_config):
     assert engine.check(good) == []
 
 
+def test_changed_rules_under_the_same_version_are_refused(raw_config, write_config):
+    engine = RulesEngine.from_path(write_config(_variant(raw_config, "A", 0.95)))
+    same_name = write_config(_variant(raw_config, "A", 0.90))
+    with pytest.raises(ConfigError, match=r"1 change\(s\) but the version is still 'A': give the changed rules a new"):
+        engine.reload(same_name)
+    assert engine.decide({"customer_id": "c", "value_percentile": 0.92})["value_tier"] == "gold"
+    # an unchanged file under its own name reloads fine
+    assert engine.reload(write_config(_variant(raw_config, "A", 0.95)))["changed"] is False
+
+
+def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("version: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1\.yaml: byte 12 is not UTF-8"):
+        RulesEngine.from_path(path)
+
+
 def test_facts_policy_is_a_copy(engine):
     policy = engine.facts_policy
     assert set(policy) >= {"clv_max_lifetime_days", "spend_trend_window_days", "loyalty"}
