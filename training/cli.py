@@ -31,6 +31,8 @@ def add_commands(subparsers) -> None:
     _common(p)
     p.add_argument("--customers", default="", help="customer profiles file (optional)")
     p.add_argument("--no-register", action="store_true", help="log the run without registering models")
+    p.add_argument("--allow-gap", action="store_true",
+                   help="train at an as-of date further after the last transaction than the base was ever quiet")
     p.set_defaults(func=train_command)
 
     p = subparsers.add_parser("evaluate", help="the evaluation protocol: models vs BG/NBD on what followed as-of")
@@ -71,7 +73,7 @@ def train_command(args, workspace) -> int:
         tx = _read(args)
         customers = read_profiles(args.customers) if args.customers else None
         result = train(tx, as_of=args.as_of, horizon=_horizon(args), workspace=workspace, customers=customers,
-                       register=not args.no_register, on_stage=progress.step)
+                       register=not args.no_register, allow_gap=args.allow_gap, on_stage=progress.step)
     except (ValueError, FileNotFoundError, ContractError) as exc:
         progress.close()
         print(f"crmid train: error: {exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ __all__ = [
     "curve_knots",
     "fit_baseline_scorer",
     "fit_scorer",
+    "longest_quiet_stretch",
 ]
 
 
@@ -34,20 +35,30 @@ class InsufficientHistory(TrainingInputError):
     """Too little history or too few labelled customers for LightGBM; BG/NBD may still be fitted."""
 
 
-def check_dates(data_start, data_end, cutoff) -> None:
-    """The as-of date must lie within the data."""
+def check_dates(data_start, data_end, cutoff, *, allowed_gap_days: int = 0) -> None:
+    """The as-of date must lie within the data, or at most ``allowed_gap_days`` after its end."""
     cutoff = pd.Timestamp(cutoff).normalize()
     start, end = pd.Timestamp(data_start).normalize(), pd.Timestamp(data_end).normalize()
     if cutoff < start:
         raise TrainingInputError(
             f"as-of date {cutoff.date()} is before the data start {start.date()}: nothing is known at it")
-    if cutoff > end:
+    if (cutoff - end).days > allowed_gap_days:
         raise TrainingInputError(
             f"as-of date {cutoff.date()} is after the data end {end.date()} "
             f"({(cutoff - end).days} days without data would be read as silence)")
 
 
-def check_training_inputs(log: TransactionLog, cutoff, horizon, *, step_days=None) -> None:
+def longest_quiet_stretch(dates: pd.Series) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
+    """The most days the whole base went without any purchase, and between which dates."""
+    days = pd.Series(pd.to_datetime(dates).dt.normalize().unique()).sort_values().reset_index(drop=True)
+    if len(days) < 2:
+        return 0, None, None
+    gaps = days.diff().dt.days.to_numpy()[1:]
+    i = int(gaps.argmax())
+    return int(gaps[i]), days[i], days[i + 1]
+
+
+def check_training_inputs(log: TransactionLog, cutoff, horizon, *, step_days=None, allowed_gap_days: int = 0) -> None:
     """Raise :class:`TrainingInputError` before any work when the request cannot be served.
 
     Checks: the cutoff lies within the data, the horizon is a positive number of days, the
@@ -65,7 +76,7 @@ def check_training_inputs(log: TransactionLog, cutoff, horizon, *, step_days=Non
         raise TrainingInputError(f"horizon must be a positive whole number of days, got {horizon}")
     cutoff = pd.Timestamp(cutoff).normalize()
     start = log.data_start.normalize()
-    check_dates(start, log.data_end, cutoff)
+    check_dates(start, log.data_end, cutoff, allowed_gap_days=allowed_gap_days)
     history = int((cutoff - start).days)
     needed = h + step
     if history < needed:
@@ -108,7 +119,7 @@ def _check_positives(log, dates, cutoff, H) -> None:
 def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed: int | None = None,
                params: dict | None = None, num_boost_round: int | None = None,
                step_days: int | None = None, max_snapshots: int | None = None,
-               max_customers: int | None = None) -> CustomerScorer:
+               max_customers: int | None = None, allowed_gap_days: int = 0) -> CustomerScorer:
     """Train the churn and next-purchase models, the baselines, and gate them.
 
     Parameters
@@ -130,6 +141,8 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         Stack the snapshots of at most this many customers, sampled with ``seed`` (default
         :data:`models.defaults.MAX_TRAINING_CUSTOMERS`); the served BG/NBD, Gamma-Gamma and
         calibration use every customer.
+    allowed_gap_days : int
+        How many days the cutoff may lie after the last transaction (see ``crmid train``).
 
     Returns
     -------
@@ -139,9 +152,10 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     cutoff = pd.Timestamp(cutoff).normalize()
     if isinstance(log_or_transactions, pd.DataFrame) and len(log_or_transactions):
         dates = log_or_transactions["date"]
-        check_dates(dates.min(), dates.max(), cutoff)  # on the whole data, before cutting it
+        # on the whole data, before cutting it
+        check_dates(dates.min(), dates.max(), cutoff, allowed_gap_days=allowed_gap_days)
     log = as_log(log_or_transactions, cutoff)
-    check_training_inputs(log, cutoff, horizon, step_days=step_days)
+    check_training_inputs(log, cutoff, horizon, step_days=step_days, allowed_gap_days=allowed_gap_days)
     H = int(horizon)
     dates = snapshot_dates(log.data_start, cutoff, step_days=step_days, max_snapshots=max_snapshots)
     seed = defaults.SEED if seed is None else int(seed)
@@ -222,7 +236,8 @@ def _fit_spend(snap: pd.DataFrame) -> GammaGammaModel:
     return GammaGammaModel().fit(snap["n_purchases"].to_numpy()[repeat], snap["monetary_mean"].to_numpy()[repeat])
 
 
-def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str) -> CustomerScorer:
+def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str,
+                        allowed_gap_days: int = 0) -> CustomerScorer:
     """A scorer that serves BG/NBD and Gamma-Gamma everywhere: what a short history supports.
 
     Used by ``crmid train`` when the history cannot train or validate the LightGBM models
@@ -236,7 +251,8 @@ def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str) ->
     cutoff = pd.Timestamp(cutoff).normalize()
     if isinstance(log_or_transactions, pd.DataFrame) and len(log_or_transactions):
         dates = log_or_transactions["date"]
-        check_dates(dates.min(), dates.max(), cutoff)  # on the whole data, before cutting it
+        # on the whole data, before cutting it
+        check_dates(dates.min(), dates.max(), cutoff, allowed_gap_days=allowed_gap_days)
     log = as_log(log_or_transactions, cutoff)
     if log.n_rows == 0 or log.data_start is None:
         raise TrainingInputError("no transactions to fit BG/NBD on (0 rows)")

@@ -13,7 +13,15 @@ from crmid.models import defaults as model_defaults
 from crmid.models.value import clv, clv_reference
 
 from . import defaults, tracking
-from .fitting import InsufficientHistory, check_dates, check_training_inputs, fit_baseline_scorer, fit_scorer
+from .fitting import (
+    InsufficientHistory,
+    TrainingInputError,
+    check_dates,
+    check_training_inputs,
+    fit_baseline_scorer,
+    fit_scorer,
+    longest_quiet_stretch,
+)
 
 if TYPE_CHECKING:
     from crmid.config import Workspace
@@ -48,9 +56,11 @@ class TrainResult:
     tracking_uri: str = ""
     scorer: object = None
     fallback: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [f"run {self.run_id} ({self.tracking_uri})"]
+        lines += [f"  note: {note}" for note in self.notes]
         if self.fallback:
             lines.append(f"  serving the BG/NBD baseline: {self.fallback}")
         for name, g in self.gate.items():
@@ -73,9 +83,31 @@ def gate_metrics(gate: dict) -> dict:
     return out
 
 
+def _gap_allowed(transactions: pd.DataFrame, cutoff: pd.Timestamp, allow_gap: bool) -> tuple[int, str | None]:
+    """Days the cutoff may lie after the last transaction, and the note that says so.
+
+    Scoring at month end when the last purchase was two days earlier is normal: silence up to
+    the longest quiet stretch the whole base has had is read as silence. A longer gap suggests
+    missing data and is refused unless ``allow_gap``.
+    """
+    end = transactions["date"].max().normalize()
+    gap = int((cutoff - end).days)
+    if gap <= 0:
+        return 0, None
+    quiet, q_from, q_to = longest_quiet_stretch(transactions["date"])
+    where = f" ({q_from.date()} .. {q_to.date()})" if q_from is not None else ""
+    if gap > quiet and not allow_gap:
+        raise TrainingInputError(
+            f"as-of date {cutoff.date()} is {gap} days after the last transaction ({end.date()}), longer than the "
+            f"longest quiet stretch the base has had ({quiet} days{where}): data may be missing; pass --allow-gap "
+            "to read those days as silence anyway")
+    return gap, (f"as-of date {cutoff.date()} is {gap} days after the last transaction ({end.date()}); those days "
+                 f"are read as silence (the base's longest quiet stretch: {quiet} days{where})")
+
+
 def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: int | None = None,
           customers: pd.DataFrame | None = None, register: bool = True, seed: int | None = None,
-          on_stage=None) -> TrainResult:
+          allow_gap: bool = False, on_stage=None) -> TrainResult:
     """Fit on data up to ``as_of``, gate against BG/NBD, log and register in MLflow.
 
     When the history is too short for the LightGBM models (a horizon longer than the history
@@ -96,6 +128,9 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
         Customer profiles; only fingerprinted in the run (the models use transactions only).
     register : bool
         Register the models and set the alias where the gate promotes them.
+    allow_gap : bool
+        Train at an as-of date further after the last transaction than the base has ever been
+        quiet (normally refused as a sign of missing data).
     on_stage : callable, optional
         Called with each stage's name as it starts (progress).
 
@@ -109,14 +144,16 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
     on_stage = on_stage or (lambda stage: None)
     H = defaults.HORIZON_DAYS if horizon is None else horizon
     cutoff = pd.Timestamp(as_of).normalize()
+    gap, gap_note = 0, None
     if len(transactions):
-        check_dates(transactions["date"].min(), transactions["date"].max(), cutoff)
+        gap, gap_note = _gap_allowed(transactions, cutoff, allow_gap)
+        check_dates(transactions["date"].min(), transactions["date"].max(), cutoff, allowed_gap_days=gap)
     upto = transactions[transactions["date"] <= cutoff].reset_index(drop=True)
     log = TransactionLog(upto)
     engine = RulesEngine.from_path(workspace.rules_path)  # a bad rules file fails before any work
     fallback = None
     try:
-        check_training_inputs(log, cutoff, H)
+        check_training_inputs(log, cutoff, H, allowed_gap_days=gap)
     except InsufficientHistory as exc:
         fallback = str(exc)
     on_stage("fit")
@@ -124,11 +161,12 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
     scorer = None
     if fallback is None:
         try:
-            scorer = fit_scorer(log, cutoff=cutoff, horizon=H, seed=seed)
+            scorer = fit_scorer(log, cutoff=cutoff, horizon=H, seed=seed, allowed_gap_days=gap)
         except InsufficientHistory as exc:
             fallback = str(exc)
     if scorer is None:
-        scorer = fit_baseline_scorer(log, cutoff=cutoff, horizon=H, reason=f"BG/NBD served: {fallback}")
+        scorer = fit_baseline_scorer(log, cutoff=cutoff, horizon=H, reason=f"BG/NBD served: {fallback}",
+                                     allowed_gap_days=gap)
     training_seconds = time.perf_counter() - t0
     snap = log.snapshot(cutoff)
     # the CLV distribution of the training population: what a lone customer's value percentile
@@ -158,6 +196,8 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
             run.set_tag("crmid_git_commit", commit)
         if fallback:
             run.set_tag("fallback", f"BG/NBD baseline served: {fallback}")
+        if gap_note:
+            run.set_tag("as_of_gap", gap_note)
         gate = scorer.info["gate"]
         metrics = gate_metrics(gate)
         run.log_metrics({"training_seconds": training_seconds, **metrics})
@@ -184,4 +224,4 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
             scorer.version = f"{workspace.model_name}/{bundle['version']}"
         return TrainResult(run.run_id, versions, sources, gate, metrics,
                            {n: v["champion"] for n, v in versions.items()}, workspace.tracking_uri, scorer,
-                           fallback)
+                           fallback, [gap_note] if gap_note else [])

@@ -53,8 +53,24 @@ def test_commands_report_bad_input_with_the_numbers(tx_csv, tmp_path, capsys):
     assert main([
         "train", "--transactions", str(tx_csv), "--as-of", "1999-03-31", "--horizon", "90",
         "--columns", "customer_id=cust", "--work-dir", str(tmp_path)]) == 2
-    assert "as-of date 1999-03-31 is after the data end 1998-06-30" in capsys.readouterr().err
+    assert "as-of date 1999-03-31 is 274 days after the last transaction (1998-06-30)" in capsys.readouterr().err
     assert main([
         "evaluate", "--transactions", str(tx_csv), "--as-of", "1998-05-31", "--horizon", "90",
         "--columns", "customer_id=cust", "--no-tracking", "--report", str(tmp_path / "r")]) == 2
     assert "needs data up to 1998-08-29" in capsys.readouterr().err
+
+
+def test_as_of_after_the_last_transaction(tx_csv, tmp_path, capsys):
+    """An as-of date after the last purchase, within the base's longest quiet stretch, is normal
+    (this sample has purchases every day but one: at most 1 day of silence); a year is refused."""
+    assert main(["train", "--transactions", str(tx_csv), "--as-of", "1998-07-01", "--horizon", "90",
+                 "--columns", "customer_id=cust", "--work-dir", str(tmp_path), "--no-register"]) == 0
+    out = capsys.readouterr().out
+    assert "note: as-of date 1998-07-01 is 1 days after the last transaction (1998-06-30)" in out
+    assert main(["train", "--transactions", str(tx_csv), "--as-of", "1999-06-30", "--horizon", "90",
+                 "--columns", "customer_id=cust", "--work-dir", str(tmp_path), "--no-register"]) == 2
+    err = capsys.readouterr().err
+    assert "365 days after the last transaction" in err and "longest quiet stretch" in err and "--allow-gap" in err
+    assert main(["train", "--transactions", str(tx_csv), "--as-of", "1998-07-15", "--horizon", "90",
+                 "--columns", "customer_id=cust", "--work-dir", str(tmp_path), "--no-register", "--allow-gap"]) == 0
+    assert "15 days after the last transaction" in capsys.readouterr().out
