@@ -2,10 +2,17 @@
 
 For each size: generate the base with the project's synthetic generator (about 6 transactions per
 customer), train once on a sample, then time `crmid score` end to end in its own process (read,
-validate, snapshot, both models, rules, merge, write Parquet) under `/usr/bin/time -v` for the
-peak memory, and the peer — lifetimes' summary_data_from_transaction_data + BetaGeoFitter.fit +
-conditional_probability_alive on the same data — the same way. Prints wall time, customers per
-second, peak RSS, our stage times and the ratio ours / peer from the same run.
+validate, snapshot, both models, rules, merge, write Parquet, save the run to the scores store)
+under `/usr/bin/time -v` for the peak memory, twice: with the workspace's default SQLite store
+(``crmid-sqlite``, the path users run) and with ``--store`` PostgreSQL (``crmid-postgres``,
+``--pg-url``; ``none`` skips it). Then the peer — lifetimes' summary_data_from_transaction_data +
+BetaGeoFitter.fit + conditional_probability_alive on the same data — the same way. Prints, per
+size, wall time, customers per second, peak RSS, the ratio to the peer from the same run, and the
+stage times crmid prints (the store stage on its own: it runs beside the Parquet write, so "other",
+the wall time no stage accounts for — start-up, imports, exit — counts only what it takes beyond
+the write). Each run the bench stores is deleted again afterwards, so the
+stores do not grow by a million rows per bench (``--keep-runs`` keeps them). It also times
+``crmid --help`` (start-up).
 
 With ``--train-size N`` it also times ``crmid train`` (stacked snapshots, both models, the gate
 against BG/NBD, MLflow logging and registration in a SQLite store) on the N-customer base.
@@ -19,10 +26,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 PEER = """
 import sys, time, warnings
@@ -56,6 +66,8 @@ def main() -> int:
     parser.add_argument("--workdir", default="/tmp/crmid-bench")
     parser.add_argument("--train-sample", type=int, default=50_000, help="customers to train on")
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL store for crmid-postgres ('none' skips it)")
+    parser.add_argument("--keep-runs", action="store_true", help="keep the runs the bench stores")
     parser.add_argument("--train-size", type=int, default=0,
                         help="also time `crmid train` on the base of this size (one of --sizes; 0 skips)")
     args = parser.parse_args()
@@ -71,6 +83,9 @@ def main() -> int:
     as_of = "2025-12-30"  # the synthetic period's last day
     rows = []
     model_dir = work / "model"
+    variants = [("crmid-sqlite", [])]
+    if args.pg_url.lower() != "none":
+        variants.append(("crmid-postgres", ["--store", args.pg_url]))
     for n in [int(s) for s in args.sizes.split(",")]:
         tx_path = work / f"tx_{n}.parquet"
         if not tx_path.exists():
@@ -86,19 +101,29 @@ def main() -> int:
             print(f"trained on {args.train_sample:,} customers in {time.perf_counter() - t0:.1f} s", flush=True)
         n_rows = len(pd.read_parquet(tx_path, columns=["amount"]))
         out = work / f"scores_{n}.parquet"
-        # the path users run: the default SQLite scores store of the workspace, on
-        wall, rss, stdout = timed([crmid, "score", "--transactions", str(tx_path), "--as-of", as_of,
-                                   "--out", str(out), "--model-uri", str(model_dir), "--work-dir", str(work)])
-        stages = re.search(r"stages: (.*)", stdout).group(1)
-        row = {"customers": n, "transactions": n_rows, "ours_s": wall, "ours_gb": rss, "stages": stages}
+        row = {"customers": n, "transactions": n_rows, "runs": {}}
+        # the path users run: the default SQLite scores store of the workspace, on; then PostgreSQL
+        for name, store_args in variants:
+            wall, rss, stdout = timed([crmid, "score", "--transactions", str(tx_path), "--as-of", as_of,
+                                       "--out", str(out), "--model-uri", str(model_dir), "--work-dir", str(work),
+                                       *store_args])
+            print(f"{name}: {wall:.1f} s, peak {rss:.2f} GB\n{stdout.strip()}", flush=True)
+            stages = _stages(stdout)
+            row["runs"][name] = {"s": wall, "gb": rss, "stages": stages}
+            run_id = re.search(r"store run (\S+)", stdout)
+            if run_id and not args.keep_runs:
+                _delete_run(store_args[1] if store_args else f"sqlite:///{work / 'scores.db'}", run_id.group(1))
         if not args.skip_peer:
             peer_wall, peer_rss, _ = timed([sys.executable, "-c", PEER, str(tx_path), as_of])
-            row.update(peer_s=peer_wall, peer_gb=peer_rss)
+            row["runs"]["lifetimes"] = {"s": peer_wall, "gb": peer_rss}
         rows.append(row)
-        print(_line(row), flush=True)
+        print(_lines(row), flush=True)
     print("\nsummary")
     for row in rows:
-        print(_line(row))
+        print(_lines(row))
+    help_s = [timed([crmid, "--help"])[0] for _ in range(5)]
+    print(f"\ncrmid --help (start-up): median {statistics.median(help_s):.2f} s of 5 "
+          f"(min {min(help_s):.2f}, max {max(help_s):.2f})")
     if args.train_size:
         tx_path = work / f"tx_{args.train_size}.parquet"
         wall, rss, stdout = timed([crmid, "train", "--transactions", str(tx_path), "--as-of", as_of,
@@ -107,13 +132,63 @@ def main() -> int:
     return 0
 
 
-def _line(row: dict) -> str:
-    text = (f"{row['customers']:>10,} customers {row['transactions']:>11,} tx | crmid score {row['ours_s']:6.1f} s "
-            f"{row['customers'] / row['ours_s']:>9,.0f} cust/s peak {row['ours_gb']:.2f} GB")
-    if "peer_s" in row:
-        text += (f" | lifetimes {row['peer_s']:6.1f} s peak {row['peer_gb']:.2f} GB"
-                 f" | ratio ours/peer {row['ours_s'] / row['peer_s']:.2f}")
-    return text + f"\n{'':>12}stages: {row['stages']}"
+def _stages(stdout: str) -> dict[str, float]:
+    """The stage times ``crmid score`` prints: ``stages: read+validate 2.90 s, prepare 1.20 s, ...``."""
+    text = re.search(r"stages: (.*)", stdout).group(1)
+    return {name: float(sec) for name, sec in re.findall(r"([\w+]+) ([\d.]+) s", text)}
+
+
+def _delete_run(url: str, run_id: str) -> None:
+    """Delete one stored run: its rows in every ``crmid_*`` table (by ``run_id`` or ``run_key``), the run last.
+
+    Plain SQLAlchemy on the reflected tables (views are left alone); a run's own PostgreSQL
+    partition (``crmid_score_rows_<run_key>``) is dropped rather than emptied.
+    """
+    import sqlalchemy as sa
+
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+    engine = sa.create_engine(url)
+    try:
+        meta = sa.MetaData()
+        meta.reflect(engine)
+        runs = meta.tables["crmid_runs"]
+        with engine.begin() as conn:
+            key = (conn.execute(sa.select(runs.c.run_key).where(runs.c.run_id == run_id)).scalar()
+                   if "run_key" in runs.c else None)
+            partition = meta.tables.get(f"crmid_score_rows_{key}")
+            if partition is not None:
+                partition.drop(conn)
+            # children (by foreign key) before parents: crmid_runs goes last
+            for table in reversed(meta.sorted_tables):
+                if not table.name.startswith("crmid_") or table is partition:
+                    continue
+                if "run_id" in table.c:
+                    conn.execute(table.delete().where(table.c.run_id == run_id))
+                elif "run_key" in table.c and key is not None:
+                    conn.execute(table.delete().where(table.c.run_key == key))
+    finally:
+        engine.dispose()
+
+
+def _lines(row: dict) -> str:
+    n = row["customers"]
+    runs = row["runs"]
+    peer = runs.get("lifetimes")
+    text = f"{n:>10,} customers {row['transactions']:>11,} tx"
+    for name, run in runs.items():
+        text += (f"\n  {name:<15}{run['s']:7.1f} s {n / run['s']:>9,.0f} cust/s  peak {run['gb']:5.2f} GB")
+        if peer and name != "lifetimes":
+            text += f"  ratio/peer {run['s'] / peer['s']:.2f}"
+        if "stages" in run:
+            stages = run["stages"]
+            # the store is written beside the Parquet file: only what it takes beyond the write counts
+            overlap = min(stages.get("store", 0.0), stages.get("write", 0.0))
+            other = run["s"] - sum(stages.values()) + overlap
+            text += (f"\n  {'':<15}stages: store {stages.get('store', float('nan')):.2f} s (beside write) | "
+                     + ", ".join(f"{k} {v:.2f}" for k, v in stages.items() if k != "store")
+                     + f", other {other:.2f} s")
+    return text
 
 
 if __name__ == "__main__":

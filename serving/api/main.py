@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from crmid import __version__
 from crmid.config import Workspace
 
-from .routers import admin, decide, retain, score
+from .routers import admin, decide, retain, score, ui
 from .security import BodySizeLimit
 from .state import ServingState
 
@@ -55,6 +55,6 @@ def create_app(workspace: Workspace | None = None, state: ServingState | None = 
             problems.append(f"{where or 'body'}: {err.get('msg')} (got {err.get('input')!r})")
         return JSONResponse({"detail": problems}, status_code=422)
 
-    for router in (decide.router, score.router, retain.router, admin.router):
+    for router in (decide.router, score.router, retain.router, admin.router, ui.router):
         app.include_router(router)
     return app

@@ -10,13 +10,13 @@ each database's fast bulk insert.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["RETAIN_COLUMNS", "TIER_ORDER", "RunInfo", "ScoresStore"]
+__all__ = ["RETAIN_COLUMNS", "RETAIN_SORTS", "TIER_ORDER", "RunInfo", "ScoresStore"]
 
 #: value tiers from the top of the pyramid down; ties in priority and value at risk go to the higher tier
 TIER_ORDER = ("platinum", "gold", "iron", "lead", "not_assessed")
@@ -44,6 +44,21 @@ RETAIN_COLUMNS = (
     "action_text",
     "priority",
     "reasons",
+)
+
+#: what the retain list can be sorted by: ``rank`` (the retain ranking itself) or one of its
+#: columns; ``value_tier`` sorts by the pyramid (platinum first), not alphabetically, and ``action``
+#: by the action's code, which groups each action's customers together. Any sort ends with the
+#: retain ranking, so equal values keep the order ``crmid retain`` gives them
+RETAIN_SORTS = (
+    "rank",
+    "customer_id",
+    "value_tier",
+    "churn_probability",
+    "clv",
+    "value_at_risk",
+    "expected_days_to_next_purchase",
+    "action",
 )
 
 
@@ -85,6 +100,84 @@ class ScoresStore(abc.ABC):
     def retain(self, *, top: int = 20, tiers: Sequence[str] | None = None, min_churn: float | None = None,
                customer_ids: Sequence[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
         """Who to retain, ranked by priority, value at risk, then tier (columns ``RETAIN_COLUMNS``)."""
+
+    @abc.abstractmethod
+    def retain_page(self, *, top: int | None = 20, offset: int = 0, sort: str = "rank", descending: bool = False,
+                    tiers: Sequence[str] | None = None, min_churn: float | None = None,
+                    labels: Mapping[str, Sequence[str]] | None = None, min_value_at_risk: float | None = None,
+                    customer_ids: Sequence[str] | None = None, run_id: str | None = None) -> pd.DataFrame:
+        """One page of the retain list, filtered and sorted on the database (columns ``RETAIN_COLUMNS``).
+
+        Parameters
+        ----------
+        top : int or None
+            Rows in the page; None: every row from ``offset`` on.
+        offset : int
+            Rows of the sorted, filtered list skipped before the page.
+        sort : str
+            One of :data:`RETAIN_SORTS`; ties (and ``"rank"``) follow the retain ranking.
+        descending : bool
+            Reverse the sort column (for ``"rank"``: the whole ranking).
+        tiers, min_churn, customer_ids, run_id
+            As in :meth:`retain`.
+        labels : mapping of str to sequence of str, optional
+            Stored label column (one of :attr:`label_columns`, e.g. ``action``) -> the values kept.
+        min_value_at_risk : float, optional
+            Only customers with at least this value at risk.
+
+        Raises
+        ------
+        ValueError
+            For a sort or label column the store does not have.
+        """
+
+    @abc.abstractmethod
+    def count_retain(self, *, tiers: Sequence[str] | None = None, min_churn: float | None = None,
+                     labels: Mapping[str, Sequence[str]] | None = None, min_value_at_risk: float | None = None,
+                     customer_ids: Sequence[str] | None = None, run_id: str | None = None) -> int:
+        """How many customers the retain list has with these filters (those of :meth:`retain_page`)."""
+
+    @abc.abstractmethod
+    def iter_retain(self, *, chunk_rows: int = 50_000, sort: str = "rank", descending: bool = False,
+                    tiers: Sequence[str] | None = None, min_churn: float | None = None,
+                    labels: Mapping[str, Sequence[str]] | None = None, min_value_at_risk: float | None = None,
+                    customer_ids: Sequence[str] | None = None, run_id: str | None = None) -> Iterator[pd.DataFrame]:
+        """The whole filtered retain list in frames of at most ``chunk_rows``, in order, read as they are used."""
+
+    @property
+    @abc.abstractmethod
+    def label_columns(self) -> tuple[str, ...]:
+        """The stored per-customer label columns (``value_tier``, ``action`` ...) a list can be filtered on."""
+
+    @abc.abstractmethod
+    def breakdown(self, by: Sequence[str], *, listed_only: bool = False, run_id: str | None = None) -> pd.DataFrame:
+        """Customers, CLV and value at risk per combination of the label columns ``by`` in a run.
+
+        Computed by the database (GROUP BY), so its cost does not depend on holding the run in
+        memory. Columns: ``by``, then ``customers``, ``clv`` and ``value_at_risk`` (sums; missing
+        values count as nothing). ``listed_only``: only the customers of the retain list.
+        """
+
+    @abc.abstractmethod
+    def distribution(self, column: str, edges: Sequence[float], *, run_id: str | None = None) -> pd.DataFrame:
+        """A histogram of a stored number column: customers per bin ``[edges[i], edges[i+1])`` (last bin closed).
+
+        Columns ``lower``, ``upper``, ``customers``, one row per bin (empty bins included);
+        missing values and values outside the edges are not counted.
+        """
+
+    @abc.abstractmethod
+    def list_runs(self, limit: int | None = None) -> list[RunInfo]:
+        """Stored runs of every status, the most recently started first."""
+
+    @abc.abstractmethod
+    def customer_history(self, customer_id: str, *, runs: int | None = None) -> pd.DataFrame:
+        """One customer's stored row in each complete run that has it, oldest first.
+
+        Columns: the run's ``run_id``, ``as_of``, ``finished_at``, ``model_version``,
+        ``rules_version``, then the customer's stored score columns (without the reasons).
+        ``runs``: look only at that many most recent complete runs.
+        """
 
     @abc.abstractmethod
     def customer(self, customer_id: str, run_id: str | None = None) -> dict | None:

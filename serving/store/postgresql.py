@@ -1,13 +1,11 @@
-"""PostgreSQL backend: bulk insert by COPY from CSV that Arrow writes."""
+"""PostgreSQL backend: one partition per run, loaded by binary COPY from Arrow (ADBC), indexed after the load."""
 
 from __future__ import annotations
 
 import importlib.util
-import io
+from collections.abc import Sequence
 
-import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 
 from .sql import SqlScoresStore
@@ -15,8 +13,29 @@ from .sql import SqlScoresStore
 __all__ = ["PostgresScoresStore"]
 
 
+def _literal(run_id: str) -> str:
+    """A run id (a UUID the store made) as an SQL string literal."""
+    return "'" + str(run_id).replace("'", "''") + "'"
+
+
 class PostgresScoresStore(SqlScoresStore):
-    """Scores in PostgreSQL (``postgresql://user@host/db``)."""
+    """Scores in PostgreSQL (``postgresql://user@host/db``).
+
+    ``crmid_score_rows`` is partitioned by run id: a run's rows go into a table of their own,
+    created in the run's transaction and loaded by the ADBC driver's binary COPY from Arrow
+    with no index to maintain; its indexes, the customer's (unique) and the retain ranking's,
+    are then built in one sort each, and the table is attached as the run's partition just
+    before the run is marked complete. A query names the run (``WHERE run_id = ...``), so the
+    planner goes to that one partition. Maintaining the indexes row by row during the COPY took
+    twice as long, and leading them with the (constant) run id made each build 2-3 times slower.
+    """
+
+    _rows_run_column = "run_id"
+    # uniqueness of (run, customer) is the partition's unique index on the customer: its run is
+    # fixed by the partition bound. A key on the parent would have to lead with the run id
+    _rows_primary_key = False
+    # byte order, as on SQLite; and the index on a million ids builds in half the time
+    _customer_id_type = sa.String(128, collation="C")
 
     def _engine_url(self, url: str) -> str:
         # SQLAlchemy 2.1 reads a plain postgresql:// URL as psycopg 3; crmid ships psycopg2, so
@@ -25,23 +44,61 @@ class PostgresScoresStore(SqlScoresStore):
             return "postgresql+psycopg2://" + url[len("postgresql://"):]
         return url
 
-    def _insert_scores(self, conn, rows: pd.DataFrame, chunk_rows: int) -> None:
-        if conn.dialect.driver != "psycopg2":
-            super()._insert_scores(conn, rows, chunk_rows)
-            return
-        statement = f"COPY {self.scores.name} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv)"
-        dbapi_error = conn.dialect.loaded_dbapi.Error
-        cursor = conn.connection.dbapi_connection.cursor()
+    def _score_rows_options(self) -> dict:
+        return {"postgresql_partition_by": "LIST (run_id)"}
+
+    def _partition(self, run_key: int) -> str:
+        return f"{self.score_rows.name}_{int(run_key)}"
+
+    def _partition_indexes(self, part: str) -> list[str]:
+        """The indexes of a run's partition: its customers (unique), the retain ranking's order."""
+        return [f"CREATE UNIQUE INDEX {part}_customer ON {part} (customer_id)",  # a repeated customer fails here
+                f"CREATE INDEX {part}_rank ON {part} (priority, value_at_risk)"]
+
+    def _create_partitions(self, conn, runs: Sequence[tuple[int, str]]) -> None:
+        for key, run_id in runs:
+            part = self._partition(key)
+            conn.execute(sa.text(f"CREATE TABLE {part} PARTITION OF {self.score_rows.name} "
+                                 f"FOR VALUES IN ({_literal(run_id)})"))
+            for statement in self._partition_indexes(part):
+                conn.execute(sa.text(statement))
+
+    def _write_run(self, run_id: str, run_key: int, rows: pa.Table, reasons: pa.Table, chunk_rows: int) -> None:
+        import adbc_driver_manager
+        import adbc_driver_postgresql.dbapi
+
+        part, run = self._partition(run_key), _literal(run_id)
+        before = [
+            f"CREATE TABLE {part} (LIKE {self.score_rows.name} INCLUDING DEFAULTS)",
+            # the partition's bound as a constraint: ATTACH then needs no scan to prove it
+            f"ALTER TABLE {part} ADD CONSTRAINT {part}_run CHECK (run_id IS NOT NULL AND run_id = {run})",
+        ]
+        after = [
+            *self._partition_indexes(part),
+            f"ALTER TABLE {self.score_rows.name} ATTACH PARTITION {part} FOR VALUES IN ({run})",
+            # statistics now, not whenever autovacuum comes by; a small sample is plenty (0.1 s)
+            "SET LOCAL default_statistics_target = 10",
+            f"ANALYZE {part}",
+        ]
+        uri = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = adbc_driver_postgresql.dbapi.connect(uri)  # not autocommit: all of it is one transaction
+        statement = before[0]
         try:
-            for start in range(0, len(rows), chunk_rows):
-                # Arrow writes CSV ten times faster than pandas; missing values (NaN included)
-                # become unquoted empty fields, which COPY's CSV format reads as NULL
-                buffer = io.BytesIO()
-                part = pa.Table.from_pandas(rows.iloc[start:start + chunk_rows], preserve_index=False)
-                pa_csv.write_csv(part, buffer, pa_csv.WriteOptions(include_header=False))
-                buffer.seek(0)
-                cursor.copy_expert(statement, buffer)
-        except dbapi_error as exc:
-            raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error, dialect=conn.dialect) from exc
+            with conn.cursor() as cur:
+                try:
+                    for statement in before:
+                        cur.execute(statement)
+                    statement = f"COPY {self.reasons.name}"
+                    cur.adbc_ingest(self.reasons.name, reasons, mode="append")
+                    statement = f"COPY {part}"
+                    cur.adbc_ingest(part, rows, mode="append")
+                    for statement in after:
+                        cur.execute(statement)
+                    statement = self._completed_sql(run_id, rows.num_rows)  # last: the run becomes complete
+                    cur.execute(statement)
+                    conn.commit()
+                except adbc_driver_manager.Error as exc:
+                    conn.rollback()
+                    raise self._adbc_error(exc, statement) from exc
         finally:
-            cursor.close()
+            conn.close()

@@ -1,14 +1,20 @@
 """The scores store on SQLite and on the real PostgreSQL at 127.0.0.1:5432."""
 
 import json
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from crmid.serving.store import open_store
+from crmid.rules.families import outputs
+from crmid.rules.family import NUMBER
+from crmid.serving.store import RETAIN_COLUMNS, TIER_ORDER, open_store
+from crmid.serving.store.sql import score_fields
 
 #: the URL as the README writes it: no driver named (SQLAlchemy alone would pick psycopg 3)
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -147,3 +153,215 @@ def test_one_customer_is_looked_up_in_the_latest_run(store):
     assert row["run_id"] == run_id and row["value_tier"] == frame["value_tier"].iloc[2]
     assert json.loads(row["reasons"]) == json.loads(frame["reasons"].iloc[2])
     assert store.customer("nobody") is None
+
+
+# --------------------------------------------------------------------------------------------
+# the bulk path (ADBC: SQLite file, PostgreSQL COPY) at a size that exercises it, and the
+# coded layout behind the crmid_scores view
+# --------------------------------------------------------------------------------------------
+#: texts of label and text outputs, with what the bulk paths must carry unchanged
+_TEXTS = ["alpha", "beta", 'with "quotes", commas', "new\nline", "黄金 客户", "x" * 300]
+
+
+def _big(n=50_000, seed=0, texts=_TEXTS):
+    """A scored frame of ``n`` customers, in no particular order, with every stored column.
+
+    Labels come as categoricals (with unused categories) and as plain objects, with missing
+    values; numbers have NaN; reasons repeat a few JSON texts.
+    """
+    rng = np.random.default_rng(seed)
+    frame = {"customer_id": [f"C{i:07d}" for i in rng.permutation(n)]}
+    for name in ("churn_probability", "p_purchase_30d", "p_purchase_90d", "expected_days_to_next_purchase", "clv",
+                 "value_at_risk", "value_percentile"):
+        frame[name] = np.where(rng.random(n) < 0.1, np.nan, rng.gamma(2.0, 50.0, n))
+    for i, output in enumerate(outputs()):
+        if output.kind == NUMBER:
+            frame[output.name] = np.where(rng.random(n) < 0.5, np.nan, rng.random(n) * 100)
+            continue
+        values = np.array(list(texts) + ([TIER_ORDER[0]] if output.name == "value_tier" else []), dtype=object)
+        column = pd.Series(values[rng.integers(0, len(values), n)]).where(rng.random(n) > 0.05)
+        # half as categoricals (what the batch job hands over), half as plain objects
+        frame[output.name] = column.astype(pd.CategoricalDtype([*values, "unused"])) if i % 2 else column
+    frame["priority"] = rng.integers(0, 6, n)
+    reasons = [json.dumps([{"rule": f"r.{k}", "reason": f'because "{k}", 黄金'}], ensure_ascii=False) for k in range(7)]
+    frame["reasons"] = np.array(reasons, dtype=object)[rng.integers(0, len(reasons), n)]
+    return pd.DataFrame(frame)
+
+
+def _stored(store, run_id) -> pd.DataFrame:
+    """Every stored row of a run, read back in plain SQL from the crmid_scores view, by customer id."""
+    query = ("SELECT s.*, r.reasons FROM crmid_scores s JOIN crmid_reasons r "
+             "ON r.run_id = s.run_id AND r.reasons_id = s.reasons_id WHERE s.run_id = :run ORDER BY s.customer_id")
+    with store.engine.connect() as conn:
+        return pd.DataFrame(conn.execute(sa.text(query), {"run": run_id}).mappings().all())
+
+
+def _expected(frame: pd.DataFrame) -> pd.DataFrame:
+    """What the store must give back for ``frame``: texts as texts, missing as None/NaN, numbers as floats."""
+    out = {}
+    for name in [*score_fields(), "reasons"]:
+        if name == "reasons_id":
+            continue
+        column = frame[name].astype(object) if name in frame else pd.Series([None] * len(frame), dtype=object)
+        out[name] = column.where(column.notna(), None) if name in _text_columns() else pd.to_numeric(column)
+    return pd.DataFrame(out).sort_values("customer_id", ignore_index=True)
+
+
+def _text_columns() -> set[str]:
+    return {"customer_id", "reasons", *(o.name for o in outputs() if o.kind != NUMBER)}
+
+
+def _same(store, run_id, frame):
+    got = _stored(store, run_id)
+    assert (got["run_id"] == run_id).all()
+    expected = _expected(frame)
+    got = got[list(expected.columns)]
+    for name in expected.columns:
+        if name in _text_columns():  # missing texts as None on both sides, whatever pandas infers
+            got[name] = got[name].astype(object).where(got[name].notna(), None)
+            expected[name] = expected[name].astype(object).where(expected[name].notna(), None)
+        else:
+            got[name] = pd.to_numeric(got[name])
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+def test_a_large_run_round_trips_exactly(store):
+    frame = _big()
+    run_id = store.save_run(frame, as_of="2024-01-31", n_rejected=3, model_version="m", rules_version="r",
+                            clv_reference=np.linspace(0, 1, 5))
+    assert store.latest_run().n_scored == len(frame)
+    _same(store, run_id, frame)
+    # a later run with texts the dictionary has not seen: both runs still read back as written
+    later = _big(n=1_000, seed=1, texts=["gamma", "alpha", "δ-new"]).drop(columns=["six_c_score"])
+    later_id = store.save_run(later, as_of="2024-02-29", n_rejected=0, model_version="m", rules_version="r",
+                              clv_reference=np.zeros(1))
+    _same(store, later_id, later)
+    _same(store, run_id, frame)
+
+
+def test_retain_and_customer_lookup_on_a_large_run(store):
+    frame = _big()
+    run_id = store.save_run(frame, as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
+                            clv_reference=np.zeros(1))
+    expected = _expected(frame)
+    # the retain ranking, computed here the way it is defined: priority, value at risk (missing
+    # last), tier from the top of the pyramid, customer id; customers with no action left out
+    listed = expected[expected["priority"] > 0].assign(
+        tier_rank=expected["value_tier"].map({t: i for i, t in enumerate(TIER_ORDER)}).fillna(len(TIER_ORDER)),
+        neg_priority=-expected["priority"], neg_risk=-expected["value_at_risk"])
+    ranked = listed.sort_values(["neg_priority", "neg_risk", "tier_rank", "customer_id"], na_position="last")
+    top = store.retain(top=200)
+    assert list(top.columns) == list(RETAIN_COLUMNS)
+    assert list(top["customer_id"]) == list(ranked["customer_id"].head(200))
+    pd.testing.assert_frame_equal(top.drop(columns="reasons").reset_index(drop=True),
+                                  ranked[[c for c in RETAIN_COLUMNS if c != "reasons"]].head(200)
+                                  .reset_index(drop=True).astype(top.drop(columns="reasons").dtypes.to_dict()),
+                                  check_dtype=False)
+    gold = store.retain(top=100_000, tiers=["gold"], min_churn=0.5)
+    assert set(gold["customer_id"]) == set(listed[(listed["value_tier"] == "gold")
+                                                  & (listed["churn_probability"] >= 0.5)]["customer_id"])
+    for i in (0, 17, 49_999):
+        row = expected.iloc[i]
+        got = store.customer(row["customer_id"])
+        assert got["run_id"] == run_id
+        for name, value in row.items():
+            if name in _text_columns():
+                assert got[name] == value, name
+            else:
+                assert (got[name] is None and np.isnan(value)) or got[name] == value, name
+    assert store.customer("nobody") is None
+
+
+def test_a_failure_midway_through_the_bulk_path_leaves_the_previous_run_latest(store):
+    good = store.save_run(_big(n=1_000), as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
+                          clv_reference=np.zeros(1))
+    broken = _big()
+    broken.loc[40_000, "customer_id"] = broken.loc[10, "customer_id"]  # a repeated customer deep in the run
+    with pytest.raises(sa.exc.IntegrityError):
+        store.save_run(broken, as_of="2024-02-29", n_rejected=0, model_version="m", rules_version="r",
+                       clv_reference=np.zeros(1))
+    assert store.latest_run().run_id == good
+    with store.engine.connect() as conn:
+        statuses = dict(conn.execute(sa.text("select status, count(*) from crmid_runs group by status")).all())
+        rows = dict(conn.execute(sa.text("select run_id, count(*) from crmid_scores group by run_id")).all())
+    assert statuses == {"complete": 1, "failed": 1}
+    assert rows == {good: 1_000}  # the failed run's rows went with its transaction
+    assert len(store.retain(top=10)) == 10
+
+
+_KILL = """
+import os, sys
+import numpy as np
+sys.path.insert(0, sys.argv[2])
+from test_store import _big
+from crmid.serving.store import open_store
+store = open_store(sys.argv[1])
+# every row is in, the run not yet marked complete: the process dies here
+store._completed_sql = lambda *args: os._exit(3)
+store.save_run(_big(n=20_000), as_of="2024-02-29", n_rejected=0, model_version="m", rules_version="r",
+               clv_reference=np.zeros(1))
+"""
+
+
+def test_a_killed_run_leaves_the_previous_run_latest(store):
+    good = store.save_run(_big(n=1_000), as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
+                          clv_reference=np.zeros(1))
+    store.close()
+    killed = subprocess.run([sys.executable, "-c", _KILL, store.url, str(Path(__file__).parent)],
+                            capture_output=True, text=True)
+    assert killed.returncode == 3, killed.stderr
+    assert store.latest_run().run_id == good
+    with store.engine.connect() as conn:
+        statuses = sorted(conn.execute(sa.text("select status from crmid_runs")).scalars())
+        rows = dict(conn.execute(sa.text("select run_id, count(*) from crmid_scores group by run_id")).all())
+    assert statuses == ["complete", "running"] and rows == {good: 1_000}
+    # the store goes on: the next run is complete and the latest
+    after = store.save_run(_big(n=500, seed=2), as_of="2024-03-31", n_rejected=0, model_version="m",
+                           rules_version="r", clv_reference=np.zeros(1))
+    assert store.latest_run().run_id == after
+
+
+def _legacy_layout(store) -> None:
+    """Replace the store's tables by those of the layout before the coded rows (text labels in
+    a crmid_scores table, runs without a run key) holding one run of ``_scored()``."""
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP VIEW crmid_scores"))
+        for table in ("crmid_score_rows", "crmid_labels", "crmid_reasons", "crmid_runs"):
+            conn.execute(sa.text(f"DROP TABLE {table}"))
+    meta = sa.MetaData()
+    runs = sa.Table("crmid_runs", meta, *[c.copy() for c in store.runs.columns if c.name != "run_key"])
+    scores = sa.Table("crmid_scores", meta, sa.Column("run_id", sa.String(36), sa.ForeignKey("crmid_runs.run_id"),
+                                                       primary_key=True),
+                      *[sa.Column(name, kind, primary_key=(name == "customer_id"))
+                        for name, kind in score_fields().items()])
+    reasons = sa.Table("crmid_reasons", meta, *[c.copy() for c in store.reasons.columns])
+    sa.Index("ix_crmid_scores_rank", scores.c.run_id, scores.c.priority, scores.c.value_at_risk)
+    meta.create_all(store.engine)
+    frame = _scored()
+    with store.engine.begin() as conn:
+        conn.execute(runs.insert().values(
+            run_id="old-run", status="complete", as_of="2024-01-31", started_at=pd.Timestamp("2024-02-01"),
+            finished_at=pd.Timestamp("2024-02-01 01:00"), n_scored=len(frame), n_rejected=0, model_version="m",
+            rules_version="r", clv_reference="[0.0, 1.0]"))
+        conn.execute(reasons.insert().values(run_id="old-run", reasons_id=0, reasons=frame["reasons"].iloc[0]))
+        records = frame.drop(columns="reasons").assign(run_id="old-run", reasons_id=0).to_dict("records")
+        conn.execute(scores.insert(), records)
+    store.close()
+
+
+def test_a_store_of_the_previous_layout_is_moved_into_the_coded_rows(store):
+    _legacy_layout(store)
+    moved = open_store(store.url)
+    try:
+        assert moved.latest_run().run_id == "old-run"
+        assert list(moved.retain(top=3)["customer_id"]) == ["c5", "c4", "c3"]
+        row = moved.customer("c3")
+        assert row["value_tier"] == "gold" and row["action_text"] == "Do something" and row["priority"] == 3
+        # and it takes new runs as any store does
+        run_id = moved.save_run(_big(n=2_000), as_of="2024-02-29", n_rejected=0, model_version="m",
+                                rules_version="r", clv_reference=np.zeros(1))
+        assert moved.latest_run().run_id == run_id
+        _same(moved, run_id, _big(n=2_000))
+        assert open_store(store.url).customer("c3", run_id="old-run")["value_tier"] == "gold"
+    finally:
+        moved.close()
