@@ -1,4 +1,4 @@
-"""Fixtures shared by the model and training tests: the CDNOW log and small samples of it."""
+"""Fixtures shared across the suite: the CDNOW log and small samples of it, and the scores store."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from crmid.customerbase.datasets import load_cdnow
+
+from .stores import store  # noqa: F401 - the scores store fixture (SQLite and PostgreSQL) of tests/serving and tests/ui
 
 DATA = Path(__file__).parent / "models" / "data"
 

@@ -35,6 +35,11 @@ def test_the_wheel_holds_crmid_only_with_its_data(tmp_path):
     for needed in ("crmid/rules/config/default.yaml", "crmid/customerbase/data/CDNOW_master.txt.gz",
                    "crmid/serving/store/postgresql.py", "crmid/models/mlflow_model.py", "crmid/cli.py"):
         assert needed in names
+    # the web page's templates and stylesheet are package data too
+    ui = ROOT / "serving" / "api" / "ui"
+    shipped = [f"crmid/serving/api/ui/{p.relative_to(ui).as_posix()}"
+               for p in sorted(ui.rglob("*")) if p.suffix in (".html", ".css")]
+    assert shipped and set(shipped) <= set(names)
 
 
 def test_only_the_workspace_reads_the_environment():

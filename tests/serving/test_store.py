@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -15,41 +14,6 @@ from crmid.rules.families import outputs
 from crmid.rules.family import NUMBER
 from crmid.serving.store import RETAIN_COLUMNS, TIER_ORDER, open_store
 from crmid.serving.store.sql import score_fields
-
-#: the URL as the README writes it: no driver named (SQLAlchemy alone would pick psycopg 3)
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-_PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-
-
-def _pg_available() -> bool:
-    try:
-        with sa.create_engine(_PG_ADMIN_URL).connect() as conn:
-            conn.execute(sa.text("select 1"))
-        return True
-    except Exception:
-        return False
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        yield open_store(f"sqlite:///{tmp_path / 'scores.db'}")
-        return
-    if not _pg_available():
-        pytest.fail("PostgreSQL is expected on 127.0.0.1:5432 (database 'test', trust auth)")
-    schema = f"crmid_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(_PG_ADMIN_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'create schema "{schema}"'))
-    try:
-        s = open_store(f"{PG_URL}?options=-csearch_path%3D{schema}")
-        assert type(s).__name__ == "PostgresScoresStore"
-        yield s
-        s.close()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
 
 
 def _scored(n=6, priority=None, tiers=None):

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import sqlalchemy as sa
-
-from crmid.serving.store import open_store
 
 from ..journeys.conftest import Service, clean_env, free_port, run
-from ..serving.test_store import _PG_ADMIN_URL, PG_URL, _pg_available
 
 #: the token of the service started with one
 TOKEN = "ui-token-not-a-secret"
@@ -33,29 +28,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 #: the run the list shows (the latest) and an earlier one
 AS_OF, EARLIER = "1998-03-31", "1997-12-31"
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    """An empty store on SQLite, and on PostgreSQL in a schema of its own (dropped after)."""
-    if request.param == "sqlite":
-        s = open_store(f"sqlite:///{tmp_path / 'scores.db'}")
-        yield s
-        s.close()
-        return
-    if not _pg_available():
-        pytest.fail("PostgreSQL is expected on 127.0.0.1:5432 (database 'test', trust auth)")
-    schema = f"crmid_ui_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(_PG_ADMIN_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'create schema "{schema}"'))
-    try:
-        s = open_store(f"{PG_URL}?options=-csearch_path%3D{schema}")
-        yield s
-        s.close()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
