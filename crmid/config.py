@@ -157,8 +157,8 @@ class Workspace(BaseSettings):
         return self.work_dir / "report"
 
     def ensure_local_dirs(self) -> None:
-        """Create the directories of local SQLite files (tracking store, scores store)."""
-        for uri in (self.tracking_uri, self.registry_uri, self.store_url):
+        """Create the directories of MLflow's local SQLite files (the scores store's backend makes its own)."""
+        for uri in (self.tracking_uri, self.registry_uri):
             if uri and uri.startswith("sqlite:///"):
                 Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,15 +16,10 @@ from crmid.customerbase import validate_transactions
 from crmid.serving.scoring import score_customers
 from crmid.serving.store import open_store
 
+from ..journeys.conftest import Service, free_port
 from .conftest import AS_OF
 
 TOKEN = "test-token-not-a-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -40,36 +32,17 @@ def service(tmp_path_factory, cdnow_sample, model_dir, scorer, engine):
                                              rules_version=engine.version, clv_reference=result.reference)
     rules_copy = tmp / "rules.yaml"
     shutil.copy(engine.path, rules_copy)
-    port = _free_port()
     env = {**os.environ, "CRMID_API_TOKEN": TOKEN, "CRMID_MAX_BODY_BYTES": "200000"}
     crmid = str(Path(sys.executable).with_name("crmid"))
-    # the server's log goes to a file: an unread pipe fills up and blocks the server mid-test
-    log_path = tmp / "server.log"
-    log = open(log_path, "w")  # noqa: SIM115 - open while the server runs, closed after it stops
-    proc = subprocess.Popen(
-        [crmid, "serve", "--host", "127.0.0.1", "--port", str(port), "--model-uri", model_dir,
-         "--store", store_url, "--rules", str(rules_copy)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail(f"crmid serve did not start:\n{log_path.read_text()}")
-        time.sleep(0.3)
+    port = free_port()
+    server = Service([crmid, "serve", "--host", "127.0.0.1", "--port", str(port), "--model-uri", model_dir,
+                      "--store", store_url, "--rules", str(rules_copy)], tmp, port, env)
+    base = server.base
     client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
     yield {"client": client, "base": base, "run_id": run_id, "scored": result.scored, "rules": rules_copy,
            "clean": clean}
     client.close()
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    server.stop()
 
 
 def test_health_version_and_docs(service):
