@@ -15,6 +15,7 @@ import warnings
 
 from crmid import __version__
 from crmid.customerbase import cli as customerbase_cli
+from crmid.monitoring import cli as monitoring_cli
 from crmid.rules import cli as rules_cli
 from crmid.serving import commands as serving_commands
 from crmid.training import cli as training_cli
@@ -87,8 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "score every customer as of the last date, save to the store and list who to "
                                    "retain. Everything goes to the workspace (./crmid-work by default).")
     p.set_defaults(func=_demo)
-    for package in (customerbase_cli, rules_cli, training_cli, serving_commands):
+    for package in (customerbase_cli, rules_cli, training_cli, serving_commands, monitoring_cli):
         package.add_commands(sub)
+    # `crmid model`: the registered models, whose commands come from two packages
+    p = sub.add_parser("model", help="the registered models: show the champion's card, roll back",
+                       description="Work on the registered models of the workspace.")
+    model = p.add_subparsers(title="model commands", metavar="SUBCOMMAND")
+    p.set_defaults(func=lambda args, workspace: (p.print_help(), EXIT_BAD_INPUT)[1])
+    training_cli.add_model_commands(model)
+    monitoring_cli.add_model_commands(model)
     for command in sub.choices.values():
         _add_workspace_options(command)
         for nested in _subcommands(command):

@@ -18,6 +18,7 @@ setting                       environment                            default
 ``model_uri``                 ``CRMID_MODEL_URI``                    ``models:/<model_name>@<model_alias>``
 ``store_url``                 ``CRMID_STORE_URL``                    ``sqlite:///<work_dir>/scores.db``
 ``rules_path``                ``CRMID_RULES_PATH``                   the packaged ``rules/config/default.yaml``
+``monitoring_config``         ``CRMID_MONITORING_CONFIG``            the packaged ``monitoring/config/default.yaml``
 ``api_token``                 ``CRMID_API_TOKEN``                    none (the API is open; reloads refused)
 ``max_body_bytes``            ``CRMID_MAX_BODY_BYTES``               5,000,000
 ``workers``                   ``CRMID_WORKERS``                      4
@@ -75,6 +76,7 @@ class Workspace(BaseSettings):
     model_uri: str | None = None
     store_url: str | None = None
     rules_path: str | None = None
+    monitoring_config: str | None = None
     api_token: SecretStr | None = None
     max_body_bytes: int = Field(5_000_000, gt=0)
     workers: int = Field(4, gt=0)

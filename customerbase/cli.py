@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["add_commands", "add_transaction_arguments", "load_transactions_from_args"]
+__all__ = ["add_commands", "add_transaction_arguments", "input_bounds", "load_transactions_from_args"]
 
 
 def add_transaction_arguments(parser: argparse.ArgumentParser, *, as_of_required: bool = False) -> None:
@@ -17,15 +17,29 @@ def add_transaction_arguments(parser: argparse.ArgumentParser, *, as_of_required
     parser.add_argument("--as-of", required=as_of_required, metavar="DATE",
                         help="point-in-time date (YYYY-MM-DD); later transactions are ignored")
     parser.add_argument("--dedupe", action="store_true", help="remove fully duplicated rows (reported either way)")
+    parser.add_argument("--encoding", default="utf-8", metavar="NAME",
+                        help="text encoding of CSV input files, e.g. latin-1 (default utf-8; a BOM is skipped)")
 
 
 _FROM_ARGS = object()
 
 
-def load_transactions_from_args(args, *, on_error: str = "raise", as_of=_FROM_ARGS):
+def input_bounds(workspace) -> dict:
+    """The data contract's bounds from the workspace's rules file (its ``input`` section).
+
+    The bounds are business numbers, so they live in the versioned rules file rather than in
+    code; the rules package is imported only here, when a command runs.
+    """
+    from crmid.rules.config import load_config
+
+    return dict(load_config(workspace.rules_path).section("input")) if workspace is not None else {}
+
+
+def load_transactions_from_args(args, *, on_error: str = "raise", as_of=_FROM_ARGS, workspace=None):
     """Read and validate ``--transactions`` as the shared flags say; print the validation summary.
 
     ``as_of`` overrides ``--as-of`` for the date filter (``None`` reads everything, e.g. for labels).
+    With a ``workspace``, amounts are bounded by its rules file's ``input.max_abs_amount``.
     """
     from .contract import parse_column_mapping
     from .io import read_transactions
@@ -33,7 +47,8 @@ def load_transactions_from_args(args, *, on_error: str = "raise", as_of=_FROM_AR
     frame, report = read_transactions(
         args.transactions, columns=parse_column_mapping(args.columns),
         as_of=args.as_of if as_of is _FROM_ARGS else as_of,
-        dedupe=args.dedupe, on_error=on_error,
+        dedupe=args.dedupe, on_error=on_error, encoding=getattr(args, "encoding", "utf-8"),
+        max_abs_amount=input_bounds(workspace).get("max_abs_amount"),
     )
     print(report.summary(), file=sys.stderr)
     return frame, report
@@ -43,7 +58,7 @@ def _validate(args, workspace) -> int:
     from .contract import ContractError
 
     try:
-        load_transactions_from_args(args)
+        load_transactions_from_args(args, workspace=workspace)
     except ContractError as exc:
         print(f"invalid: {len(exc.problems)} problem(s)\n{exc}", file=sys.stderr)
         return 2
@@ -58,7 +73,7 @@ def _snapshot(args, workspace) -> int:
     from .snapshot import TransactionLog
 
     # labels need what happened after --as-of; the snapshot itself still reads only up to it
-    frame, _ = load_transactions_from_args(args, as_of=None if args.horizon else args.as_of)
+    frame, _ = load_transactions_from_args(args, as_of=None if args.horizon else args.as_of, workspace=workspace)
     log = TransactionLog(frame)
     snap = log.snapshot(args.as_of)
     if args.horizon:

@@ -237,6 +237,7 @@ def validate_transactions(
     as_of: pd.Timestamp | str | None = None,
     dedupe: bool = False,
     on_error: str = "raise",
+    max_abs_amount: float | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """Check a transactions frame against the contract and return a clean copy.
 
@@ -254,6 +255,9 @@ def validate_transactions(
         ``'raise'``: any bad value raises :class:`ContractError` listing every problem.
         ``'reject'``: customers with a bad row are removed whole (their history would be wrong)
         and listed in ``report.rejected`` with the reason; a missing required column still raises.
+    max_abs_amount : float, optional
+        Largest absolute amount a row may have (the rules configuration's ``input.max_abs_amount``);
+        a larger one is a bad value like a non-numeric one. Amounts must be finite in any case.
 
     Returns
     -------
@@ -285,11 +289,18 @@ def validate_transactions(
     bad_id = (cid.isna() | (cid == "")).to_numpy(dtype=bool)
     bad_date = (date.isna() & frame["date"].notna()).to_numpy(dtype=bool) | frame["date"].isna().to_numpy(dtype=bool)
     bad_amount = (amount.isna() | ~np.isfinite(amount.fillna(0.0))).to_numpy(dtype=bool)
+    # finite but beyond the configured bound: sums of such values overflow or drown every real one
+    huge_amount = np.zeros(len(frame), dtype=bool)
+    bound = "" if max_abs_amount is None else f"{float(max_abs_amount):g}"
+    if max_abs_amount is not None:
+        huge_amount = ~bad_amount & (np.abs(amount.fillna(0.0).to_numpy()) > float(max_abs_amount))
 
     checks = [
         (bad_id, "customer_id", "empty customer id", "a non-empty customer id"),
         (bad_date, "date", "unparseable date", "an ISO 8601 date such as 1997-01-31"),
         (bad_amount, "amount", "non-numeric amount", "a finite number (negative for a return)"),
+        (huge_amount, "amount", "amount out of bounds",
+         f"an amount of at most {bound} in absolute value (input.max_abs_amount of the rules)"),
     ]
     problems = []
     for mask, column, what, expected in checks:
@@ -304,7 +315,7 @@ def validate_transactions(
         raise ContractError(problems)
 
     clean = frame.assign(customer_id=cid, date=date, amount=amount)
-    bad_row = bad_id | bad_date | bad_amount
+    bad_row = bad_id | bad_date | bad_amount | huge_amount
     if bad_row.any():
         for p in problems:
             report.warnings.append(str(p))
@@ -312,7 +323,10 @@ def validate_transactions(
         report.rows_without_customer = [int(i) + 1 for i in np.flatnonzero(bad_id)]
         report.rows_dropped["empty customer id"] = int(bad_id.sum())
         bad_customers = clean.loc[bad_row & ~bad_id, ["customer_id"]].astype("string")
-        reason = np.where(bad_date[bad_row & ~bad_id], "unparseable date", "non-numeric amount")
+        named = bad_row & ~bad_id
+        reason = np.where(bad_date[named], "unparseable date",
+                          np.where(bad_amount[named], "non-numeric amount",
+                                   f"amount out of bounds (|amount| > {bound})"))
         bad_customers["reason"] = [
             f"{source}: {r} in row {i + 1}" for r, i in zip(reason, np.flatnonzero(bad_row & ~bad_id), strict=True)
         ]

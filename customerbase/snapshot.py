@@ -319,6 +319,22 @@ class TransactionLog:
         out["churned"] = ~out[f"purchased_within_{int(horizon)}d"]
         return pd.DataFrame(out)
 
+    def spend_within(self, as_of, days: int, *, observed_until=None) -> np.ndarray:
+        """Spend in (``as_of``, ``as_of + days``] of every customer known at ``as_of`` (order of :meth:`snapshot`).
+
+        Purchases minus returns in the window, negative totals clipped at 0; all NaN when the
+        window ends after ``observed_until`` (default: the last day of the data), which is
+        never read past.
+        """
+        a, w = _day_number(as_of), int(days)
+        end_day = _day_number(observed_until if observed_until is not None else self.data_end)
+        codes = self.known_codes(as_of)
+        if a + w > end_day:
+            return np.full(codes.size, np.nan)
+        bought = [(p["cs_amount"][self._index_at(p, codes, a + w)] - p["cs_amount"][self._index_at(p, codes, a)])
+                  for p in (self._occ, self._ret)]
+        return np.maximum(bought[0] - bought[1], 0) / _MONEY_SCALE
+
 
 def _as_log(transactions) -> TransactionLog:
     return transactions if isinstance(transactions, TransactionLog) else TransactionLog(transactions)

@@ -203,6 +203,24 @@ class BetaGeoModel:
             out[t] = alive * -np.expm1(rx * (log_at - np.log(alpha + T + t_u)))
         return alive, out
 
+    def days_until_no_purchase_probability(self, s, x, t_x, T) -> np.ndarray:
+        """Days ``t`` after T at which P(no purchase in (T, T + t]) falls to ``s`` (inf when it never does).
+
+        The inverse of :meth:`p_purchase_within` in t, in closed form: with ``A = p_alive`` and
+        ``u(t) = ((alpha+T)/(alpha+T+t))^(r+x)``, ``1 - A (1 - u) = s`` gives
+        ``t = (alpha+T) (u^(-1/(r+x)) - 1)`` for ``u = (s - 1 + A) / A``; when ``s <= 1 - A`` the
+        probability of no purchase never gets that low (a customer who is gone stays gone).
+        """
+        self._check()
+        x, t_x, T = self._scaled(x, t_x, T)
+        s = np.asarray(s, dtype=np.float64)
+        alive = 1.0 / (1.0 + self._odds_dead(x, t_x, T))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = (s - 1.0 + alive) / alive
+            t = (self.alpha_ + T) * np.expm1(-np.log(u) / (self.r_ + x))
+        t = np.where(u >= 1.0, 0.0, t)
+        return np.where(u > 0.0, np.maximum(t, 0.0), np.inf) * self.time_unit
+
     def expected_purchases(self, t, x, t_x, T) -> np.ndarray:
         """Conditional expected number of purchases in (T, T + t], ``t`` in days."""
         self._check()

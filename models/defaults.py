@@ -61,3 +61,73 @@ MIN_POSITIVES: int = 20
 #: least this probability: the challenger must show it is not worse, which small data cannot
 GATE_CONFIDENCE: float = 0.9
 GATE_BOOTSTRAP: int = 300
+
+#: days at which every scored customer gets P(next purchase within t), whatever the training
+#: horizon (past the curve's last knot the BG/NBD tail answers; see models.next_purchase)
+NEXT_PURCHASE_REPORT_DAYS: tuple[int, ...] = (30, 90, 180, 365)
+#: spacing (days) and reach of the survival curve S(t) returned on request (/v1/score?curve=true)
+CURVE_STEP_DAYS: int = 7
+CURVE_MAX_DAYS: int = 365
+
+#: per-customer drivers: how many are reported, and the LightGBM surrogate that explains a churn
+#: probability served by BG/NBD or the blend (see models.drivers)
+DRIVERS_TOP: int = 5
+SURROGATE_PARAMS: dict = {
+    "objective": "regression",
+    "learning_rate": 0.1,
+    "num_leaves": 15,
+    "min_child_samples": 50,
+    "verbose": -1,
+    "deterministic": True,
+    "force_row_wise": True,
+}
+SURROGATE_NUM_BOOST_ROUND: int = 100
+
+#: Pareto/NBD maximum-likelihood fit. The optimiser works on log-parameters with time rescaled
+#: so the mean T is 1; each start is (r, alpha, s, beta) in that unit and the best optimum of
+#: the first ``n_starts`` is kept (the likelihood has flat ridges where one start stalls); on
+#: large data the starts race on a sample and the winner is polished on every customer.
+#: The bounds keep the hypergeometric terms finite (exp(-9) ~ 1e-4 to exp(9) ~ 8e3).
+PARETO_NBD_PARAMS: dict = {
+    "penalizer": 0.0,
+    "n_starts": 3,
+    "starts": ((1.0, 1.0, 1.0, 1.0), (0.5, 0.3, 0.5, 3.0), (2.0, 3.0, 0.3, 0.3)),
+    "log_bounds": ((-9.0, 9.0),) * 4,
+    "maxiter": 2000,
+    # above this many distinct (x, t_x, T) rows the starts race on a customer sample of this size
+    "race_rows": 20_000,
+    "seed": 0,
+}
+
+#: horizons (days) of the per-customer spend forecast ``expected_spend_<h>d`` (models.spend)
+SPEND_HORIZONS: tuple[int, ...] = (90, 180, 365)
+
+#: LightGBM Tweedie regression of the spend forecast: shallow trees with large leaves rank better
+#: out of time than deeper ones (the model corrects BG/NBD x Gamma-Gamma, given as features)
+SPEND_LGBM_PARAMS: dict = {
+    "objective": "tweedie",
+    "tweedie_variance_power": 1.5,
+    "learning_rate": 0.1,
+    "num_leaves": 7,
+    "min_child_samples": 500,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.8,
+    "reg_lambda": 10.0,
+    "max_bin": 63,
+    "verbose": -1,
+    "deterministic": True,
+    "force_row_wise": True,
+}
+SPEND_NUM_BOOST_ROUND: int = 100
+
+#: a horizon gets its own spend model only when at least this many training windows observe it
+#: (the latest validates, the others train); longer horizons are extrapolated from the longest one
+SPEND_MIN_WINDOWS: int = 3
+
+#: the spend gate serves the model at a horizon only when, on the validation window, its
+#: normalized Gini and Spearman are at least BG/NBD x Gamma-Gamma's plus these margins and its
+#: decile calibration error at most this multiple of BG/NBD x Gamma-Gamma's (on one validation
+#: window the decile error mostly measures the level, which both forecasts take from BG/NBD; the
+#: margin keeps a better ranking from being refused over that window's own level)
+SPEND_GATE: dict = {"min_gini_gain": 0.0, "min_spearman_gain": 0.0, "max_decile_error_ratio": 1.25}

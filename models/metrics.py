@@ -5,11 +5,19 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
-__all__ = ["binary_metrics", "calibration_table", "concordance_index"]
+__all__ = [
+    "binary_metrics",
+    "calibration_slope",
+    "calibration_table",
+    "concordance_index",
+    "integrated_brier_score",
+    "restricted_mean",
+    "top_decile_lift",
+]
 
 
 def binary_metrics(y_true, p) -> dict:
-    """AUC, Brier score, log loss, mean prediction and base rate of one probability forecast."""
+    """AUC, Brier score, log loss, calibration slope, top-decile lift, mean prediction and base rate."""
     y = np.asarray(y_true, dtype=bool)
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
     both = 0 < y.sum() < y.size
@@ -17,10 +25,40 @@ def binary_metrics(y_true, p) -> dict:
         "auc": float(roc_auc_score(y, p)) if both else float("nan"),
         "brier": float(brier_score_loss(y, p)),
         "log_loss": float(log_loss(y, p, labels=[False, True])),
+        "calibration_slope": calibration_slope(y, p) if both else float("nan"),
+        "top_decile_lift": top_decile_lift(y, p) if both else float("nan"),
         "mean_prediction": float(p.mean()),
         "base_rate": float(y.mean()),
         "n": int(y.size),
     }
+
+
+def calibration_slope(y_true, p, iterations: int = 25) -> float:
+    """Slope b of the logistic recalibration ``logit P(y) = a + b logit(p)`` (1 = well spread).
+
+    Below 1 the forecast is too extreme, above 1 too timid. Fitted by Newton's method (two
+    parameters: no solver needed).
+    """
+    y = np.asarray(y_true, dtype=np.float64)
+    z = np.log(p) - np.log1p(-np.asarray(p, dtype=np.float64))
+    X = np.column_stack([np.ones_like(z), z])
+    beta = np.array([0.0, 1.0])
+    for _ in range(iterations):
+        mu = 1.0 / (1.0 + np.exp(-(X @ beta)))
+        w = np.maximum(mu * (1.0 - mu), 1e-12)
+        step = np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (y - mu))
+        beta += step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return float(beta[1])
+
+
+def top_decile_lift(y_true, p) -> float:
+    """Rate of positives among the 10% highest forecasts, over the overall rate."""
+    y = np.asarray(y_true, dtype=np.float64)
+    k = max(1, int(np.ceil(0.1 * y.size)))
+    top = np.argsort(-np.asarray(p, dtype=np.float64), kind="stable")[:k]
+    return float(y[top].mean() / y.mean())
 
 
 def calibration_table(y_true, p, n_bins: int = 10) -> dict:
@@ -37,6 +75,39 @@ def calibration_table(y_true, p, n_bins: int = 10) -> dict:
             rows["observed_rate"].append(float(y[m].mean()))
             rows["count"].append(int(m.sum()))
     return rows
+
+
+def integrated_brier_score(duration, event, survival, days) -> float:
+    """Mean Brier score of S(t) over ``days`` (trapezoid rule, divided by the span).
+
+    Every customer is followed to the same end of the window (administrative censoring), so at
+    each ``t`` within it the status "no purchase yet" is known for all: no censoring weights are
+    needed. ``days`` must not go past the window.
+
+    Parameters
+    ----------
+    duration, event : array-like
+        Days to the next purchase (or to the window's end) and whether it was seen.
+    survival : numpy.ndarray
+        Predicted S(t), rows x ``days``.
+    days : sequence of float
+        Increasing times, the first > 0.
+    """
+    d = np.asarray(duration, dtype=np.float64)
+    e = np.asarray(event, dtype=bool)
+    t = np.asarray(days, dtype=np.float64)
+    alive = ~(e[:, None] & (d[:, None] <= t[None, :]))
+    brier = np.mean((alive.astype(np.float64) - survival) ** 2, axis=0)
+    if t.size == 1:
+        return float(brier[0])
+    return float(np.trapezoid(brier, t) / (t[-1] - t[0]))
+
+
+def restricted_mean(survival, days) -> np.ndarray:
+    """Area under S(t) from 0 to the last of ``days`` (trapezoid, S(0) = 1): a time to rank by."""
+    t = np.r_[0.0, np.asarray(days, dtype=np.float64)]
+    S = np.hstack([np.ones((survival.shape[0], 1)), survival])
+    return np.trapezoid(S, t, axis=1)
 
 
 def concordance_index(duration, event, predicted_time) -> float:

@@ -9,8 +9,14 @@ buying at the window's end. The knots are assembled into a curve:
 * monotone: ``F`` is made non-decreasing over the knots by a running maximum;
 * between knots (and from ``S(0) = 1`` to the first knot) ``log S`` is linear in t (a constant
   hazard on each interval), so ``S`` is continuous and non-increasing;
-* beyond the last knot the data says nothing: the median next-purchase time is capped at the
-  last knot and flagged ``beyond_data`` when ``S(last knot) > 0.5``.
+* past the last knot ``K`` (the longest horizon the training history observes) the classifiers
+  say nothing, so the curve continues with a model that can see there: BG/NBD's conditional
+  survival, fitted on every customer, joined at K --
+  ``S(t) = S(K) * S_bg(t) / S_bg(K)`` for ``t > K`` (:class:`JoinedCurve`). BG/NBD's ratio is
+  its own probability of no purchase by t given none by K, so the learned curve fixes the level
+  and BG/NBD the shape of the tail. Quantiles (median, p90) are solved exactly on the joined
+  curve and are never capped: a customer whose chance of ever buying again is below the level
+  has an infinite quantile.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import numpy as np
 
 from .horizon import HorizonClassifier, usable_rows
 
-__all__ = ["NextPurchaseModel", "curve_median", "curve_probability", "curve_rmst"]
+__all__ = ["JoinedCurve", "NextPurchaseModel", "curve_median", "curve_probability", "curve_quantile", "curve_rmst"]
 
 _TINY = 1e-12
 
@@ -44,22 +50,79 @@ def curve_probability(knots, F, t) -> np.ndarray:
 
 
 def curve_median(knots, F) -> tuple[np.ndarray, np.ndarray]:
-    """Median of S(t) per row, capped at the last knot; and the flag "median beyond the data"."""
+    """Median of the knots' curve per row, capped at the last knot; and the flag "median beyond the knots"."""
+    return curve_quantile(knots, F, 0.5)
+
+
+def curve_quantile(knots, F, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Days at which P(purchase) reaches ``level`` on the knots' curve, and "not by the last knot".
+
+    Where the curve does not reach ``level`` by the last knot, the day is that knot (the caller
+    continues with a tail) and the flag is True.
+    """
     knots = np.asarray(knots, dtype=np.float64)
     n = F.shape[0]
+    target = 1.0 - float(level)
     S = np.hstack([np.ones((n, 1)), np.clip(1.0 - F, _TINY, 1.0)])
     grid = np.r_[0.0, knots]
-    below = S <= 0.5
+    below = target >= S
     beyond = ~below[:, -1]
-    k = np.argmax(below, axis=1)  # first grid index with S <= 0.5 (>= 1 since S(0) = 1)
+    k = np.argmax(below, axis=1)  # first grid index with S <= target (>= 1 since S(0) = 1)
     k = np.where(beyond, grid.size - 1, np.maximum(k, 1))
     rows = np.arange(n)
     s0, s1 = np.log(S[rows, k - 1]), np.log(S[rows, k])
     with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(s1 < s0, (np.log(0.5) - s0) / (s1 - s0), 1.0)
-    median = grid[k - 1] + np.clip(frac, 0.0, 1.0) * (grid[k] - grid[k - 1])
-    median = np.where(beyond, grid[-1], median)
-    return median, beyond
+        frac = np.where(s1 < s0, (np.log(target) - s0) / (s1 - s0), 1.0)
+    days = grid[k - 1] + np.clip(frac, 0.0, 1.0) * (grid[k] - grid[k - 1])
+    return np.where(beyond, grid[-1], days), beyond
+
+
+class JoinedCurve:
+    """Per customer, S(t) from the knots' curve up to the last knot K, then a tail model's shape.
+
+    Parameters
+    ----------
+    knots : sequence of int
+    F : numpy.ndarray
+        Monotone P(purchase within knot), rows x knots.
+    tail : object
+        Fitted model with ``p_purchase_within(t, x, t_x, T)`` and
+        ``days_until_no_purchase_probability(s, x, t_x, T)`` (BG/NBD).
+    x, t_x, T : numpy.ndarray
+        The customers' repeat purchases, recency and age (days) the tail model reads.
+    """
+
+    def __init__(self, knots, F, tail, x, t_x, T):
+        self.knots = [int(k) for k in knots]
+        self.F = F
+        self.tail, self.x, self.t_x, self.T = tail, x, t_x, T
+        last = float(self.knots[-1])
+        self._S_last = np.clip(1.0 - F[:, -1], _TINY, 1.0)
+        self._tail_S_last = np.clip(1.0 - tail.p_purchase_within(last, x, t_x, T), _TINY, 1.0)
+
+    def probability(self, t) -> np.ndarray:
+        """P(next purchase within ``t`` days) per row."""
+        t = float(t)
+        if t <= self.knots[-1]:
+            return curve_probability(self.knots, self.F, t)
+        tail_S = 1.0 - self.tail.p_purchase_within(t, self.x, self.t_x, self.T)
+        return 1.0 - self._S_last * np.clip(tail_S / self._tail_S_last, 0.0, 1.0)
+
+    def quantile(self, level: float) -> np.ndarray:
+        """Days until P(purchase) reaches ``level`` (0.5: the median); inf where it never does."""
+        days, beyond = curve_quantile(self.knots, self.F, level)
+        if beyond.any():
+            # past K: S(K) * S_tail(K + u) / S_tail(K) = 1 - level, solved on the tail model
+            target = (1.0 - level) * self._tail_S_last[beyond] / self._S_last[beyond]
+            tail_days = self.tail.days_until_no_purchase_probability(
+                np.minimum(target, 1.0), self.x[beyond], self.t_x[beyond], self.T[beyond])
+            days = days.copy()
+            days[beyond] = np.maximum(tail_days, float(self.knots[-1]))
+        return days
+
+    def survival(self, days) -> np.ndarray:
+        """S(t) at each of ``days`` (rows x days)."""
+        return np.column_stack([1.0 - self.probability(t) for t in days]) if len(days) else np.empty((len(self.F), 0))
 
 
 def curve_rmst(knots, F) -> np.ndarray:

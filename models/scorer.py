@@ -9,11 +9,22 @@ Output columns
 --------------
 churn_probability
     P(no purchase within ``horizon_days``).
-p_purchase_30d, p_purchase_90d
-    P(next purchase within 30 / 90 days), read off the monotone survival curve S(t).
-expected_days_to_next_purchase, next_purchase_beyond_data
-    Median of S(t); when S stays above 0.5 up to the curve's last knot (the longest horizon the
-    training history could observe) it is capped at that knot and the flag is True.
+p_purchase_30d, p_purchase_90d, p_purchase_180d, p_purchase_365d
+    P(next purchase within t days) for each t of :data:`models.defaults.NEXT_PURCHASE_REPORT_DAYS`,
+    read off the survival curve S(t): the knots' monotone curve up to the last knot, BG/NBD's
+    conditional survival joined there beyond it (:class:`models.next_purchase.JoinedCurve`).
+next_purchase_days_median, next_purchase_days_p90
+    Days from the as-of date until P(next purchase) reaches 50% / 90%, never capped; ``inf``
+    when the customer's chance of ever buying again is below that level.
+next_purchase_median_beyond_365d
+    True when the median is later than 365 days (or never).
+expected_spend_90d, expected_spend_180d, expected_spend_365d
+    Money the customer is expected to spend in the next h days (h in
+    :data:`models.defaults.SPEND_HORIZONS`), in the input's currency, never negative:
+    :class:`models.spend.SpendForecaster` where its gate served it, else BG/NBD x Gamma-Gamma.
+drivers
+    Only with ``predict(..., drivers=True)``: JSON list of the churn probability's drivers
+    (:mod:`models.drivers`).
 p_alive
     BG/NBD probability the customer is still alive.
 expected_spend_per_purchase
@@ -40,16 +51,21 @@ import pandas as pd
 from . import defaults
 from .bgnbd import BetaGeoModel, rfm_arrays
 from .churn import ChurnModel
+from .drivers import DriverSurrogate, churn_effects, classifier_contributions, top_drivers
 from .features import add_model_features
 from .gamma_gamma import GammaGammaModel
-from .next_purchase import NextPurchaseModel, curve_median, curve_probability
+from .next_purchase import JoinedCurve, NextPurchaseModel
+from .spend import SpendForecaster, classical_quantities
+from .spend import output_column as spend_column
 
 __all__ = ["OUTPUT_COLUMNS", "SOURCES", "CustomerScorer", "ScorerLoadError"]
 
 OUTPUT_COLUMNS = (
-    "churn_probability", "p_purchase_30d", "p_purchase_90d", "expected_days_to_next_purchase",
-    "next_purchase_beyond_data", "p_alive", "expected_spend_per_purchase",
-    "expected_purchase_cycle_days", "expected_lifetime_days",
+    "churn_probability",
+    *(f"p_purchase_{t}d" for t in defaults.NEXT_PURCHASE_REPORT_DAYS),
+    "next_purchase_days_median", "next_purchase_days_p90", "next_purchase_median_beyond_365d",
+    "p_alive", "expected_spend_per_purchase", "expected_purchase_cycle_days", "expected_lifetime_days",
+    *(spend_column(h) for h in defaults.SPEND_HORIZONS),
 )
 SOURCES = ("model", "baseline", "blend")
 _META = "scorer.json"
@@ -90,11 +106,15 @@ class CustomerScorer:
         the reference a lone customer's value percentile falls back on; saved with the scorer.
     clv_reference_rules : str, optional
         Version of the rules whose CLV lifetime cap computed ``clv_reference``.
+    driver_surrogate : models.drivers.DriverSurrogate, optional
+        Explains the churn probability when BG/NBD or the blend serves it (required then).
+    spend : models.spend.SpendForecaster, optional
+        The spend forecast; without it (a scorer saved before it existed) BG/NBD x Gamma-Gamma.
     """
 
     def __init__(self, horizon_days, bgnbd, gamma_gamma, churn, next_purchase, knots, feature_horizons,
                  sources, version="local", blend_weight=None, info=None, clv_reference=None,
-                 clv_reference_rules=None):
+                 clv_reference_rules=None, driver_surrogate=None, spend=None):
         self.horizon_days = int(horizon_days)
         self.bgnbd = bgnbd
         self.gamma_gamma = gamma_gamma
@@ -108,6 +128,8 @@ class CustomerScorer:
         self.info = dict(info or {})
         self.clv_reference = np.asarray([] if clv_reference is None else clv_reference, dtype=float)
         self.clv_reference_rules = clv_reference_rules
+        self.driver_surrogate = driver_surrogate
+        self.spend = spend
         for required in (30, 90):
             if required not in self.knots:
                 raise ValueError(f"the survival curve needs a knot at {required} days; knots are {self.knots}")
@@ -121,7 +143,7 @@ class CustomerScorer:
             if self.sources[f"knot_{k}"] != "baseline" and (
                     self.next_purchase is None or k not in self.next_purchase.knots_):
                 raise ValueError(f"knot {k}d is served from the model but the next-purchase model has no such knot")
-        models = [m for m in (self.churn, self.next_purchase) if m is not None]
+        models = [m for m in (self.churn, self.next_purchase, driver_surrogate) if m is not None]
         self.feature_names_ = list(models[0].feature_names_) if models else []
 
     # ------------------------------------------------------------------ scoring
@@ -132,80 +154,135 @@ class CustomerScorer:
             return self.blend_weight * model_p + (1.0 - self.blend_weight) * base_p
         return base_p
 
-    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, features: pd.DataFrame, *, drivers: bool = False) -> pd.DataFrame:
         """Score the rows of a :func:`customerbase.snapshot` frame, same order out.
+
+        Parameters
+        ----------
+        features : pandas.DataFrame
+        drivers : bool
+            Add the ``drivers`` column (costs about as much as the predictions).
 
         Returns
         -------
         pandas.DataFrame
-            Columns :data:`OUTPUT_COLUMNS`, index of ``features``.
+            Columns :data:`OUTPUT_COLUMNS` (+ ``drivers``), index of ``features``.
         """
-        return self._predict(features)[0]
+        return self._predict(features, drivers=drivers)[0]
 
-    def _predict(self, features: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    def survival_curve(self, features: pd.DataFrame, days=None) -> tuple[list[int], np.ndarray]:
+        """S(t), the probability of no purchase yet, at ``days`` (default weekly to a year): rows x days."""
+        if days is None:
+            step, reach = defaults.CURVE_STEP_DAYS, defaults.CURVE_MAX_DAYS
+            days = sorted(set(range(step, reach + 1, step)) | {reach})
+        days = [int(d) for d in days]
+        return days, self._predict(features)[1].survival(days)
+
+    def next_purchase_curve(self, features: pd.DataFrame) -> JoinedCurve:
+        """The served next-purchase curve of each row (see :class:`models.next_purchase.JoinedCurve`)."""
+        return self._predict(features)[1]
+
+    def _arrays(self, features: pd.DataFrame, horizons) -> tuple[pd.DataFrame | None, np.ndarray | None, dict]:
+        """The model features and their matrix (None when no LightGBM model is served), BG/NBD's arrays."""
         n = len(features)
-        bg = self.bgnbd
-        H = self.horizon_days
-        horizons = sorted(set(self.knots) | {H} | set(self.feature_horizons))
         cache: dict = {}
-        arr = None
-        if self.feature_names_ and n:
-            X = add_model_features(features, bg, horizons, cache=cache)
+        if (self.feature_names_ or self._spend_model_served) and n:
+            X = add_model_features(features, self.bgnbd, horizons, cache=cache)
+            if not self.feature_names_:
+                return X, None, cache
             # column-major float32, which LightGBM reads without a copy: the features are float32
             # already, so the predictions are the same as from float64
             arr = np.empty((n, len(self.feature_names_)), dtype=np.float32, order="F")
             for j, name in enumerate(self.feature_names_):
                 arr[:, j] = X[name].to_numpy()
-        else:
-            x, t_x, T = rfm_arrays(features)
-            alive, p = bg.alive_and_purchase(horizons, x, t_x, T)
-            cache.update(p_alive=alive, p_purchase=p, rate=bg.expected_rate(x, t_x, T))
+            return X, arr, cache
+        x, t_x, T = rfm_arrays(features)
+        alive, p = self.bgnbd.alive_and_purchase(horizons, x, t_x, T)
+        cache.update(p_alive=alive, p_purchase=p, rate=self.bgnbd.expected_rate(x, t_x, T), x=x, t_x=t_x, T=T)
+        return None, None, cache
+
+    @property
+    def _spend_model_served(self) -> bool:
+        return self.spend is not None and any(s == "model" for s in self.spend.sources_.values())
+
+    def _spend_forecast(self, features: pd.DataFrame, X: pd.DataFrame | None) -> pd.DataFrame:
+        if self.spend is None:
+            classical = classical_quantities(features, self.bgnbd, self.gamma_gamma, defaults.SPEND_HORIZONS)
+            return pd.DataFrame({spend_column(h): np.maximum(classical[f"classical_spend_{h}d"], 0.0)
+                                 for h in defaults.SPEND_HORIZONS}, index=features.index)
+        classical = self.spend.classical(features, self.bgnbd, self.gamma_gamma)
+        return self.spend.predict(X if X is not None else pd.DataFrame(index=features.index), classical)
+
+    def _predict(self, features: pd.DataFrame, *, drivers: bool = False) -> tuple[pd.DataFrame, JoinedCurve]:
+        n = len(features)
+        H = self.horizon_days
+        horizons = sorted(set(self.knots) | {H} | set(self.feature_horizons))
+        X, arr, cache = self._arrays(features, horizons)
         base_p = cache["p_purchase"]
+        model_ok = arr is not None and (self.churn is not None or self.next_purchase is not None)
 
         model_p = {}  # knot -> model probability, computed once per booster
         F = np.empty((n, len(self.knots)))
         for j, k in enumerate(self.knots):
             src = self.sources[f"knot_{k}"]
-            if src != "baseline" and arr is not None:
+            if src != "baseline" and model_ok:
                 model_p[k] = self.next_purchase.classifiers_[k].predict_proba(arr)
                 F[:, j] = self._mix(src, model_p[k], base_p[k])
             else:
                 F[:, j] = base_p[k]
 
         base_churn = 1.0 - base_p[H]
-        if self.sources["churn"] != "baseline" and arr is not None:
+        if self.sources["churn"] != "baseline" and model_ok:
             shared = self.next_purchase is not None and self.churn.classifier_ is self.next_purchase.classifiers_.get(H)
             churn_model = 1.0 - model_p[H] if shared and H in model_p else self.churn.predict_proba(arr)
             churn = self._mix(self.sources["churn"], churn_model, base_churn)
         else:
             churn = base_churn
-        F = np.maximum.accumulate(F, axis=1)
-        median, beyond = curve_median(self.knots, F)
-
+        curve = JoinedCurve(self.knots, np.maximum.accumulate(F, axis=1), self.bgnbd,
+                            cache["x"], cache["t_x"], cache["T"])
+        median = curve.quantile(0.5)
         churn = np.clip(churn, 0.0, 1.0)
         c = np.maximum(churn, 1e-9)
         lifetime = np.minimum(H * (1.0 - churn) / c, defaults.LIFETIME_CAP_DAYS)
         monetary = features["monetary_mean"].to_numpy(dtype=np.float64, na_value=np.nan)
         n_purch = features["n_purchases"].to_numpy(dtype=np.float64, na_value=np.nan)
-        out = pd.DataFrame(
-            {
-                "churn_probability": churn,
-                "p_purchase_30d": curve_probability(self.knots, F, 30),
-                "p_purchase_90d": curve_probability(self.knots, F, 90),
-                "expected_days_to_next_purchase": median.astype(np.float64),
-                "next_purchase_beyond_data": beyond.astype(bool),
-                "p_alive": cache["p_alive"],
-                "expected_spend_per_purchase": self.gamma_gamma.conditional_expected_spend(n_purch, monetary),
-                "expected_purchase_cycle_days": 1.0 / cache["rate"],
-                "expected_lifetime_days": lifetime,
-            },
-            index=features.index,
-        )
-        return out, F
+        columns = {"churn_probability": churn}
+        for t in defaults.NEXT_PURCHASE_REPORT_DAYS:
+            columns[f"p_purchase_{t}d"] = curve.probability(t)
+        columns.update({
+            "next_purchase_days_median": median,
+            "next_purchase_days_p90": curve.quantile(0.9),
+            "next_purchase_median_beyond_365d": median > 365.0,
+            "p_alive": cache["p_alive"],
+            "expected_spend_per_purchase": self.gamma_gamma.conditional_expected_spend(n_purch, monetary),
+            "expected_purchase_cycle_days": 1.0 / cache["rate"],
+            "expected_lifetime_days": lifetime,
+        })
+        spend = self._spend_forecast(features, X)
+        columns.update({spend_column(h): spend[spend_column(h)].to_numpy() for h in defaults.SPEND_HORIZONS})
+        if drivers:
+            columns["drivers"] = self._drivers(arr, churn)
+        return pd.DataFrame(columns, index=features.index), curve
 
-    def survival_knots(self, features: pd.DataFrame) -> tuple[list[int], np.ndarray]:
-        """The served survival curve as knots and monotone P(purchase within knot) (rows x knots)."""
-        return self.knots, self._predict(features)[1]
+    def _drivers(self, arr: np.ndarray | None, churn: np.ndarray) -> list[str]:
+        if arr is None or not len(churn):
+            return ["[]"] * len(churn)
+        if self.sources["churn"] == "model" and self.churn is not None:
+            clf = self.churn.classifier_
+            columns = [self.feature_names_.index(f) for f in clf.feature_names_]
+            sub = arr if columns == list(range(arr.shape[1])) else arr[:, columns]
+            effects = churn_effects(lambda a: classifier_contributions(clf, a), sub, churn)
+            names = clf.feature_names_
+        elif self.driver_surrogate is not None:
+            surrogate = self.driver_surrogate
+            columns = [self.feature_names_.index(f) for f in surrogate.feature_names_]
+            sub = arr if columns == list(range(arr.shape[1])) else arr[:, columns]
+            effects = churn_effects(surrogate.contributions, sub, churn)
+            names = surrogate.feature_names_
+        else:
+            raise ScorerLoadError("this scorer serves churn from BG/NBD or a blend but has no drivers' surrogate: "
+                                  "retrain it with this version of crmid")
+        return top_drivers(effects, sub, names)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory) -> Path:
@@ -227,7 +304,16 @@ class CustomerScorer:
             "info": self.info,
             "clv_reference": [float(x) for x in self.clv_reference],
             "clv_reference_rules": self.clv_reference_rules,
+            "driver_surrogate": None,
+            "spend": None,
         }
+        if self.spend is not None:
+            meta["spend"], texts = self.spend.get_state()
+            for name, text in texts.items():
+                (directory / f"{name}.lgb.txt").write_text(text)
+        if self.driver_surrogate is not None:
+            meta["driver_surrogate"], text = self.driver_surrogate.get_state()
+            (directory / "driver_surrogate.lgb.txt").write_text(text)
         if self.churn is not None:
             meta["churn"], text = self.churn.get_state()
             (directory / "churn.lgb.txt").write_text(text)
@@ -263,6 +349,14 @@ class CustomerScorer:
                     churn = ChurnModel.from_classifier(nxt.classifiers_[h])  # one booster, not two
                 else:
                     churn = ChurnModel.from_state(meta["churn"], churn_text)
+            surrogate = None
+            if meta.get("driver_surrogate") is not None:
+                surrogate = DriverSurrogate.from_state(meta["driver_surrogate"],
+                                                       (directory / "driver_surrogate.lgb.txt").read_text())
+            spend = None
+            if meta.get("spend") is not None:
+                spend = SpendForecaster.from_state(meta["spend"], {
+                    f"spend_{h}d": (directory / f"spend_{h}d.lgb.txt").read_text() for h in meta["spend"]["scale"]})
             return cls(
                 horizon_days=meta["horizon_days"],
                 bgnbd=BetaGeoModel.from_state(meta["bgnbd"]),
@@ -271,7 +365,7 @@ class CustomerScorer:
                 feature_horizons=meta["feature_horizons"], sources=meta["sources"],
                 version=meta.get("version", "local"), blend_weight=meta.get("blend_weight"),
                 info=meta.get("info"), clv_reference=meta.get("clv_reference"),
-                clv_reference_rules=meta.get("clv_reference_rules"),
+                clv_reference_rules=meta.get("clv_reference_rules"), driver_surrogate=surrogate, spend=spend,
             )
         except ScorerLoadError:
             raise

@@ -141,8 +141,9 @@ ACTION = Record({
     "text": Str(),
 })
 
-# the sections that belong to no rule family: the version every decision carries, and the facts
-# policy serving reads (the rule families' sections come from the registry, rules.families)
+# the sections that belong to no rule family: the version every decision carries, the facts
+# policy serving reads, and the input bounds of the data contract (the rule families' sections
+# come from the registry, rules.families)
 _CORE_HEAD = {"version": Str()}
 _CORE_TAIL = {
     "facts": Record({
@@ -155,6 +156,8 @@ _CORE_TAIL = {
             "regularity_when_unknown": PROBABILITY,
         }),
     }),
+    # the data contract's bounds, read by the batch job and the API when they validate transactions
+    "input": Record({"max_abs_amount": Num(0.0, None)}),
 }
 CORE_SECTIONS = (*_CORE_HEAD, *_CORE_TAIL)
 

@@ -3,11 +3,16 @@
 Default cut points follow Sherden's 80/20/30 rule: the top 20% of customers by value are
 platinum (top 5%) and gold, the bottom 30% are lead. The cut points are in the configuration
 (``value_tier.cut_points``).
+
+A customer whose net spend is below ``returns_only.net_spend_below`` (returns outweigh
+purchases, e.g. only returns on record) is lead whatever the percentile: the value models read a
+history of returns as a customer's, but such a customer contributes nothing, so it is given the
+low-cost service and never a higher tier's upgrade offer, with a reason that says why.
 """
 
 from __future__ import annotations
 
-from .config import PROBABILITY, TIERS, Record, RulesConfig, check_descending
+from .config import PROBABILITY, TIERS, Num, Record, RulesConfig, check_descending
 from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt, missing
 from .family import LABEL, Output, RuleFamily
 
@@ -31,7 +36,12 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
     """The value tier decision table built from ``value_tier.cut_points``."""
     cuts = config.section("value_tier")["cut_points"]
     p, g, i = cuts["platinum"], cuts["gold"], cuts["iron"]
+    returns = config.section("returns_only")["net_spend_below"]
     rules = [
+        # first: no percentile makes a net-negative customer valuable
+        Rule("tier.returns_only", (Cond("monetary", "<", returns),), {"value_tier": "lead"},
+             f"Net spend below {fmt(returns)}: returns only, returns outweigh purchases -> {TIER_LABELS['lead']} "
+             f"tier whatever the value percentile (no upgrade offer)"),
         Rule("tier.not_assessed", (missing("value_percentile"),), {"value_tier": "not_assessed"},
              "Value percentile unknown: value tier not assessed"),
         Rule("tier.platinum", (Cond("value_percentile", ">=", p),), {"value_tier": "platinum"},
@@ -43,7 +53,7 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
         Rule("tier.lead", (Cond("value_percentile", "<", i),), {"value_tier": "lead"},
              f"Value percentile < {fmt(i)} (bottom {fmt(round(i * 100, 6))}%) -> {TIER_LABELS['lead']} tier"),
     ]
-    return [DecisionTable("value_tier", {"value_percentile": NUMBER}, rules, ("value_tier",))]
+    return [DecisionTable("value_tier", {"value_percentile": NUMBER, "monetary": NUMBER}, rules, ("value_tier",))]
 
 
 def _validate(data, problems: list[str]) -> None:
@@ -57,6 +67,7 @@ FAMILY = RuleFamily(
     outputs=(Output("value_tier", LABEL,
                     "platinum, gold, iron or lead by value percentile; not_assessed when unknown"),),
     build_tables=tables,
-    config_sections={"value_tier": Record({"cut_points": Record({t: PROBABILITY for t in TIERS[:-1]})})},
+    config_sections={"value_tier": Record({"cut_points": Record({t: PROBABILITY for t in TIERS[:-1]})}),
+                     "returns_only": Record({"net_spend_below": Num()})},
     validate_config=_validate,
 )

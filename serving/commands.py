@@ -16,7 +16,7 @@ __all__ = ["add_commands"]
 def _score(args, workspace) -> int:
     from crmid.customerbase.contract import parse_column_mapping
 
-    from .batch import run_batch
+    from .batch import DEFAULT_KEEP_RUNS, run_batch
     from .context import load_context
 
     if args.engine == "spark":
@@ -37,10 +37,21 @@ def _score(args, workspace) -> int:
     summary = run_batch(
         transactions=args.transactions, as_of=args.as_of, out=args.out, context=context,
         customers=args.customers, columns=parse_column_mapping(args.columns), dedupe=args.dedupe,
-        rejects_out=args.rejects, store=store,
+        rejects_out=args.rejects, store=store, encoding=args.encoding,
+        keep_runs=DEFAULT_KEEP_RUNS if args.keep_runs is None else (args.keep_runs or None), fault_at=args.fault_at,
     )
     print(summary.lines())
     return 0
+
+
+def _whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -63,9 +74,13 @@ def _probability(text: str) -> float:
     return value
 
 
+#: retain sorts read smallest first unless told otherwise
+_ASCENDING_SORTS = ("rank", "customer_id", "value_tier", "next_purchase_days_median", "action")
+
+
 def _retain(args, workspace) -> int:
     from .retain_list import format_retain
-    from .store import TIER_ORDER, open_store
+    from .store import RETAIN_SORTS, TIER_ORDER, open_store
 
     tiers = [t.strip() for t in args.tier.split(",") if t.strip()] if args.tier else None
     unknown = sorted(set(tiers or ()) - set(TIER_ORDER))
@@ -81,7 +96,14 @@ def _retain(args, workspace) -> int:
     if latest is None:
         print(f"no complete scoring run in {store.url}: run `crmid score` first", file=sys.stderr)
         return 1
-    frame = store.retain(top=args.top, tiers=tiers, min_churn=args.min_churn, run_id=latest.run_id)
+    if args.sort not in RETAIN_SORTS:
+        print(f"crmid retain: error: --sort {args.sort}: expected one of {', '.join(RETAIN_SORTS)}", file=sys.stderr)
+        return 2
+    # a quantity sorts largest first (the biggest spenders, the highest churn); the ranking itself,
+    # ids and days to the next purchase smallest first; --ascending / --descending override
+    descending = args.order == "desc" if args.order else args.sort not in _ASCENDING_SORTS
+    frame = store.retain_page(top=args.top, tiers=tiers, min_churn=args.min_churn, run_id=latest.run_id,
+                              sort=args.sort, descending=descending)
     if args.format == "table":
         print(f"who to retain now (run {latest.run_id}, as of {latest.as_of}, rules {latest.rules_version})\n")
     print(format_retain(frame, args.format))
@@ -117,6 +139,13 @@ def add_commands(sub) -> None:
     p.add_argument("--rejects", metavar="FILE", help="rejects file (default: beside --out, *.rejects.csv)")
     p.add_argument("--engine", choices=("local", "spark"), default="local",
                    help="local: this machine; spark: the same scoring on Apache Spark")
+    # the default is serving.batch.DEFAULT_KEEP_RUNS (not imported here: `crmid --help` stays instant)
+    p.add_argument("--keep-runs", type=_whole_number, default=None, metavar="N",
+                   help="the scores store keeps the N most recent complete runs and deletes older ones "
+                        "(default 10; 0 keeps every run)")
+    # tests only (the crash-safety test): kill the process with SIGKILL at this point of the run,
+    # one of serving.batch.FAULT_POINTS
+    p.add_argument("--fault-at", default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=_score)
 
     p = sub.add_parser("retain", help="who to retain now, with the action and the reasons",
@@ -126,8 +155,14 @@ def add_commands(sub) -> None:
     p.add_argument("--tier", metavar="TIERS", help="only these tiers, e.g. platinum,gold")
     p.add_argument("--min-churn", type=_probability, metavar="P",
                    help="only customers with at least this churn probability (0..1)")
+    p.add_argument("--sort", default="rank", metavar="COLUMN",
+                   help="order by this column instead of the retain ranking, e.g. expected_spend_365d, clv, "
+                        "value_at_risk, churn_probability (quantities largest first)")
+    order = p.add_mutually_exclusive_group()
+    order.add_argument("--ascending", dest="order", action="store_const", const="asc", help="smallest first")
+    order.add_argument("--descending", dest="order", action="store_const", const="desc", help="largest first")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.set_defaults(func=_retain)
+    p.set_defaults(func=_retain, order=None)
 
     p = sub.add_parser("serve", help="run the HTTP API",
                        description="FastAPI service: /v1/decide, /v1/score, /v1/retain, /v1/version, /v1/model/reload, "

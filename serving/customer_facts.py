@@ -41,6 +41,11 @@ FACT_COLUMNS = (
     "loyalty",
 )
 
+def _finite_or_nan(series: pd.Series) -> np.ndarray:
+    values = series.to_numpy(dtype=float)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
 def clv(predictions: pd.DataFrame, policy: Mapping) -> np.ndarray:
     """Textbook CLV = (s / t) x T, T capped at the configuration's ``clv_max_lifetime_days``."""
     return model_value.clv(predictions, policy["clv_max_lifetime_days"])
@@ -99,7 +104,9 @@ def build_facts(
             "churn_probability": churn,
             "p_purchase_30d": customers["p_purchase_30d"].to_numpy(dtype=float),
             "p_purchase_90d": customers["p_purchase_90d"].to_numpy(dtype=float),
-            "expected_days_to_next_purchase": customers["expected_days_to_next_purchase"].to_numpy(dtype=float),
+            # the rules' fact keeps its name. A median that is never reached (inf) is no number of
+            # days: left unknown, the purchase probabilities (always present) decide the temperature
+            "expected_days_to_next_purchase": _finite_or_nan(customers["next_purchase_days_median"]),
             "recency_days": customers["recency_days"].to_numpy(dtype=float),
             "frequency": customers["frequency"].to_numpy(dtype=float),
             "monetary": customers["monetary_total"].to_numpy(dtype=float),

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from crmid.customerbase import TransactionLog, ValidationReport
+from crmid.models.scorer import OUTPUT_COLUMNS
 from crmid.rules.families import output_columns
 
 from .customer_facts import build_facts, clv, clv_reference
@@ -36,17 +37,7 @@ __all__ = [
 ]
 
 #: model outputs kept in the scored row
-PREDICTION_COLUMNS = (
-    "churn_probability",
-    "p_purchase_30d",
-    "p_purchase_90d",
-    "expected_days_to_next_purchase",
-    "next_purchase_beyond_data",
-    "p_alive",
-    "expected_spend_per_purchase",
-    "expected_purchase_cycle_days",
-    "expected_lifetime_days",
-)
+PREDICTION_COLUMNS = (*OUTPUT_COLUMNS, "drivers")
 
 
 
@@ -137,7 +128,7 @@ def predict_stage(log: TransactionLog, as_of, *, scorer, policy) -> pd.DataFrame
         The snapshot columns, the scorer's outputs (:data:`PREDICTION_COLUMNS`) and ``clv``.
     """
     features = log.snapshot(as_of)
-    predictions = scorer.predict(features)
+    predictions = scorer.predict(features, drivers=True)
     out = pd.concat([features.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1)
     out["clv"] = clv(predictions, policy)
     return out

@@ -240,11 +240,11 @@ def score_spark(
 def _score_dtype(column: str) -> str:
     if column in ("as_of", "scored_at"):
         return "datetime64[ns]"
-    if column in ("next_purchase_beyond_data",):
+    if column in ("next_purchase_median_beyond_365d",):
         return "boolean"
     text_outputs = {o.name for o in outputs() if o.kind != NUMBER}
-    if column in text_outputs or column in ("customer_id", "action", "action_text", "reasons", "model_version",
-                                            "rules_version"):
+    if column in text_outputs or column in ("customer_id", "action", "action_text", "reasons", "drivers",
+                                            "model_version", "rules_version"):
         return "string"
     return "float64"
 
@@ -257,7 +257,8 @@ def predict_stage_schema(scorer, policy) -> pd.DataFrame:
     for c in ("n_purchases", "frequency", "returns_count", *(f"n_purchases_{w}d" for w in (30, 90, 180, 365))):
         columns[c] = pd.Series(dtype="int64")
     for c in PREDICTION_COLUMNS:
-        columns[c] = pd.Series(dtype="boolean" if c == "next_purchase_beyond_data" else "float64")
+        columns[c] = pd.Series(dtype="boolean" if c == "next_purchase_median_beyond_365d" else
+                               "string" if c == "drivers" else "float64")
     columns["clv"] = pd.Series(dtype="float64")
     return pd.DataFrame(columns)
 

@@ -11,7 +11,7 @@ import sys
 
 from . import defaults
 
-__all__ = ["add_commands", "evaluate_command", "train_command"]
+__all__ = ["add_commands", "add_model_commands", "evaluate_command", "model_show_command", "train_command"]
 
 
 def _or_default(value, default):
@@ -31,6 +31,8 @@ def add_commands(subparsers) -> None:
     _common(p)
     p.add_argument("--customers", default="", help="customer profiles file (optional)")
     p.add_argument("--no-register", action="store_true", help="log the run without registering models")
+    p.add_argument("--no-promote", action="store_true",
+                   help="register the new versions without moving the champion alias (see crmid retrain)")
     p.add_argument("--allow-gap", action="store_true",
                    help="train at an as-of date further after the last transaction than the base was ever quiet")
     p.set_defaults(func=train_command)
@@ -40,6 +42,37 @@ def add_commands(subparsers) -> None:
     p.add_argument("--report", default="", help="report directory (default <work-dir>/report)")
     p.add_argument("--no-tracking", action="store_true", help="do not log the evaluation to MLflow")
     p.set_defaults(func=evaluate_command)
+
+
+def add_model_commands(group) -> None:
+    """Register ``crmid model show`` on the ``model`` group's subparsers."""
+    p = group.add_parser("show", help="the model card: data, horizon, features, metrics vs BG/NBD, the gate's choices",
+                         description="Print the card of the champion (or of --version N): the data it was trained "
+                                     "on, the horizon, the features, the metrics against BG/NBD per output, the "
+                                     "gate's choices and why, training time and data hash. The same card is in the "
+                                     "MLflow run that registered the version and in GET /v1/version.")
+    p.add_argument("--version", dest="model_version", metavar="N", default="",
+                   help="registered version of the workspace's model (default: the champion)")
+    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    p.set_defaults(func=model_show_command)
+
+
+def model_show_command(args, workspace) -> int:
+    """Handler of ``crmid model show``."""
+    import json
+
+    from crmid.models import load_scorer
+
+    from .card import model_card, render_card
+
+    version = str(args.model_version).strip()
+    if version and not version.isdigit():
+        raise ValueError(f"--version {version!r}: expected a registered version number such as 3")
+    uri = f"models:/{workspace.model_name}/{version}" if version else workspace.model_uri
+    scorer = load_scorer(uri, tracking_uri=workspace.tracking_uri, registry_uri=workspace.registry_uri)
+    card = model_card(scorer, name=workspace.model_name, version=version or str(scorer.version).rpartition("/")[2])
+    print(json.dumps(card, indent=2, default=str) if args.format == "json" else render_card(card), end="")
+    return 0
 
 
 def _read(args):
@@ -73,7 +106,8 @@ def train_command(args, workspace) -> int:
         tx = _read(args)
         customers = read_profiles(args.customers) if args.customers else None
         result = train(tx, as_of=args.as_of, horizon=_horizon(args), workspace=workspace, customers=customers,
-                       register=not args.no_register, allow_gap=args.allow_gap, on_stage=progress.step)
+                       register=not args.no_register, allow_gap=args.allow_gap, on_stage=progress.step,
+                       promote_alias=not args.no_promote)
     except (ValueError, FileNotFoundError, ContractError) as exc:
         progress.close()
         print(f"crmid train: error: {exc}", file=sys.stderr)

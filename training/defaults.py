@@ -12,6 +12,8 @@ from __future__ import annotations
 #: churn horizon H in days when none is given
 HORIZON_DAYS: int = 90
 #: horizons always reported by the evaluation besides H
-REPORT_HORIZONS: tuple[int, ...] = (30, 90)
+#: horizons ``crmid evaluate`` judges P(purchase within t) at, besides H, where the data after the
+#: as-of date reaches them
+REPORT_HORIZONS: tuple[int, ...] = (30, 90, 180, 365)
 
 __all__ = ["HORIZON_DAYS", "REPORT_HORIZONS"]

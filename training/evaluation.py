@@ -20,9 +20,15 @@ import numpy as np
 import pandas as pd
 
 from crmid.customerbase.snapshot import TransactionLog
+from crmid.models import defaults as md
 from crmid.models.bgnbd import rfm_arrays
-from crmid.models.metrics import binary_metrics, calibration_table, concordance_index
-from crmid.models.next_purchase import curve_rmst
+from crmid.models.metrics import (
+    binary_metrics,
+    calibration_table,
+    concordance_index,
+    integrated_brier_score,
+    restricted_mean,
+)
 
 from . import defaults, tracking
 from .fitting import TrainingInputError, check_training_inputs, fit_scorer
@@ -82,19 +88,21 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     train_s = time.perf_counter() - t0
 
     snap = full.snapshot(as_of)
-    labels = full.labels(as_of, H, observed_until=as_of + pd.Timedelta(days=H),
-                         windows=defaults.REPORT_HORIZONS)
+    # judged as far as the data reaches after as_of, up to the longest report horizon
+    window = min(max(defaults.REPORT_HORIZONS), int((full.data_end.normalize() - as_of).days))
+    horizons = sorted({w for w in defaults.REPORT_HORIZONS if w <= window} | {H})
+    labels = full.labels(as_of, H, observed_until=as_of + pd.Timedelta(days=window), windows=horizons)
     t1 = time.perf_counter()
     served = scorer.predict(snap)
     score_s = time.perf_counter() - t1
+    curve = scorer.next_purchase_curve(snap)
     x, t_x, T = rfm_arrays(snap)
-    horizons = sorted(set(defaults.REPORT_HORIZONS) | {H})
     lgbm = _lightgbm_probabilities(scorer, snap, horizons)
     results: dict = {}
     curves: dict = {}
     for w in horizons:
         y = labels[f"purchased_within_{w}d"].astype(bool).to_numpy()
-        p_served = (1.0 - served["churn_probability"].to_numpy()) if w == H else _served_at(scorer, served, snap, w)
+        p_served = (1.0 - served["churn_probability"].to_numpy()) if w == H else curve.probability(w)
         p_bg = scorer.bgnbd.p_purchase_within(w, x, t_x, T)
         entry = {"served": binary_metrics(y, p_served), "bgnbd": binary_metrics(y, p_bg)}
         if w in lgbm:
@@ -106,20 +114,20 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
 
     duration = labels["days_to_next_purchase"].to_numpy()
     event = labels["next_purchase_observed"].to_numpy(dtype=bool)
-    knots, F_served = scorer.survival_knots(snap)
-    F_bg = np.column_stack([scorer.bgnbd.p_purchase_within(k, x, t_x, T) for k in knots])
-    concordance = {
-        "served": concordance_index(duration, event, curve_rmst(knots, F_served)),
-        "bgnbd": concordance_index(duration, event, curve_rmst(knots, np.maximum.accumulate(F_bg, axis=1))),
-        "n": int(duration.size),
-        "events": int(event.sum()),
-    }
+    next_purchase = _judge_curves(curve, scorer.bgnbd, (x, t_x, T), duration, event, window)
+    spend = _judge_spend(full, upto, snap, served, as_of, window)
+    concordance = {"served": next_purchase["served"]["concordance"],
+                   "bgnbd": next_purchase["bgnbd"]["concordance"], "n": int(duration.size),
+                   "events": int(event.sum())}
     metrics = {
         "as_of": str(as_of.date()),
         "horizon_days": H,
         "customers": len(snap),
         "horizons": results,
         "concordance": concordance,
+        "next_purchase": next_purchase,
+        "spend": spend,
+        "spend_sources": {str(h): src for h, src in (scorer.spend.sources_.items() if scorer.spend else [])},
         "sources": scorer.sources,
         "gate": scorer.info.get("gate", {}),
         "training_seconds": train_s,
@@ -128,7 +136,7 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     }
     report.mkdir(parents=True, exist_ok=True)
     (report / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
-    _write_plots(report, curves, scorer)
+    _write_plots(report, curves, scorer, next_purchase, spend)
     (report / "comparison.txt").write_text(format_comparison(metrics) + "\n")
     if workspace is not None:
         on_stage("log to MLflow")
@@ -142,14 +150,69 @@ def _fingerprint(transactions):
     return data_fingerprint(transactions)
 
 
-def _served_at(scorer, served, snap, w):
-    col = f"p_purchase_{w}d"
-    if col in served.columns:
-        return served[col].to_numpy()
-    knots, F = scorer.survival_knots(snap)
-    from crmid.models.next_purchase import curve_probability
+def _judge_spend(full: TransactionLog, upto: pd.DataFrame, snap: pd.DataFrame, served: pd.DataFrame, as_of,
+                 window: int) -> dict:
+    """The spend forecast judged on what each customer spent next, beside BG/NBD x Gamma-Gamma and past spend.
 
-    return curve_probability(knots, F, w)
+    Per horizon h of :data:`models.defaults.SPEND_HORIZONS` the data covers after as_of:
+    :func:`models.value_metrics.value_metrics` of ``expected_spend_<h>d``, of BG/NBD x Gamma-Gamma
+    as lifetimes defines it (fitted on the data up to as_of) and of past spend, plus the forecast
+    and actual spend by decile of the forecast (the plot).
+    """
+    from crmid.models.value_metrics import value_metrics
+
+    from .spend import lifetimes_baseline
+
+    hs = [h for h in md.SPEND_HORIZONS if h <= window]
+    if not hs:
+        return {}
+    ids = snap["customer_id"].astype(str).to_numpy()
+    base = lifetimes_baseline(upto, as_of, hs).reindex(ids)
+    known = full.customer_ids[full.known_codes(as_of)].astype(str)
+    out = {}
+    for h in hs:
+        actual = pd.Series(full.spend_within(as_of, h), index=known).reindex(ids).to_numpy()
+        forecast = served[f"expected_spend_{h}d"].to_numpy()
+        deciles = pd.qcut(pd.Series(forecast).rank(method="first"), 10, labels=False)
+        by_decile = pd.DataFrame({"decile": deciles, "forecast": forecast, "actual": actual}).groupby("decile").sum()
+        out[str(h)] = {
+            "served": value_metrics(forecast, actual),
+            "bgnbd_gg": value_metrics(base[f"classical_spend_{h}d"].to_numpy(), actual),
+            "past_spend": value_metrics(base["past_spend"].to_numpy(), actual),
+            "deciles": {"forecast": by_decile["forecast"].tolist(), "actual": by_decile["actual"].tolist()},
+        }
+    return out
+
+
+def _judge_curves(curve, bgnbd, rfm, duration, event, window: int) -> dict:
+    """The served next-purchase curve and BG/NBD's, judged over the ``window`` days after as_of.
+
+    Per curve: the concordance index of the restricted mean time, the integrated Brier score,
+    and the median's coverage: of the customers whose predicted median falls inside the window,
+    the share who bought by it (50% for a well-calibrated median). Plus P(purchase within t),
+    mean predicted and observed, on a weekly grid (the plot).
+    """
+    x, t_x, T = rfm
+    step = md.CURVE_STEP_DAYS
+    days = sorted(set(range(step, window + 1, step)) | {window})
+    observed = [float(np.mean(event & (duration <= t))) for t in days]
+    out: dict = {"window_days": window, "days": days, "observed": observed}
+    predictions = {
+        "served": (curve.survival(days), curve.quantile(0.5)),
+        "bgnbd": (np.column_stack([1.0 - bgnbd.p_purchase_within(t, x, t_x, T) for t in days]),
+                  bgnbd.days_until_no_purchase_probability(0.5, x, t_x, T)),
+    }
+    for who, (S, median) in predictions.items():
+        inside = median <= window
+        bought = event & (duration <= median)
+        out[who] = {
+            "concordance": concordance_index(duration, event, restricted_mean(S, days)),
+            "integrated_brier": integrated_brier_score(duration, event, S, days),
+            "median_inside_window": int(inside.sum()),
+            "median_coverage": float(bought[inside].mean()) if inside.any() else float("nan"),
+            "mean_p_purchase": [float(1.0 - v) for v in S.mean(axis=0)],
+        }
+    return out
 
 
 def _lightgbm_probabilities(scorer, snap, horizons) -> dict:
@@ -178,7 +241,11 @@ def format_comparison(metrics: dict) -> str:
     ]
     for w, entry in sorted(metrics["horizons"].items(), key=lambda kv: int(kv[0])):
         s, b = entry["served"], entry["bgnbd"]
-        src = metrics.get("sources", {}).get("churn" if int(w) == metrics["horizon_days"] else f"knot_{w}", "?")
+        sources = metrics.get("sources", {})
+        # a horizon that is no knot of the curve is read off it: between knots, or on the tail past the last
+        last_knot = max((int(k[5:]) for k in sources if k.startswith("knot_")), default=0)
+        src = sources.get("churn" if int(w) == metrics["horizon_days"] else f"knot_{w}",
+                          "tail" if int(w) > last_knot else "curve")
         if src == "baseline":
             better = "= BG/NBD served"
         else:
@@ -189,10 +256,23 @@ def format_comparison(metrics: dict) -> str:
     if c:
         lines.append(f"concordance index (next purchase, all {c['n']} customers): served {c['served']:.4f}, "
                      f"BG/NBD {c['bgnbd']:.4f}")
+    for h, entry in sorted(metrics.get("spend", {}).items(), key=lambda kv: int(kv[0])):
+        src = metrics.get("spend_sources", {}).get(h, "?")
+        row = " | ".join(f"{who} Spearman {entry[who]['spearman']:.4f} Gini {entry[who]['normalized_gini']:.4f} "
+                         f"total {entry[who]['total_ratio']:.3f} decile err {entry[who]['decile_error']:.3f}"
+                         for who in ("served", "bgnbd_gg", "past_spend") if who != "past_spend")
+        lines.append(f"spend {h}d ({src}): {row} | past spend Gini {entry['past_spend']['normalized_gini']:.4f}")
+    npc = metrics.get("next_purchase")
+    if npc:
+        s, b = npc["served"], npc["bgnbd"]
+        lines.append(f"next-purchase curve over {npc['window_days']} days: integrated Brier served "
+                     f"{s['integrated_brier']:.4f}, BG/NBD {b['integrated_brier']:.4f}; bought by the predicted "
+                     f"median: served {s['median_coverage']:.1%} of {s['median_inside_window']}, "
+                     f"BG/NBD {b['median_coverage']:.1%} of {b['median_inside_window']} (50% if calibrated)")
     return "\n".join(lines)
 
 
-def _write_plots(report: Path, curves: dict, scorer) -> list[Path]:
+def _write_plots(report: Path, curves: dict, scorer, next_purchase: dict, spend: dict) -> list[Path]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -232,6 +312,37 @@ def _write_plots(report: Path, curves: dict, scorer) -> list[Path]:
     paths.append(report / "gains.png")
     fig.savefig(paths[-1], dpi=90)
 
+    fig = Figure(figsize=(6, 4.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(next_purchase["days"], next_purchase["observed"], color="black", label="observed")
+    ax.plot(next_purchase["days"], next_purchase["served"]["mean_p_purchase"], label="served curve")
+    ax.plot(next_purchase["days"], next_purchase["bgnbd"]["mean_p_purchase"], linestyle="--", label="BG/NBD")
+    ax.axvline(scorer.knots[-1], color="grey", linestyle=":", label="last knot (tail beyond)")
+    ax.set_title("P(next purchase within t): mean predicted vs observed")
+    ax.set_xlabel("days after the as-of date")
+    ax.set_ylabel("share of customers")
+    ax.legend()
+    fig.tight_layout()
+    paths.append(report / "next_purchase.png")
+    fig.savefig(paths[-1], dpi=90)
+
+    if spend:
+        fig = Figure(figsize=(4.5 * len(spend), 4.2))
+        FigureCanvasAgg(fig)
+        for i, (h, entry) in enumerate(sorted(spend.items(), key=lambda kv: int(kv[0]))):
+            ax = fig.add_subplot(1, len(spend), i + 1)
+            deciles = np.arange(1, len(entry["deciles"]["forecast"]) + 1)
+            ax.bar(deciles - 0.2, entry["deciles"]["forecast"], width=0.4, label="forecast")
+            ax.bar(deciles + 0.2, entry["deciles"]["actual"], width=0.4, label="actual")
+            ax.set_title(f"spend in the next {h} days, by forecast decile")
+            ax.set_xlabel("decile of expected_spend (10 = highest)")
+            ax.set_ylabel("total spend")
+            ax.legend()
+        fig.tight_layout()
+        paths.append(report / "spend_deciles.png")
+        fig.savefig(paths[-1], dpi=90)
+
     model = scorer.churn.classifier_ if scorer.churn is not None else None
     if model is not None:
         imp = sorted(model.feature_importance().items(), key=lambda kv: kv[1])[-20:]
@@ -259,6 +370,12 @@ def _log_to_mlflow(metrics: dict, report: Path, workspace: Workspace) -> None:
                     flat[f"{who}_{k}_{w}d"] = m[k]
         for who in ("served", "bgnbd"):
             flat[f"{who}_concordance"] = metrics["concordance"][who]
+            flat[f"{who}_integrated_brier"] = metrics["next_purchase"][who]["integrated_brier"]
+            flat[f"{who}_median_coverage"] = metrics["next_purchase"][who]["median_coverage"]
+        for h, entry in metrics.get("spend", {}).items():
+            for who in ("served", "bgnbd_gg", "past_spend"):
+                for k in ("spearman", "normalized_gini", "top10_share", "total_ratio", "decile_error"):
+                    flat[f"spend_{who}_{k}_{h}d"] = entry[who][k]
         flat["training_seconds"] = metrics["training_seconds"]
         run.log_metrics(flat)
         run.set_tag("served_sources", json.dumps(metrics["sources"]))

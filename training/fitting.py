@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import defaults
 from crmid.models.churn import ChurnModel
+from crmid.models.drivers import DriverSurrogate
+from crmid.models.features import SNAPSHOT_FEATURES
 from crmid.models.gamma_gamma import GammaGammaModel
 from crmid.models.horizon import usable_rows
 from crmid.models.next_purchase import NextPurchaseModel
 from crmid.models.scorer import CustomerScorer
+from crmid.monitoring.drift import reference_profile
 
-from .gate import GateResult, validate_horizon
+from .gate import GateResult, validate_curve, validate_horizon
+from .spend import fit_spend_forecaster
 from .stacking import as_log, point_in_time, snapshot_dates, stack
 
 __all__ = [
@@ -213,9 +218,16 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         sources[name] = res.source
         gate_report[name] = res.to_dict()
 
+    curve_check = validate_curve(points, knots, sources=sources, **common) if gate else None
+    spend = fit_spend_forecaster(sample, points, cutoff, seed=seed, reference=ref, gate=gate,
+                                 params=None, num_boost_round=None)
     info = {
         "cutoff": str(cutoff.date()),
         "horizon_days": H,
+        "data_start": str(log.data_start.date()),
+        "data_end": str(log.data_end.date()),
+        "next_purchase_validation": curve_check,
+        "spend": {str(h): r for h, r in spend.report_.items()},
         "snapshot_dates": [str(d.date()) for d in data.dates],
         "training_rows": len(data),
         "training_customers": int(sample.n_customers),
@@ -225,10 +237,12 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         "num_boost_round": defaults.LGBM_NUM_BOOST_ROUND if num_boost_round is None else int(num_boost_round),
         "seed": seed,
     }
-    return CustomerScorer(
+    # what the models were trained on, for `crmid monitor` (train adds the outputs and CLV)
+    info["drift_reference"] = reference_profile(snap, SNAPSHOT_FEATURES)
+    return _explained(dict(
         horizon_days=H, bgnbd=ref.bgnbd, gamma_gamma=gg, churn=churn, next_purchase=nxt, knots=knots,
-        feature_horizons=feature_horizons, sources=sources, version="local", info=info,
-    )
+        feature_horizons=feature_horizons, sources=sources, version="local", info=info, spend=spend,
+    ), ref, seed)
 
 
 def _fit_spend(snap: pd.DataFrame) -> GammaGammaModel:
@@ -271,17 +285,43 @@ def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str,
         raise TrainingInputError(f"Gamma-Gamma cannot be fitted at {cutoff.date()} ({exc}): {needed}") from exc
     outputs = {"churn": H, **{f"knot_{k}": k for k in knots}}
     gate_report = {name: GateResult(h, "baseline", reason).to_dict() for name, h in outputs.items()}
+    spend = fit_spend_forecaster(log, [], cutoff, reference=ref)  # no windows: BG/NBD x Gamma-Gamma, with why
     info = {
         "cutoff": str(cutoff.date()),
         "horizon_days": H,
+        "data_start": str(log.data_start.date()),
+        "data_end": str(log.data_end.date()),
         "snapshot_dates": [],
         "training_rows": 0,
         "training_customers": 0,
         "customers_at_cutoff": len(ref.snapshot),
         "gate": gate_report,
         "baseline_only": reason,
+        "spend": {str(h): r for h, r in spend.report_.items()},
     }
-    return CustomerScorer(
+    info["drift_reference"] = reference_profile(ref.snapshot, SNAPSHOT_FEATURES)  # for `crmid monitor`
+    return _explained(dict(
         horizon_days=H, bgnbd=ref.bgnbd, gamma_gamma=gg, churn=None, next_purchase=None, knots=knots,
-        feature_horizons=knots, sources=dict.fromkeys(outputs, "baseline"), version="local", info=info,
-    )
+        feature_horizons=knots, sources=dict.fromkeys(outputs, "baseline"), version="local", info=info, spend=spend,
+    ), ref, defaults.SEED)
+
+
+def _explained(scorer_args: dict, ref, seed: int) -> CustomerScorer:
+    """The scorer, with the drivers' surrogate it needs when BG/NBD or the blend serves churn.
+
+    The surrogate learns the served churn log-odds of the customers at the cutoff (a seeded
+    sample of at most :data:`models.defaults.MAX_TRAINING_CUSTOMERS`); see :mod:`models.drivers`.
+    """
+    scorer = CustomerScorer(**scorer_args)
+    if scorer.sources["churn"] == "model":
+        return scorer
+    n = len(ref.snapshot)
+    rows = np.arange(n)
+    if n > defaults.MAX_TRAINING_CUSTOMERS:
+        rows = np.sort(np.random.default_rng(seed).choice(n, defaults.MAX_TRAINING_CUSTOMERS, replace=False))
+    snap = ref.snapshot.iloc[rows]
+    churn = scorer.predict(snap)["churn_probability"].to_numpy()
+    names = scorer.feature_names_ or list(ref.X.columns)
+    surrogate = DriverSurrogate(seed=seed).fit(ref.X.iloc[rows][names], churn)
+    scorer_args["info"]["driver_surrogate_r2"] = round(surrogate.r2_, 4)
+    return CustomerScorer(**scorer_args, driver_surrogate=surrogate)

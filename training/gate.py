@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crmid.models import defaults
+from crmid.models.bgnbd import rfm_arrays
 from crmid.models.horizon import HorizonClassifier, usable_rows
 from crmid.models.metrics import binary_metrics
 
 from .stacking import PointInTime, stack
 
-__all__ = ["GateResult", "brier_win_probability", "decide", "validate_horizon"]
+__all__ = ["GateResult", "brier_win_probability", "decide", "validate_curve", "validate_horizon"]
 
 
 @dataclass
@@ -123,3 +124,54 @@ def validate_horizon(points: list[PointInTime], horizon: int, *, seed=None, para
     metrics["blend"]["p_better_brier"] = win_blend
     source, reason = decide(metrics, win_model, win_blend)
     return GateResult(h, source, reason, str(val.as_of.date()), metrics)
+
+
+def validate_curve(points: list[PointInTime], knots, *, seed=None, params=None, num_boost_round=None,
+                   sources: dict | None = None, blend_weight=None) -> dict | None:
+    """The next-purchase curve, as served, judged against BG/NBD's on a later validation snapshot.
+
+    The knots' classifiers are trained on every snapshot but the latest one observing the last
+    knot, that snapshot is scored with the served recipe (each knot's gated source, the BG/NBD
+    tail past the last knot) and judged over what the training window shows after it: the
+    concordance index of the restricted mean time and the integrated Brier score, next to
+    BG/NBD's. None when no snapshot can be held out.
+    """
+    from crmid.models.metrics import concordance_index, integrated_brier_score, restricted_mean
+    from crmid.models.next_purchase import JoinedCurve
+
+    knots = sorted(int(k) for k in knots)
+    observed = [p for p in points if p.followup >= knots[-1]]
+    if len(observed) < 2:
+        return None
+    val = observed[-1]
+    data = stack([p for p in points if p.as_of < val.as_of])
+    x, t_x, T = rfm_arrays(val.snapshot)
+    w = defaults.BLEND_WEIGHT if blend_weight is None else float(blend_weight)
+    F = np.empty((len(val.X), len(knots)))
+    for j, k in enumerate(knots):
+        p_base = val.X[f"bg_p_purchase_{k}d"].to_numpy(dtype=np.float64)
+        source = (sources or {}).get(f"knot_{k}", "model")
+        mask, y = usable_rows(data.duration, data.event, data.followup, k)
+        if source == "baseline" or min(int(y.sum()), int(y.size - y.sum())) < defaults.MIN_POSITIVES:
+            F[:, j] = p_base
+            continue
+        clf = HorizonClassifier(k, params, num_boost_round, seed).fit(
+            data.X[mask], y, reference_X=val.X, reference_target=float(np.mean(p_base)))
+        p_model = clf.predict_proba(val.X)
+        F[:, j] = p_model if source == "model" else w * p_model + (1 - w) * p_base
+    curve = JoinedCurve(knots, np.maximum.accumulate(F, axis=1), val.bgnbd, x, t_x, T)
+    window = min(int(val.followup), max(defaults.NEXT_PURCHASE_REPORT_DAYS))
+    step = defaults.CURVE_STEP_DAYS
+    days = sorted(set(range(step, window + 1, step)) | {window})
+    duration = np.minimum(val.labels["days_to_next_purchase"].to_numpy(dtype=np.float64), window)
+    event = val.labels["next_purchase_observed"].to_numpy(dtype=bool) & (
+        val.labels["days_to_next_purchase"].to_numpy() <= window)
+    S = {"served": curve.survival(days),
+         "baseline": np.column_stack([1.0 - val.bgnbd.p_purchase_within(t, x, t_x, T) for t in days])}
+    return {
+        "validation_date": str(val.as_of.date()),
+        "window_days": window,
+        "n": len(val.X),
+        **{who: {"concordance": concordance_index(duration, event, restricted_mean(s, days)),
+                 "integrated_brier": integrated_brier_score(duration, event, s, days)} for who, s in S.items()},
+    }

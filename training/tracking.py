@@ -116,10 +116,16 @@ class TrackedRun:
         self.tracker.client.set_tag(self.run_id, key, str(value)[:5000])
 
     def log_json(self, name: str, document) -> None:
+        """Log ``document`` as the JSON artifact ``name`` (``dir/file.json`` puts it in a directory)."""
+        self.log_text(name, json.dumps(document, indent=2, default=str))
+
+    def log_text(self, name: str, text: str) -> None:
+        """Log ``text`` as the artifact ``name`` (``dir/file.md`` puts it in a directory)."""
+        folder, _, filename = name.rpartition("/")
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / name
-            path.write_text(json.dumps(document, indent=2, default=str))
-            self.tracker.client.log_artifact(self.run_id, str(path))
+            path = Path(tmp) / filename
+            path.write_text(text, encoding="utf-8")
+            self.tracker.client.log_artifact(self.run_id, str(path), folder or None)
 
     def log_artifacts(self, directory, artifact_path: str | None = None) -> None:
         self.tracker.client.log_artifacts(self.run_id, str(directory), artifact_path)
@@ -229,8 +235,8 @@ def log_scorer_models(run: TrackedRun, scorer, features: pd.DataFrame, *, regist
     example = _input_example(features)
     outputs = scorer.predict(example)
     churn_cols = ["churn_probability", "p_alive", "expected_lifetime_days"]
-    next_cols = ["p_purchase_30d", "p_purchase_90d", "expected_days_to_next_purchase",
-                 "next_purchase_beyond_data", "expected_purchase_cycle_days"]
+    next_cols = [c for c in OUTPUT_COLUMNS if c.startswith(("p_purchase_", "next_purchase_"))]
+    next_cols.append("expected_purchase_cycle_days")
     specs = {
         ws.model_name: ("scorer", list(OUTPUT_COLUMNS)),
         ws.churn_model_name: ("churn_model", churn_cols),

@@ -11,8 +11,10 @@ import pandas as pd
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import defaults as model_defaults
 from crmid.models.value import clv, clv_reference
+from crmid.monitoring.drift import reference_profile
 
 from . import defaults, tracking
+from .card import model_card, render_card
 from .fitting import (
     InsufficientHistory,
     TrainingInputError,
@@ -107,7 +109,7 @@ def _gap_allowed(transactions: pd.DataFrame, cutoff: pd.Timestamp, allow_gap: bo
 
 def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: int | None = None,
           customers: pd.DataFrame | None = None, register: bool = True, seed: int | None = None,
-          allow_gap: bool = False, on_stage=None) -> TrainResult:
+          allow_gap: bool = False, on_stage=None, promote_alias: bool = True) -> TrainResult:
     """Fit on data up to ``as_of``, gate against BG/NBD, log and register in MLflow.
 
     When the history is too short for the LightGBM models (a horizon longer than the history
@@ -133,6 +135,8 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
         quiet (normally refused as a sign of missing data).
     on_stage : callable, optional
         Called with each stage's name as it starts (progress).
+    promote_alias : bool
+        False (``crmid train --no-promote``): register the versions without moving the alias.
 
     Raises
     ------
@@ -168,14 +172,19 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
         scorer = fit_baseline_scorer(log, cutoff=cutoff, horizon=H, reason=f"BG/NBD served: {fallback}",
                                      allowed_gap_days=gap)
     training_seconds = time.perf_counter() - t0
+    scorer.info["training_seconds"] = round(training_seconds, 2)
     snap = log.snapshot(cutoff)
     # the CLV distribution of the training population: what a lone customer's value percentile
     # is ranked against when no batch run of this model is stored yet
-    scorer.clv_reference = clv_reference(clv(scorer.predict(snap), engine.facts_policy["clv_max_lifetime_days"]))
+    predicted = scorer.predict(snap).assign(clv=lambda p: clv(p, engine.facts_policy["clv_max_lifetime_days"]))
+    scorer.clv_reference = clv_reference(predicted["clv"])
+    # the outputs a stored run holds, beside the features fitting profiled, for `crmid monitor`
+    scorer.info["drift_reference"] = {**scorer.info.get("drift_reference", {}), **reference_profile(predicted)}
     scorer.clv_reference_rules = engine.version
 
     on_stage("log to MLflow")
     fingerprint = tracking.data_fingerprint(upto)
+    scorer.info["data_sha256_16"] = fingerprint["sha256_16"]
     tracker = tracking.Tracker(workspace)
     with tracker.run(workspace.experiment, f"train-{cutoff.date()}-H{H}") as run:
         run.log_params({"as_of": str(cutoff.date()), "horizon_days": int(H),
@@ -217,11 +226,16 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
                         "served_sources": sources, "rules_version": engine.version,
                         **({"fallback": fallback} if fallback else {}),
                         **{f"gate.{name}": g["source"] for name, g in gate.items()}}
-        versions = tracking.log_scorer_models(run, scorer, snap, register=register, promote=promote,
+        versions = tracking.log_scorer_models(run, scorer, snap, register=register,
+                                              promote=promote if promote_alias else {},
                                               version_tags=version_tags)
         bundle = versions[workspace.model_name]
         if bundle["version"] is not None:
             scorer.version = f"{workspace.model_name}/{bundle['version']}"
+        # the card of what was registered, beside it in the run
+        card = model_card(scorer, name=workspace.model_name, version=bundle["version"])
+        run.log_json("model_card/card.json", card)
+        run.log_text("model_card/card.md", render_card(card))
         return TrainResult(run.run_id, versions, sources, gate, metrics,
                            {n: v["champion"] for n, v in versions.items()}, workspace.tracking_uri, scorer,
                            fallback, [gap_note] if gap_note else [])

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from crmid import __version__
 from crmid.config import Workspace
 
-from .routers import admin, decide, retain, score, ui
-from .security import BodySizeLimit
+from .routers import admin, decide, metrics, retain, score, ui
+from .security import ERROR_RESPONSES, BodySizeLimit, install_error_handlers
 from .state import ServingState
 
 __all__ = ["create_app"]
@@ -44,17 +42,13 @@ def create_app(workspace: Workspace | None = None, state: ServingState | None = 
         summary="Customer identification: who is valuable, who is leaving, what to do and why.",
         version=__version__,
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.add_middleware(BodySizeLimit, max_bytes=workspace.max_body_bytes)
 
-    @app.exception_handler(RequestValidationError)
-    async def readable_422(request: Request, exc: RequestValidationError):
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append(f"{where or 'body'}: {err.get('msg')} (got {err.get('input')!r})")
-        return JSONResponse({"detail": problems}, status_code=422)
+    install_error_handlers(app)  # one documented error shape (schemas.ErrorResponse) for every error
 
     for router in (decide.router, score.router, retain.router, admin.router, ui.router):
         app.include_router(router)
+    app.include_router(metrics.instrument(app))  # /metrics, and a middleware counting and timing every request
     return app

@@ -23,7 +23,7 @@ from crmid.rules.family import LABEL, NUMBER, TEXT, RuleFamily
 __all__ = [  # noqa: RUF022 - grouped by endpoint, not sorted
     "SixC", "Facts", "DecideRequest", "DecideBody", "Reason", "Decision", "decision_model", "DecideResponse",
     "Transaction", "Profile", "ScoreRequest", "ScoredCustomer", "RetainEntry", "RetainResponse",
-    "VersionResponse", "ReloadResponse", "ModelReloadResponse", "ReadyResponse",
+    "VersionResponse", "ReloadResponse", "ModelReloadResponse", "ReadyResponse", "ErrorResponse",
 ]
 
 Score100 = Field(default=None, ge=0, le=100)
@@ -208,14 +208,38 @@ class ScoreRequest(BaseModel):
     profile: Profile | None = None
 
 
+class Driver(BaseModel):
+    """One feature's share of the churn probability (see the README's column glossary)."""
+
+    feature: str = Field(description="model feature name", examples=["recency_days"])
+    label: str = Field(description="what the feature means, in words", examples=["days since the last purchase"])
+    value: float | None = Field(description="the customer's value of the feature (null: missing)")
+    effect: float = Field(description="percentage points of churn probability it adds (negative: removes)",
+                          examples=[12.4])
+
+
+class CurvePoint(BaseModel):
+    day: int = Field(description="days after the as-of date")
+    survival: float = Field(description="probability of no purchase yet by that day, S(t)")
+
+
 class ScoredCustomer(BaseModel):
-    """The full scored row of one customer (``crmid score``'s columns), and the CLV reference used."""
+    """The full scored row of one customer (``crmid score``'s columns), and the CLV reference used.
+
+    Numbers that are not finite are null: ``next_purchase_days_median`` / ``_p90`` are null when the
+    customer's chance of ever buying again stays below 50% / 90% (``next_purchase_median_beyond_365d``
+    is then true).
+    """
 
     model_config = ConfigDict(extra="allow")
     customer_id: str
     action: str
     priority: float
     reasons: list[Reason]
+    drivers: list[Driver] = Field(default_factory=list,
+                                  description="what drives the churn probability, largest |effect| first (<= 5)")
+    survival_curve: list[CurvePoint] | None = Field(
+        default=None, description="with ?curve=true: S(t) weekly to 365 days (the next-purchase distribution)")
     model_version: str
     rules_version: str
     clv_reference: str = Field(description="what the value percentile was ranked against: 'run:<run id>' "
@@ -247,6 +271,9 @@ class VersionResponse(BaseModel):
     model_version: str | None
     rules_version: str
     store_run_id: str | None
+    model_card: dict | None = Field(default=None, description="the served model's card (`crmid model show`): "
+                                    "data, horizon, features, the gate's choices with metrics, method; null "
+                                    "without a model")
 
 
 class ReloadResponse(BaseModel):
@@ -268,3 +295,21 @@ class ReadyResponse(BaseModel):
     store: Literal["off", "reachable", "unreachable"]
     store_error: str | None
     rules_version: str
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every error the API answers (401, 403, 404, 413, 422, 503 ...).
+
+    ``detail`` lists each problem on its own line, naming the field (``transactions.0.amount``)
+    or the row where there is one; ``message`` is one line for a person.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "status": 422, "error": "invalid_request", "message": "1 problem in the request",
+        "detail": ["clv: Input should be a finite number (got inf)"]}]})
+    status: int = Field(description="the HTTP status code, repeated")
+    error: str = Field(description="a stable code: bad_request, unauthorized, forbidden, not_found, "
+                                   "method_not_allowed, payload_too_large, invalid_request, unavailable, "
+                                   "internal_error")
+    message: str = Field(description="what went wrong, in one line")
+    detail: list[str] = Field(description="every problem found, one per line (at least one)")

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import importlib
 
-from .base import RETAIN_COLUMNS, TIER_ORDER, RunInfo, ScoresStore
+from .base import RETAIN_COLUMNS, RETAIN_SORTS, TIER_ORDER, RunInfo, ScoresStore
 
-__all__ = ["BACKENDS", "RETAIN_COLUMNS", "TIER_ORDER", "RunInfo", "ScoresStore", "open_store"]
+__all__ = ["BACKENDS", "RETAIN_COLUMNS", "RETAIN_SORTS", "TIER_ORDER", "RunInfo", "ScoresStore", "open_store"]
 
 #: URL scheme (before any ``+driver``) -> "module:class" of the backend; imported when used
 BACKENDS = {

@@ -10,7 +10,7 @@ each database's fast bulk insert.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,10 +29,13 @@ RETAIN_COLUMNS = (
     "churn_probability",
     "p_purchase_30d",
     "p_purchase_90d",
-    "expected_days_to_next_purchase",
+    "next_purchase_days_median",
     "clv",
     "value_at_risk",
     "value_percentile",
+    "expected_spend_90d",
+    "expected_spend_180d",
+    "expected_spend_365d",
     "value_tier",
     "relationship_type",
     "customer_kind",
@@ -44,6 +47,7 @@ RETAIN_COLUMNS = (
     "action_text",
     "priority",
     "reasons",
+    "drivers",
 )
 
 #: what the retain list can be sorted by: ``rank`` (the retain ranking itself) or one of its
@@ -57,7 +61,10 @@ RETAIN_SORTS = (
     "churn_probability",
     "clv",
     "value_at_risk",
-    "expected_days_to_next_purchase",
+    "next_purchase_days_median",
+    "expected_spend_90d",
+    "expected_spend_180d",
+    "expected_spend_365d",
     "action",
 )
 
@@ -76,6 +83,8 @@ class RunInfo:
     model_version: str
     rules_version: str
     clv_reference: np.ndarray
+    #: why a run failed (the error, or "interrupted" for a killed process); None otherwise
+    note: str | None = None
 
 
 class ScoresStore(abc.ABC):
@@ -89,8 +98,38 @@ class ScoresStore(abc.ABC):
 
     @abc.abstractmethod
     def save_run(self, scored: pd.DataFrame, *, as_of, n_rejected: int, model_version: str,
-                 rules_version: str, clv_reference: np.ndarray) -> str:
-        """Write a scored run and mark it complete last; return its id (failed runs are marked so)."""
+                 rules_version: str, clv_reference: np.ndarray, run_id: str | None = None,
+                 on_step: Callable[[str], None] | None = None) -> str:
+        """Write a scored run and mark it complete last; return its id (failed runs are marked so).
+
+        ``run_id``: the id to store it under (default: a new UUID), so that a caller can name the
+        run in its own files before the store has it. ``on_step(name)`` is called as the run is
+        recorded ``"running"``, once its rows are ready to go in (``"rows"``), and last inside the
+        run's transaction, just before it is marked complete (``"commit"``): an error raised there
+        fails the run, so whatever must be done before the run becomes visible is done there.
+        """
+
+    @abc.abstractmethod
+    def run_status(self, run_id: str) -> str | None:
+        """``running``, ``complete`` or ``failed`` for a stored run; None for an id the store does not have."""
+
+    @abc.abstractmethod
+    def fail_interrupted_runs(self) -> list[str]:
+        """Mark ``failed`` (with the reason) the runs left ``running`` by a process that has ended; return their ids.
+
+        Only runs whose process is known to be gone are touched: one started on this machine by a
+        process that no longer exists, or one that records no process at all (an older crmid). A
+        run of a live process, or of another machine, is left to finish.
+        """
+
+    @abc.abstractmethod
+    def prune_runs(self, keep: int) -> list[str]:
+        """Keep the ``keep`` most recent complete runs; delete older ones and their rows; return the deleted ids.
+
+        Failed runs started before the oldest kept run go too. The space is given back to the
+        database (PostgreSQL drops the run's partition; SQLite reuses the freed pages for the next
+        run, and compacts the file when most of it is free).
+        """
 
     @abc.abstractmethod
     def latest_run(self, model_version: str | None = None) -> RunInfo | None:

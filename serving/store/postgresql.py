@@ -63,7 +63,16 @@ class PostgresScoresStore(SqlScoresStore):
             for statement in self._partition_indexes(part):
                 conn.execute(sa.text(statement))
 
-    def _write_run(self, run_id: str, run_key: int, rows: pa.Table, reasons: pa.Table, chunk_rows: int) -> None:
+    def _delete_runs(self, runs: Sequence[tuple[str, int]]) -> None:
+        """Drop each run's partition (its space goes back at once, no row-by-row delete), then its records."""
+        with self.engine.begin() as conn:
+            for _, key in runs:
+                if key is not None:
+                    conn.execute(sa.text(f"DROP TABLE IF EXISTS {self._partition(key)}"))
+        super()._delete_runs(runs)
+
+    def _write_run(self, run_id: str, run_key: int, rows: pa.Table, reasons: pa.Table, chunk_rows: int,
+                   before_commit=None) -> None:
         import adbc_driver_manager
         import adbc_driver_postgresql.dbapi
 
@@ -94,11 +103,16 @@ class PostgresScoresStore(SqlScoresStore):
                     cur.adbc_ingest(part, rows, mode="append")
                     for statement in after:
                         cur.execute(statement)
+                    if before_commit is not None:
+                        before_commit()
                     statement = self._completed_sql(run_id, rows.num_rows)  # last: the run becomes complete
                     cur.execute(statement)
                     conn.commit()
                 except adbc_driver_manager.Error as exc:
                     conn.rollback()
                     raise self._adbc_error(exc, statement) from exc
+                except BaseException:
+                    conn.rollback()
+                    raise
         finally:
             conn.close()

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import socket
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,10 +44,17 @@ _LEADING_FIELDS = {
     "churn_probability": sa.Float,
     "p_purchase_30d": sa.Float,
     "p_purchase_90d": sa.Float,
-    "expected_days_to_next_purchase": sa.Float,
+    "p_purchase_180d": sa.Float,
+    "p_purchase_365d": sa.Float,
+    "next_purchase_days_median": sa.Float,
+    "next_purchase_days_p90": sa.Float,
     "clv": sa.Float,
     "value_at_risk": sa.Float,
     "value_percentile": sa.Float,
+    "expected_spend_90d": sa.Float,
+    "expected_spend_180d": sa.Float,
+    "expected_spend_365d": sa.Float,
+    "drivers": sa.Text,
 }
 #: ... and after them: the engine's priority and the id of the run's reasons text
 _TRAILING_FIELDS = {
@@ -65,6 +74,21 @@ _OUTPUT_TYPES = {
     NUMBER: sa.Float,
     TEXT: sa.Text,
 }
+
+#: between the host name and the process id in ``crmid_runs.owner``
+_OWNER_SEP = ":"
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this machine still exists (one owned by another user counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 def score_fields(families: Sequence[RuleFamily] | None = None) -> dict[str, Any]:
     """Per-customer columns of the store, in order: leading fields, every family output, priority, reasons id.
@@ -119,6 +143,10 @@ class SqlScoresStore(ScoresStore):
             sa.Column("clv_reference", sa.Text, nullable=False),
             # the run's number in crmid_score_rows: 4 bytes a row instead of a 36-character id
             sa.Column("run_key", sa.Integer),
+            # who writes a running run ("host:pid"): a later run can tell one killed from one in progress
+            sa.Column("owner", sa.String(300)),
+            # why a run failed (its error, or that its process was killed)
+            sa.Column("note", sa.Text),
         )
         self._run_key_index = sa.Index("ux_crmid_runs_key", self.runs.c.run_key, unique=True)
         self.reasons = sa.Table(
@@ -158,6 +186,9 @@ class SqlScoresStore(ScoresStore):
         )
         legacy = "crmid_scores" in sa.inspect(self.engine).get_table_names()
         self.meta.create_all(self.engine)
+        self._add_run_columns()
+        for index in self.score_rows.indexes:  # create_all adds none to a table that exists already
+            index.create(self.engine, checkfirst=True)
         self._add_output_columns()
         with self.engine.begin() as conn:
             if legacy:
@@ -188,10 +219,27 @@ class SqlScoresStore(ScoresStore):
     def _create_partitions(self, conn, runs: Sequence[tuple[int, str]]) -> None:
         """Make room for the rows of these runs, ``(run_key, run_id)`` (PostgreSQL: their partitions)."""
 
+    def _add_run_columns(self) -> None:
+        """Add the bookkeeping columns (owner, note) a store made by an earlier crmid lacks."""
+        existing = {c["name"] for c in sa.inspect(self.engine).get_columns(self.runs.name)}
+        absent = [c for c in self.runs.columns if c.name not in existing and c.name in ("owner", "note")]
+        if not absent:
+            return
+        with self.engine.begin() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            for column in absent:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.execute(sa.text(f"ALTER TABLE {quote(self.runs.name)} ADD COLUMN {quote(column.name)} {kind}"))
+
     def _add_output_columns(self) -> None:
-        """Add the columns of rule outputs crmid_score_rows lacks (create_all adds none); the view follows."""
+        """Add the per-customer columns crmid_score_rows lacks (create_all adds none); the view follows.
+
+        A rule family registered since the store was made, or a model output a newer crmid stores
+        (nullable: earlier runs have none).
+        """
         existing = {c["name"] for c in sa.inspect(self.engine).get_columns(self.score_rows.name)}
-        absent = [c for c in self.score_rows.columns if c.name not in existing and c.name in self._output_names]
+        absent = [c for c in self.score_rows.columns if c.name not in existing
+                  and (c.name in self._output_names or c.name in _LEADING_FIELDS)]
         if not absent:
             return
         with self.engine.begin() as conn:
@@ -282,29 +330,98 @@ class SqlScoresStore(ScoresStore):
 
     # ------------------------------------------------------------------ writing a run
     def save_run(self, scored: pd.DataFrame, *, as_of, n_rejected: int, model_version: str,
-                 rules_version: str, clv_reference: np.ndarray, chunk_rows: int = 20_000) -> str:
+                 rules_version: str, clv_reference: np.ndarray, run_id: str | None = None,
+                 on_step: Callable[[str], None] | None = None, chunk_rows: int = 20_000) -> str:
         """Store a scored run; it becomes visible as latest only once every row is in.
 
-        The run is recorded as ``running`` (with a new run key), new label texts join the
-        dictionary (and the view), then one transaction writes the reasons and every row and
-        marks the run ``complete``. Returns the run id. On any failure the run is marked
-        ``failed`` and the error re-raised; a killed process leaves it ``running``. Either way
-        the previous complete run stays the latest.
+        The run is recorded as ``running`` (with a new run key and its owner, ``host:pid``), new
+        label texts join the dictionary (and the view), then one transaction writes the reasons
+        and every row and marks the run ``complete``. Returns the run id. On any failure the run
+        is marked ``failed`` with the error and the error re-raised; a killed process leaves it
+        ``running`` until :meth:`fail_interrupted_runs` finds it. Either way the previous
+        complete run stays the latest. ``on_step``: see :meth:`ScoresStore.save_run`.
         """
-        run_id = str(uuid.uuid4())
+        run_id = str(run_id or uuid.uuid4())
         started = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
         record = dict(run_id=run_id, status="running", as_of=str(pd.Timestamp(as_of).date()), started_at=started,
                       n_scored=0, n_rejected=int(n_rejected), model_version=str(model_version),
-                      rules_version=str(rules_version), clv_reference=json.dumps([float(x) for x in clv_reference]))
+                      rules_version=str(rules_version), clv_reference=json.dumps([float(x) for x in clv_reference]),
+                      owner=_OWNER_SEP.join((socket.gethostname(), str(os.getpid()))))
         run_key = self._insert_run(record)
         try:
+            if on_step is not None:
+                on_step("running")
             rows, reasons = self._rows(scored, run_id, run_key)
-            self._write_run(run_id, run_key, rows, reasons, chunk_rows)
-        except BaseException:
+            if on_step is not None:
+                on_step("rows")
+            before_commit = None if on_step is None else (lambda: on_step("commit"))
+            self._write_run(run_id, run_key, rows, reasons, chunk_rows, before_commit=before_commit)
+        except BaseException as exc:
             with self.engine.begin() as conn:
-                conn.execute(self.runs.update().where(self.runs.c.run_id == run_id).values(status="failed"))
+                conn.execute(self.runs.update().where(self.runs.c.run_id == run_id)
+                             .values(status="failed", note=f"{type(exc).__name__}: {exc}"[:2000]))
             raise
         return run_id
+
+    def run_status(self, run_id: str) -> str | None:
+        """``running``, ``complete`` or ``failed``; None for an id the store does not have."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(self.runs.c.status).where(self.runs.c.run_id == str(run_id))).scalar()
+
+    def fail_interrupted_runs(self) -> list[str]:
+        """Mark ``failed`` the runs left ``running`` by a process that has ended (see the interface)."""
+        r = self.runs.c
+        with self.engine.connect() as conn:
+            running = conn.execute(sa.select(r.run_id, r.owner).where(r.status == "running")).all()
+        here = socket.gethostname()
+        ended = {}
+        for run_id, owner in running:
+            host, _, pid = (owner or "").rpartition(_OWNER_SEP)
+            if not owner:
+                ended[run_id] = "interrupted: left running by a process that recorded no owner; found by a later run"
+            elif host == here and pid.isdigit() and not _alive(int(pid)):
+                ended[run_id] = (f"interrupted: process {pid} on {host} ended before the run was complete "
+                                 f"(killed?); found by a later run")
+        if ended:
+            with self.engine.begin() as conn:
+                for run_id, note in ended.items():
+                    conn.execute(self.runs.update().where(r.run_id == run_id, r.status == "running")
+                                 .values(status="failed", note=note))
+        return list(ended)
+
+    def prune_runs(self, keep: int) -> list[str]:
+        """Keep the ``keep`` most recent complete runs; delete older runs and their rows (see the interface)."""
+        if int(keep) < 1:
+            raise ValueError(f"keep-runs {keep}: keep at least the latest run")
+        r = self.runs.c
+        with self.engine.connect() as conn:
+            complete = conn.execute(sa.select(r.run_id, r.run_key, r.started_at).where(r.status == "complete")
+                                    .order_by(r.finished_at.desc())).all()
+            if len(complete) <= keep:
+                oldest_kept = complete[-1].started_at if complete else None
+            else:
+                oldest_kept = complete[keep - 1].started_at
+            doomed = [(row.run_id, row.run_key) for row in complete[keep:]]
+            if oldest_kept is not None:
+                doomed += [tuple(row) for row in conn.execute(
+                    sa.select(r.run_id, r.run_key).where(r.status == "failed", r.started_at < oldest_kept))]
+        if not doomed:
+            return []
+        self._delete_runs(doomed)
+        return [run_id for run_id, _ in doomed]
+
+    def _delete_runs(self, runs: Sequence[tuple[str, int]]) -> None:
+        """Delete runs, their reasons and their rows, in one transaction."""
+        run_ids = [run_id for run_id, _ in runs]
+        with self.engine.begin() as conn:
+            if self._rows_run_column == "run_key":
+                keys = [int(key) for _, key in runs if key is not None]
+                if keys:
+                    conn.execute(self.score_rows.delete().where(self.score_rows.c.run_key.in_(keys)))
+            else:
+                conn.execute(self.score_rows.delete().where(self.score_rows.c.run_id.in_(run_ids)))
+            conn.execute(self.reasons.delete().where(self.reasons.c.run_id.in_(run_ids)))
+            conn.execute(self.runs.delete().where(self.runs.c.run_id.in_(run_ids)))
 
     def _insert_run(self, record: dict) -> int:
         """Insert the run as ``running`` under the next run key; return the key.
@@ -371,6 +488,10 @@ class SqlScoresStore(ScoresStore):
                 arrays[name] = pa.array(coded, mask=coded < 0)
             elif name not in scored.columns:  # a rule output the frame lacks
                 arrays[name] = pa.nulls(n, pa.int16() if name in self._coded else pa.float64())
+            elif self._is_text(name):  # a text field stored as it is (e.g. a JSON document per customer)
+                column = scored[name].astype(object)
+                arrays[name] = pa.array(column.where(column.notna(), None).map(
+                    lambda v: v if v is None or isinstance(v, str) else str(v)), type=pa.string())
             else:
                 values = pd.to_numeric(scored[name]).to_numpy(dtype=np.float64, na_value=np.nan)
                 arrays[name] = pa.array(values, mask=np.isnan(values))
@@ -383,6 +504,12 @@ class SqlScoresStore(ScoresStore):
         })
         return pa.table(arrays), reasons
 
+    def _is_text(self, name: str) -> bool:
+        """Whether a stored per-customer field that is no coded label holds text (not a number)."""
+        kind = self.score_fields.get(name)
+        kind = kind() if isinstance(kind, type) else kind
+        return isinstance(kind, sa.String)  # sa.Text is a String too
+
     def _completed(self, run_id: str, n_scored: int):
         """The UPDATE that marks a run complete (the last statement of its transaction)."""
         return self.runs.update().where(self.runs.c.run_id == run_id).values(
@@ -394,12 +521,15 @@ class SqlScoresStore(ScoresStore):
         return str(self._completed(run_id, n_scored).compile(dialect=self.engine.dialect,
                                                              compile_kwargs={"literal_binds": True}))
 
-    def _write_run(self, run_id: str, run_key: int, rows: pa.Table, reasons: pa.Table, chunk_rows: int) -> None:
+    def _write_run(self, run_id: str, run_key: int, rows: pa.Table, reasons: pa.Table, chunk_rows: int,
+                   before_commit=None) -> None:
         """One transaction: the reasons, every row, the run marked complete. Backends override
         this with their bulk path; this generic one goes through SQLAlchemy."""
         with self.engine.begin() as conn:
             conn.execute(self.reasons.insert(), reasons.to_pylist())
             self._insert_scores(conn, rows, chunk_rows)
+            if before_commit is not None:
+                before_commit()
             conn.execute(self._completed(run_id, rows.num_rows))
 
     def _engine_url(self, url: str) -> str:
@@ -466,6 +596,7 @@ class SqlScoresStore(ScoresStore):
             finished_at=pd.Timestamp(row["finished_at"]) if row["finished_at"] else None,
             n_scored=row["n_scored"], n_rejected=row["n_rejected"], model_version=row["model_version"],
             rules_version=row["rules_version"], clv_reference=np.asarray(json.loads(row["clv_reference"]), dtype=float),
+            note=row.get("note"),
         )
 
     def retain(self, *, top: int = 20, tiers: Sequence[str] | None = None, min_churn: float | None = None,
@@ -494,15 +625,21 @@ class SqlScoresStore(ScoresStore):
         s = self.scores.c
         return sa.case({t: i for i, t in enumerate(TIER_ORDER)}, value=s.value_tier, else_=len(TIER_ORDER))
 
-    def _order(self, sort: str, descending: bool, *, mirrored: bool = False) -> list:
+    def _order(self, sort: str, descending: bool, *, mirrored: bool = False, tier_codes: dict | None = None) -> list:
         """ORDER BY terms: the sort column (if any), then the one retain ranking (reversed for ``rank`` descending).
 
         ``mirrored``: the exact reverse of that order (the last row first), NULLs included.
+        ``tier_codes``: order crmid_score_rows itself (labels as codes; tier label -> its code), not the view.
         """
         if sort not in RETAIN_SORTS:
             raise ValueError(f"sort {sort!r}: expected one of {', '.join(RETAIN_SORTS)}")
-        s = self.scores.c
-        tier_rank = self._tier_rank()
+        if tier_codes is None:
+            s = self.scores.c
+            tier_rank = self._tier_rank()
+        else:
+            s = self.score_rows.c
+            tier_rank = sa.case({tier_codes[t]: i for i, t in enumerate(TIER_ORDER) if t in tier_codes},
+                                value=s.value_tier, else_=len(TIER_ORDER))
         # (expression, ascending, where NULLs go); None where the column has none among listed rows
         terms = [(s.priority, False, None), (s.value_at_risk, False, "last"), (tier_rank, True, None),
                  (s.customer_id, True, None)]
@@ -544,6 +681,50 @@ class SqlScoresStore(ScoresStore):
         if customer_ids:
             conditions.append(s.customer_id.in_([str(c) for c in customer_ids]))
         return conditions
+
+    def _coded_retain(self, conn, run_id: str, *, tiers=None, min_churn=None, labels=None, min_value_at_risk=None,
+                      customer_ids=None) -> tuple[list, dict] | None:
+        """The retain list's WHERE terms on crmid_score_rows itself, and the tier codes; None when nothing can match.
+
+        Label filters become conditions on the stored codes, which the per-label indexes serve
+        (on the view the labels are decoded by a CASE, which no index can); the run is its key
+        (SQLite) or its id (PostgreSQL, which then reads that run's partition only).
+        """
+        r = self.score_rows.c
+        if self._rows_run_column == "run_key":
+            key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
+            if key is None:
+                return None
+            conditions = [r.run_key == int(key)]
+        else:
+            conditions = [r.run_id == run_id]
+        conditions.append(r.priority > 0)
+        wanted: list[tuple[str, list[str]]] = []
+        if tiers:
+            wanted.append(("value_tier", [str(t) for t in tiers]))
+        for column, values in (labels or {}).items():
+            if column not in self._label_names:
+                raise ValueError(f"label filter {column!r}: the store's label columns are "
+                                 f"{', '.join(self._label_names)}")
+            if values:
+                wanted.append((column, [str(v) for v in values]))
+        fields = {"value_tier", *(column for column, _ in wanted)}
+        known: dict[str, dict[str, int]] = {}
+        for field, label, code in conn.execute(sa.select(self.labels.c.field, self.labels.c.label, self.labels.c.code)
+                                               .where(self.labels.c.field.in_(sorted(fields)))):
+            known.setdefault(field, {})[label] = int(code)
+        for column, values in wanted:
+            codes = sorted({known.get(column, {})[v] for v in values if v in known.get(column, {})})
+            if not codes:
+                return None  # no stored customer has any of these labels
+            conditions.append(r[column].in_(codes))
+        if min_churn is not None:
+            conditions.append(r.churn_probability >= float(min_churn))
+        if min_value_at_risk is not None:
+            conditions.append(r.value_at_risk >= float(min_value_at_risk))
+        if customer_ids:
+            conditions.append(r.customer_id.in_([str(c) for c in customer_ids]))
+        return conditions, known.get("value_tier", {})
 
     def _retain_columns(self) -> list:
         s, r = self.scores.c, self.reasons.c
@@ -588,6 +769,20 @@ class SqlScoresStore(ScoresStore):
             s, r = self.scores.c, self.reasons.c
             page = (sa.select(s.customer_id).where(*conditions).order_by(*inner).limit(top).offset(offset)
                     .subquery("page"))
+            if sort not in self._coded or sort == "value_tier":
+                # on the stored rows, labels as codes: a label filter is then an index's range, and
+                # the page is the first rows of that index in the ranking's order (a tier filter
+                # read every row of a million-customer run through the view's decoding CASE)
+                with self.engine.connect() as conn:
+                    coded = self._coded_retain(conn, run_id, tiers=tiers, min_churn=min_churn, labels=labels,
+                                               min_value_at_risk=min_value_at_risk, customer_ids=customer_ids)
+                if coded is None:
+                    return pd.DataFrame(columns=list(RETAIN_COLUMNS))
+                where, tier_codes = coded
+                mirrored = inner is not order
+                rows_order = self._order(sort, descending, mirrored=mirrored, tier_codes=tier_codes)
+                page = (sa.select(self.score_rows.c.customer_id).where(*where).order_by(*rows_order).limit(top)
+                        .offset(offset).subquery("page"))
             query = (sa.select(*self._retain_columns()).select_from(page)
                      .join(self.scores, sa.and_(s.run_id == run_id, s.customer_id == page.c.customer_id))
                      .join(self.reasons, sa.and_(r.run_id == s.run_id, r.reasons_id == s.reasons_id))
@@ -602,10 +797,13 @@ class SqlScoresStore(ScoresStore):
         run_id = self._run_or_latest(run_id)
         if run_id is None:
             return 0
-        conditions = self._retain_conditions(run_id, tiers=tiers, min_churn=min_churn, labels=labels,
-                                             min_value_at_risk=min_value_at_risk, customer_ids=customer_ids)
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(self.scores).where(*conditions)).scalar())
+            coded = self._coded_retain(conn, run_id, tiers=tiers, min_churn=min_churn, labels=labels,
+                                       min_value_at_risk=min_value_at_risk, customer_ids=customer_ids)
+            if coded is None:
+                return 0
+            query = sa.select(sa.func.count()).select_from(self.score_rows).where(*coded[0])
+            return int(conn.execute(query).scalar())
 
     def iter_retain(self, *, chunk_rows: int = 50_000, sort: str = "rank", descending: bool = False,
                     tiers: Sequence[str] | None = None, min_churn: float | None = None,

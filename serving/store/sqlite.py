@@ -14,12 +14,19 @@ __all__ = ["SqliteScoresStore"]
 
 #: the columns of the retain list's index (those of a family not registered are left out)
 _LIST_COLUMNS = ("run_key", "priority", "customer_id", "value_at_risk", "value_tier", "churn_risk", "action",
-                 "lifecycle_stage", "temperature", "churn_probability", "clv", "expected_days_to_next_purchase")
+                 "lifecycle_stage", "temperature", "churn_probability", "clv", "next_purchase_days_median")
+
+#: the label filters of the retain list that get an index of their own (see _score_rows_indexes)
+_FILTER_LABELS = ("value_tier", "action", "lifecycle_stage", "temperature", "churn_risk")
 
 #: settings of the connection that writes a run: no fsync at each commit in WAL mode (a power
 #: cut may lose the last run, never make a partial one visible), wait for another writer rather
 #: than fail, and a page cache (256 MB at most) that holds a million-row run's new pages
 _WRITER_PRAGMAS = ("PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=60000", "PRAGMA cache_size=-262144")
+
+
+#: compact the file (VACUUM) when more than this share of its pages is free after deleting runs
+_VACUUM_WHEN_FREE = 0.5
 
 
 class SqliteScoresStore(SqlScoresStore):
@@ -74,11 +81,46 @@ class SqliteScoresStore(SqlScoresStore):
         # The list's order beyond priority is sorted per priority group (a few ms for a page)
         columns = [c for c in _LIST_COLUMNS if c in table.c]
         sa.Index("ix_crmid_score_rows_list", *[table.c[c] for c in columns])
+        # one per label a list can be filtered on: the filter is a range of it, walked in the
+        # ranking's order (priority, then value at risk), so the first page of any such filter
+        # reads about a page of entries instead of every row of the run
+        # Ordered by run, label, priority and customer like the list index, so that rows written in
+        # customer order are appended (ordering by value at risk too tripled the store stage);
+        # it carries what the ranking's ties and the other filters read, so the walk never leaves
+        # it (the planner took the list index over one it would have to leave)
+        for label in _FILTER_LABELS:
+            if label in table.c:
+                extra = [c for c in ("value_at_risk", "value_tier", "churn_probability") if c != label and c in table.c]
+                sa.Index(f"ix_crmid_score_rows_by_{label}", table.c.run_key, table.c[label], table.c.priority,
+                         table.c.customer_id, *[table.c[c] for c in extra])
 
-    def _write_run(self, run_id: str, run_key: int, rows: pa.Table, reasons: pa.Table, chunk_rows: int) -> None:
+    def _delete_runs(self, runs) -> None:
+        """Delete the runs' rows; compact the file when most of it is then free pages.
+
+        Freed pages are reused by the next run's rows, so a store that keeps N runs stops growing
+        at about N + 1 runs without compacting; VACUUM (which rewrites the whole file) is worth
+        its time only when much more was freed than a run will take again, e.g. after lowering
+        ``--keep-runs``.
+        """
+        super()._delete_runs(runs)
+        if self._path is None:
+            return
+        with self.engine.connect() as conn:
+            free = conn.exec_driver_sql("PRAGMA freelist_count").scalar()
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+        if pages and free > pages * _VACUUM_WHEN_FREE:
+            # on the driver's connection: it begins no transaction itself, and VACUUM refuses to run in one
+            raw = self.engine.raw_connection()
+            try:
+                raw.driver_connection.execute("VACUUM")
+            finally:
+                raw.close()
+
+    def _write_run(self, run_id: str, run_key: int, rows: pa.Table, reasons: pa.Table, chunk_rows: int,
+                   before_commit=None) -> None:
         path = self._path
         if path is None:
-            super()._write_run(run_id, run_key, rows, reasons, chunk_rows)
+            super()._write_run(run_id, run_key, rows, reasons, chunk_rows, before_commit=before_commit)
             return
         import adbc_driver_manager
         import adbc_driver_sqlite.dbapi
@@ -100,11 +142,16 @@ class SqliteScoresStore(SqlScoresStore):
                     cur.adbc_ingest(self.reasons.name, reasons, mode="append")
                     statement = f"INSERT INTO {self.score_rows.name}"
                     cur.adbc_ingest(self.score_rows.name, rows, mode="append")
+                    if before_commit is not None:
+                        before_commit()
                     statement = self._completed_sql(run_id, rows.num_rows)
                     cur.execute(statement)
                     conn.adbc_connection.commit()
                 except adbc_driver_manager.Error as exc:
                     conn.adbc_connection.rollback()
                     raise self._adbc_error(exc, statement) from exc
+                except BaseException:
+                    conn.adbc_connection.rollback()
+                    raise
         finally:
             conn.close()

@@ -40,7 +40,9 @@ def session(tmp_path_factory):
         if argv[1] == "serve":
             service = serve(argv, cwd)
         else:
-            outputs[argv[1]] = run(argv, cwd)
+            # keyed by the command; a second use of it by its last option too ("retain --sort")
+            key = argv[1] if argv[1] not in outputs else f"{argv[1]} {[a for a in argv if a.startswith('--')][-1]}"
+            outputs[key] = run(argv, cwd)
     assert service is not None, "the first session ends by starting the service"
     yield cwd, outputs, service
     service.stop()
@@ -48,7 +50,7 @@ def session(tmp_path_factory):
 
 def test_every_command_succeeds_quietly(session):
     cwd, outputs, _ = session
-    assert set(outputs) == {"dataset", "validate", "train", "score", "retain", "info"}
+    assert set(outputs) == {"dataset", "validate", "train", "score", "retain", "retain --sort", "model", "info"}
     for name in ("train", "score"):
         assert_quiet(outputs[name])
     assert "valid" in outputs["validate"].stdout
@@ -144,3 +146,34 @@ def test_http_retain_is_the_cli_list(session):
     listed = pd.read_csv(io.StringIO(outputs["retain"].stdout), dtype={"customer_id": str})
     body = service.get("/v1/retain", params={"top": 20}).json()
     assert [c["customer_id"] for c in body["customers"]] == list(listed["customer_id"])
+
+
+def test_retain_by_expected_spend_lists_the_biggest_spenders(session):
+    """`--sort expected_spend_365d`: the retain list's customers, next year's biggest spenders first."""
+    cwd, outputs, service = session
+    table = outputs["retain --sort"].stdout
+    assert "spend 1y" in table
+    scores = pd.read_parquet(cwd / "scores.parquet")
+    scores["customer_id"] = scores["customer_id"].astype(str)
+    listed = scores[scores["priority"] > 0].sort_values("expected_spend_365d", ascending=False).head(5)
+    shown = [line.split()[1] for line in table.splitlines() if line[:3].strip().isdigit()]
+    assert shown == list(listed["customer_id"])
+    for spend in listed["expected_spend_365d"]:
+        assert f"{spend:,.0f}" in table
+    # the same figures online as in the batch, for the same customer
+    tx = pd.read_csv(cwd / "tx.csv", dtype={"customer_id": str})
+    for batch in listed.head(2).to_dict("records"):
+        online = service.post("/v1/score", json=transactions_body(tx, batch["customer_id"], "1998-06-30")).json()
+        for h in (90, 180, 365):
+            assert online[f"expected_spend_{h}d"] == pytest.approx(batch[f"expected_spend_{h}d"], rel=1e-9)
+        assert online["drivers"] == json.loads(batch["drivers"])
+
+
+def test_model_show_prints_the_champions_card(session):
+    _, outputs, service = session
+    card = outputs["model"].stdout
+    assert card.startswith("# Model card: crmid-customer version 1")
+    assert "as of 1998-03-31" in card and "churn horizon H = 90 days" in card
+    assert "| churn |" in card and "BG/NBD" in card and "## Spend forecast" in card
+    served = service.get("/v1/version").json()["model_card"]
+    assert served["model"]["version"] in ("crmid-customer/1", "1") and served["data"]["as_of"] == "1998-03-31"

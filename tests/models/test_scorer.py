@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,13 +26,21 @@ def test_predict_outputs(fitted, snap):
     assert list(out.columns) == list(OUTPUT_COLUMNS)
     assert len(out) == len(snap) and out.index.equals(snap.index)
     assert not out.isna().any().any()
-    assert (out["p_purchase_30d"] <= out["p_purchase_90d"] + 1e-12).all()
-    for c in ("churn_probability", "p_purchase_30d", "p_purchase_90d", "p_alive"):
+    ps = [f"p_purchase_{t}d" for t in (30, 90, 180, 365)]
+    for early, late in zip(ps, ps[1:], strict=False):
+        assert (out[early] <= out[late] + 1e-12).all()
+    for c in ("churn_probability", *ps, "p_alive"):
         assert out[c].between(0, 1).all()
-    cap = max(fitted.knots)
-    assert (out["expected_days_to_next_purchase"] <= cap).all()
-    assert (out.loc[out["next_purchase_beyond_data"], "expected_days_to_next_purchase"] == cap).all()
-    assert out["next_purchase_beyond_data"].dtype == bool
+    # never capped at the training horizon: past the last knot the tail answers
+    median, p90 = out["next_purchase_days_median"], out["next_purchase_days_p90"]
+    assert (median > max(fitted.knots)).any() and (median <= p90).all()
+    assert (median[median > 365] > 365).all() and out["next_purchase_median_beyond_365d"].equals(median > 365)
+    assert out["next_purchase_median_beyond_365d"].dtype == bool
+    # the median is where P(purchase) reaches 50%: the curve agrees on both sides of it
+    finite = median[np.isfinite(median) & (median > 1)]
+    curve = fitted.next_purchase_curve(snap.loc[finite.index])
+    for i, days in enumerate(finite.to_numpy()[:200]):
+        assert curve.probability(days)[i] == pytest.approx(0.5, abs=1e-6)
     assert (out["expected_lifetime_days"] >= 0).all() and (out["expected_purchase_cycle_days"] > 0).all()
     assert fitted.version == "local" and fitted.horizon_days == 90 and fitted.feature_names_
 

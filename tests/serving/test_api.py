@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from crmid.customerbase import validate_transactions
@@ -50,6 +51,9 @@ def test_health_version_and_docs(service):
     assert c.get("/healthz").json() == {"status": "ok"}
     v = c.get("/v1/version").json()
     assert v["store_run_id"] == service["run_id"] and v["rules_version"] and v["model_version"]
+    card = v["model_card"]  # the served model's card, as `crmid model show` prints it
+    assert card["horizon_days"] == 90 and card["features"] and set(card["gate"]) >= {"churn", "knot_30", "knot_90"}
+    assert card["data"]["as_of"] and card["gate"]["churn"]["reason"]
     assert "/v1/decide" in c.get("/openapi.json").json()["paths"]
     assert c.get("/docs").status_code == 200
 
@@ -111,6 +115,21 @@ def test_score_one_customer_equals_batch_row(service):
     for col in ("value_tier", "action", "lifecycle_stage", "temperature"):
         assert row[col] == expected[col]
     assert row["reasons"] == json.loads(expected["reasons"])
+    # the models-depth outputs, as the batch has them: the drivers, the curve's points past H
+    assert row["drivers"] == json.loads(expected["drivers"]) and 1 <= len(row["drivers"]) <= 5
+    for col in ("p_purchase_180d", "p_purchase_365d"):
+        assert row[col] == pytest.approx(float(expected[col]))
+    for col in ("next_purchase_days_median", "next_purchase_days_p90"):  # never reached: inf in batch, null here
+        assert row[col] == (pytest.approx(float(expected[col])) if np.isfinite(expected[col]) else None)
+    assert row["next_purchase_median_beyond_365d"] == bool(expected["next_purchase_median_beyond_365d"])
+    assert row["survival_curve"] is None
+    curve = service["client"].post("/v1/score", params={"curve": "true"}, json=body).json()["survival_curve"]
+    days = [p["day"] for p in curve]
+    assert days[0] == 7 and days[-1] == 365 and all(b - a <= 7 for a, b in zip(days, days[1:], strict=False))
+    survival = [p["survival"] for p in curve]
+    assert all(b <= a + 1e-12 for a, b in zip(survival, survival[1:], strict=False))
+    at = dict(zip(days, survival, strict=True))
+    assert 1 - at[365] == pytest.approx(row["p_purchase_365d"], abs=1e-9)
     empty = service["client"].post("/v1/score", json={"customer_id": "ghost", "as_of": "1998-03-31"})
     assert empty.status_code == 422 and "nothing to score" in empty.text
 

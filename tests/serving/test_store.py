@@ -20,7 +20,8 @@ def _scored(n=6, priority=None, tiers=None):
     return pd.DataFrame({
         "customer_id": [f"c{i}" for i in range(n)],
         "churn_probability": np.linspace(0.1, 0.9, n),
-        "p_purchase_30d": 0.2, "p_purchase_90d": 0.4, "expected_days_to_next_purchase": 40.0,
+        "p_purchase_30d": 0.2, "p_purchase_90d": 0.4, "next_purchase_days_median": 40.0,
+        "p_purchase_180d": 0.5, "p_purchase_365d": 0.6, "next_purchase_days_p90": 400.0, "drivers": "[]",
         "clv": np.linspace(100, 600, n),
         "value_at_risk": np.linspace(100, 600, n) * np.linspace(0.1, 0.9, n),
         "value_percentile": np.linspace(0, 1, n),
@@ -72,7 +73,7 @@ def test_rows_come_back_as_they_were_written(store):
     # reasons whose JSON has quotes, commas, a newline and Chinese text (the bulk paths must
     # quote and escape them, and turn NaN into NULL)
     frame = _scored(3)
-    frame.loc[2, ["churn_probability", "clv", "value_at_risk", "expected_days_to_next_purchase"]] = np.nan
+    frame.loc[2, ["churn_probability", "clv", "value_at_risk", "next_purchase_days_median"]] = np.nan
     frame.loc[1, "reasons"] = json.dumps([{"rule": "tier.gold", "reason": 'gold (黄金), "top" 20%,\nkeep'}],
                                          ensure_ascii=False)
     frame["value_tier"] = frame["value_tier"].astype("category")
@@ -135,9 +136,12 @@ def _big(n=50_000, seed=0, texts=_TEXTS):
     """
     rng = np.random.default_rng(seed)
     frame = {"customer_id": [f"C{i:07d}" for i in rng.permutation(n)]}
-    for name in ("churn_probability", "p_purchase_30d", "p_purchase_90d", "expected_days_to_next_purchase", "clv",
-                 "value_at_risk", "value_percentile"):
+    for name in ("churn_probability", "p_purchase_30d", "p_purchase_90d", "p_purchase_180d", "p_purchase_365d",
+                 "next_purchase_days_median", "next_purchase_days_p90", "clv", "value_at_risk", "value_percentile"):
         frame[name] = np.where(rng.random(n) < 0.1, np.nan, rng.gamma(2.0, 50.0, n))
+    frame["next_purchase_days_p90"][::11] = np.inf  # a quantile never reached is stored as such
+    frame["drivers"] = pd.Series([f'[{{"feature": "f{k}", "effect": {k}.5}}]' for k in rng.integers(0, 9, n)]
+                                 ).where(rng.random(n) > 0.05)
     for i, output in enumerate(outputs()):
         if output.kind == NUMBER:
             frame[output.name] = np.where(rng.random(n) < 0.5, np.nan, rng.random(n) * 100)
@@ -172,7 +176,7 @@ def _expected(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _text_columns() -> set[str]:
-    return {"customer_id", "reasons", *(o.name for o in outputs() if o.kind != NUMBER)}
+    return {"customer_id", "reasons", "drivers", *(o.name for o in outputs() if o.kind != NUMBER)}
 
 
 def _same(store, run_id, frame):

@@ -36,7 +36,12 @@ def _frame() -> pd.DataFrame:
         "churn_probability": [0.9, 0.7, 0.5, 0.3, 0.65, np.nan],
         "p_purchase_30d": [0.1, 0.2, 0.3, 0.4, 0.2, np.nan],
         "p_purchase_90d": [0.3, 0.4, 0.6, 0.7, 0.45, np.nan],
-        "expected_days_to_next_purchase": [80.0, 60.0, 40.0, 20.0, 95.0, np.nan],
+        "next_purchase_days_median": [80.0, 60.0, 40.0, 20.0, 95.0, np.nan],
+        "next_purchase_days_p90": [400.0, 300.0, 200.0, 100.0, np.inf, np.nan],
+        "p_purchase_180d": [0.6, 0.7, 0.8, 0.9, 0.55, np.nan],
+        "p_purchase_365d": [0.7, 0.8, 0.9, 0.95, 0.6, np.nan],
+        "drivers": ['[{"feature": "recency_days", "label": "days since last purchase", "value": 120.0, '
+                    '"effect": 7.5}]'] * 5 + [None],
         "clv": [500.0, 400.0, 300.0, 200.0, 350.0, -5.0],
         "value_at_risk": [450.0, 280.0, 150.0, 60.0, 227.5, np.nan],
         "value_percentile": np.linspace(1, 0, n),

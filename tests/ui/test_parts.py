@@ -75,16 +75,18 @@ def test_formats():
 
 
 def test_the_curve_goes_through_the_stored_points():
-    chart = charts.next_purchase_curve(0.2, 0.6, 50.0)
-    assert len(chart.points) == 3 and not chart.note  # day 30, the median, day 90
-    assert chart.path.count(",") == 4  # day 0 too
+    chart = charts.next_purchase_curve({30: 0.2, 90: 0.6, 180: 0.8, 365: 0.95}, 50.0, 200.0)
+    # day 30, the median, day 90, day 180, the p90 (S = 10%) and day 365, after day 0
+    assert len(chart.points) == 6 and not chart.note
+    assert chart.path.count(",") == 7
     assert any(t.text == "median 50 days" for t in chart.texts)
-    # a median capped at the last day the model sees is a lower bound, not a point of the curve
-    capped = charts.next_purchase_curve(0.19, 0.37, 90.0)
-    assert len(capped.points) == 2 and "at least 90 days" in capped.note
-    assert any(t.text == "median ≥ 90 days" for t in capped.texts)
-    assert charts.next_purchase_curve(None, None, None) is None
-    assert charts.next_purchase_curve(float("nan"), 0.5, None).points[-1].title.startswith("day 90")
+    assert [p.title.split(" (")[0] for p in chart.points] == ["day 30", "median", "day 90", "day 180", "p90", "day 365"]
+    # a median never reached (the chance of buying again stays below 50%) is said, not drawn
+    never = charts.next_purchase_curve({30: 0.05, 90: 0.1, 180: 0.15, 365: 0.2}, float("inf"), float("inf"))
+    assert len(never.points) == 4 and "no median" in never.note
+    assert not any(t.text.startswith("median") for t in never.texts)
+    assert charts.next_purchase_curve({}, None, None) is None
+    assert charts.next_purchase_curve({30: float("nan"), 90: 0.5}, None).points[-1].title.startswith("day 90")
 
 
 def test_pyramid_histogram_and_trend():
@@ -114,6 +116,8 @@ def test_the_csv_stream_is_format_retain_of_the_whole_list(sizes):
     frame["churn_probability"] = np.linspace(0, 1, n) if n else []
     frame["value_at_risk"] = [None] * n
     frame["reasons"] = [json.dumps([{"rule": "retention.a", "reason": f"line one,\nline {i}"}]) for i in range(n)]
+    frame["drivers"] = [json.dumps([{"feature": "recency_days", "label": "days since last purchase", "value": i,
+                                     "effect": 1.5}]) if i % 2 else None for i in range(n)]
     bounds = np.cumsum([0, *sizes])
     frames = [frame.iloc[a:b].reset_index(drop=True) for a, b in itertools.pairwise(bounds)]
     streamed = b"".join(csv_stream(frames)).decode()

@@ -51,8 +51,11 @@ def readyz(state: StateDep, context: ContextDep):
 @router.get("/v1/version", response_model=VersionResponse, dependencies=[Depends(require_token)])
 def versions(state: StateDep, context: ContextDep) -> dict:
     latest = state.store.latest_run() if state.store is not None else None
+    from crmid.training.card import model_card
+
+    card = model_card(context.scorer) if context.scorer is not None else None
     return {"crmid": __version__, "model_version": context.model_version, "rules_version": context.rules_version,
-            "store_run_id": latest.run_id if latest else None}
+            "store_run_id": latest.run_id if latest else None, "model_card": card}
 
 
 @router.post("/v1/rules/reload", response_model=ReloadResponse, dependencies=[Depends(require_token_always)])

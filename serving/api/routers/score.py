@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Annotated
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from crmid.customerbase import ContractError, validate_profiles, validate_transactions
+from crmid.customerbase import ContractError, TransactionLog, validate_profiles, validate_transactions
 
 from ...context import NoModelError, reference_for
 from ...scoring import score_customers
@@ -22,7 +23,8 @@ router = APIRouter(prefix="/v1", tags=["score"], dependencies=[Depends(require_t
 
 def _plain(value):
     if isinstance(value, (np.floating, float)):
-        return None if math.isnan(value) else float(value)
+        # JSON has no inf or NaN: a quantile that is never reached reads as null (its flag says why)
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, (np.bool_,)):
@@ -36,7 +38,8 @@ def _plain(value):
 
 @router.post("/score", response_model=ScoredCustomer,
              responses={503: {"description": "no model loaded yet: train one, then POST /v1/model/reload"}})
-def score(body: ScoreRequest, state: StateDep, context: ContextDep) -> dict:
+def score(body: ScoreRequest, state: StateDep, context: ContextDep,
+          curve: Annotated[bool, Query(description="add the survival curve S(t), weekly to 365 days")] = False) -> dict:
     """Score one customer as of a date, exactly as the batch job would (same function).
 
     The value percentile is ranked against the CLV distribution of the latest complete batch
@@ -73,5 +76,9 @@ def score(body: ScoreRequest, state: StateDep, context: ContextDep) -> dict:
                             or [f"customer {body.customer_id}: nothing to score at {body.as_of}"])
     row = {k: _plain(v) for k, v in result.scored.iloc[0].to_dict().items()}
     row["reasons"] = json.loads(row["reasons"])
+    row["drivers"] = json.loads(row["drivers"]) if row.get("drivers") else []
     row["clv_reference"] = reference.source
+    if curve and not clean.empty:
+        days, survival = scorer.survival_curve(TransactionLog(clean).snapshot(body.as_of))
+        row["survival_curve"] = [{"day": d, "survival": float(v)} for d, v in zip(days, survival[0], strict=True)]
     return row

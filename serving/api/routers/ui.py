@@ -61,7 +61,7 @@ _COLUMNS = (
     ("churn_probability", "Churn", "num"),
     ("clv", "CLV", "num"),
     ("value_at_risk", "Value at risk", "num"),
-    ("expected_days_to_next_purchase", "Next purchase (median)", "num"),
+    ("next_purchase_days_median", "Next purchase (median)", "num"),
     ("action", "Action", ""),
     (None, "Top reasons", ""),
 )
@@ -73,7 +73,7 @@ _FIELD_HELP = {
     "churn_probability": "the churn model: P(no purchase within the horizon it was trained for)",
     "p_purchase_30d": "the next-purchase model: P(a purchase within 30 days)",
     "p_purchase_90d": "the next-purchase model: P(a purchase within 90 days)",
-    "expected_days_to_next_purchase": "the next-purchase model: median days to the next purchase",
+    "next_purchase_days_median": "the next-purchase model: median days to the next purchase",
     "clv": "customer lifetime value: expected profit over the customer's remaining lifetime",
     "value_at_risk": "CLV x churn probability: what is lost if the customer leaves",
     "value_percentile": "share of the run's customers with a lower CLV",
@@ -81,7 +81,7 @@ _FIELD_HELP = {
 }
 _PERCENT_FIELDS = {"churn_probability", "p_purchase_30d", "p_purchase_90d", "value_percentile"}
 _MONEY_FIELDS = {"clv", "value_at_risk"}
-_DAYS_FIELDS = {"expected_days_to_next_purchase"}
+_DAYS_FIELDS = {"next_purchase_days_median"}
 #: shown in the decision card and the reasons, so not repeated among the stored facts
 _SHOWN_ABOVE = {"customer_id", "run_id", "reasons", "reasons_id", "action_text"}
 
@@ -247,6 +247,17 @@ def _facts(row: dict) -> list[dict]:
             for name, value in row.items() if name not in _SHOWN_ABOVE]
 
 
+#: the stored P(purchase within t) points the customer page draws the curve through
+_CURVE_DAYS = (30, 90, 180, 365)
+
+
+def _drivers(text: str | None) -> list[dict]:
+    """The stored drivers, each with a bar width (share of the largest |effect|) for the page."""
+    drivers = json.loads(text) if text else []
+    largest = max((abs(d["effect"]) for d in drivers), default=0.0) or 1.0
+    return [{**d, "share": abs(d["effect"]) / largest} for d in drivers]
+
+
 def _not_yet(p) -> float | None:
     return None if p is None or (isinstance(p, float) and math.isnan(p)) else 1.0 - float(p)
 
@@ -264,16 +275,15 @@ def customer_page(customer_id: str, request: Request, store: StoreDep, context: 
                      back=back)
     history = store.customer_history(customer_id, runs=HISTORY_RUNS)
     history_rows = history.astype(object).where(history.notna(), None).to_dict("records")
-    curve = charts.next_purchase_curve(row.get("p_purchase_30d"), row.get("p_purchase_90d"),
-                                       row.get("expected_days_to_next_purchase"))
+    within = {t: row.get(f"p_purchase_{t}d") for t in _CURVE_DAYS if f"p_purchase_{t}d" in row}
+    curve = charts.next_purchase_curve(within, row.get("next_purchase_days_median"), row.get("next_purchase_days_p90"))
     trend = charts.trend([str(h["as_of"]) for h in history_rows], [h["churn_probability"] for h in history_rows],
                          title="Churn probability")
     return _page(
         "customer.html", context, workspace, nav="retain", c=row, run=run, back=back,
         listed=(row.get("priority") or 0) > 0, reasons=_reasons(row.get("reasons")), curve=curve,
-        curve_points=[(label, row.get(name), _not_yet(row.get(name)))
-                      for label, name in (("30 days", "p_purchase_30d"), ("90 days", "p_purchase_90d"))],
-        trend=trend, history=history_rows, facts=_facts(row),
+        curve_points=[(f"{t} days", p, _not_yet(p)) for t, p in within.items()],
+        drivers=_drivers(row.get("drivers")), share_bar=charts.share_bar, trend=trend, history=history_rows, facts=_facts(row),
     )
 
 
@@ -288,8 +298,12 @@ def _duration(info: RunInfo) -> str:
 @router.get("/runs", dependencies=LoggedIn)
 def runs_page(store: StoreDep, context: ContextDep, workspace: WorkspaceDep) -> HTMLResponse:
     """The stored runs, newest first: as-of, customers scored and rejected, versions, duration."""
-    runs = [{"info": r, "started": r.started_at.strftime("%Y-%m-%d %H:%M:%S"), "duration": _duration(r)}
-            for r in store.list_runs(limit=RUNS_SHOWN)]
+    from crmid.monitoring.tables import accuracy_by_run
+
+    infos = store.list_runs(limit=RUNS_SHOWN)
+    accuracy = accuracy_by_run(store, [r.run_id for r in infos])  # realized, once `crmid backtest` judged the run
+    runs = [{"info": r, "started": r.started_at.strftime("%Y-%m-%d %H:%M:%S"), "duration": _duration(r),
+             "accuracy": accuracy.get(r.run_id)} for r in infos]
     return _page("runs.html", context, workspace, nav="runs", runs=runs, latest=store.latest_run())
 
 

@@ -159,33 +159,33 @@ def churn_histogram(bins: Sequence[tuple[float, float, int]], cuts: dict[str, fl
     return chart
 
 
-def next_purchase_curve(p30: float | None, p90: float | None, median_days: float | None) -> Chart | None:
-    """S(t) = P(no purchase yet by day t) through what is stored: t = 0, 30, 90 and the median.
+def _known(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
-    The stored model outputs are P(purchase within 30 days), P(purchase within 90 days) and the
-    median of S; between them the curve is drawn straight (the knots in between are not stored),
-    and the median is marked. When S stays above one half as far as the model sees, the stored
-    median is that last day (a lower bound, see :mod:`crmid.models.scorer`): it is then marked
-    as "at least" and not drawn as a point of the curve. None when nothing is known.
+
+def next_purchase_curve(p_within: dict[int, float | None], median_days: float | None,
+                        p90_days: float | None = None) -> Chart | None:
+    """S(t) = P(no purchase yet by day t) through the stored points: day 0, each stored P(purchase
+    within t) (30, 90, 180, 365 days), the median (S = 50%) and the p90 (S = 10%).
+
+    The model's curve is monotone and the stored points lie on it; between them the chart draws
+    straight lines. A quantile that is never reached (stored as infinity: the chance of ever
+    buying again stays below that level) is said in a note instead of drawn. None when nothing
+    is known.
     """
-    stored = [(0.0, 1.0)]
-    for t, p in ((30.0, p30), (90.0, p90)):
-        if p is not None and not math.isnan(p):
-            stored.append((t, 1.0 - float(p)))
-    m = None if median_days is None or math.isnan(median_days) else float(median_days)
-    if len(stored) == 1 and m is None:
+    stored = [(0.0, 1.0)] + [(float(t), 1.0 - p) for t, p in sorted(p_within.items()) if _known(p) is not None]
+    m, q90 = _known(median_days), _known(p90_days)
+    quantiles = [(d, s, what) for d, s, what in ((m, 0.5, "median"), (q90, 0.1, "p90"))
+                 if d is not None and math.isfinite(d)]
+    if len(stored) == 1 and not quantiles:
         return None
-    # half a percentage point of slack: the stored probabilities are read off the same curve
-    slack = 0.005
-    capped = m is not None and any(t >= m and s > 0.5 + slack for t, s in stored)
-    on_curve = m is not None and not capped and all(s >= 0.5 - slack for t, s in stored if t < m)
-    known = sorted(stored + ([(m, 0.5)] if on_curve else []))
-    horizon = max([t for t, _ in known] + ([m] if m is not None else []))
-    x_max = horizon * 1.15 if horizon > 0 else 1.0
+    known = sorted(stored + [(d, s) for d, s, _ in quantiles])
+    horizon = max(t for t, _ in known)
+    x_max = horizon * 1.08 if horizon > 0 else 1.0
     chart = Chart(title="Next purchase",
                   description="Probability that the customer has not bought again yet, by days from the run's "
-                              "as-of date: 100% on day 0, then through the stored 30- and 90-day probabilities "
-                              "and the median (50%).")
+                              "as-of date: 100% on day 0, then through the stored probabilities of buying within "
+                              "30, 90, 180 and 365 days, the median (50%) and the 90th percentile (10%).")
     left, top, w, h = _plot_box()
 
     def xy(t: float, s: float) -> tuple[float, float]:
@@ -196,31 +196,28 @@ def next_purchase_curve(p30: float | None, p90: float | None, median_days: float
     chart.path_css = "curve"
     last_x, last_y = coords[-1]
     chart.path_unknown = f"{last_x:.1f},{last_y:.1f} {left + w:.1f},{last_y:.1f}"
+    names = {d: what for d, _, what in quantiles}
     for t, s in known[1:]:
         x, y = xy(t, s)
-        what = "median" if on_curve and t == m and s == 0.5 else f"day {t:.0f}"
-        chart.points.append(Point(x, y, title=f"{what}: {_pct(s)} not bought yet"))
+        chart.points.append(Point(x, y, title=f"{names.get(t, f'day {t:.0f}')} (day {t:.0f}): {_pct(s)} not bought yet"))
     chart.lines.append(Line(left, top + h, left + w, top + h, css="axis"))
     chart.lines.append(Line(left, top, left, top + h, css="axis"))
     hx, hy = xy(0, 0.5)
     chart.lines.append(Line(hx, hy, left + w, hy, css="guide"))
     for s in (1.0, 0.5, 0.0):
         chart.texts.append(Text(x=left - 6, y=xy(0, s)[1] + 4, text=_pct(s), anchor="end", css="tick"))
-    for t in (0.0, 30.0, 90.0):
+    for t in [0.0, *sorted(p_within)]:
         if t <= x_max:
             chart.texts.append(Text(x=xy(t, 0)[0], y=top + h + 16, text=f"day {t:.0f}" if t else "0", css="tick"))
-    if m is not None:
-        label = f"median {'≥ ' if capped else ''}{m:.0f} days"
+    if m is not None and math.isfinite(m):
+        label = f"median {m:.0f} days"
         mx = xy(m, 0)[0]
         chart.lines.append(Line(mx, top, mx, top + h, css="median", label=label))
         anchor = "end" if mx > left + w * 0.6 else "start"
         chart.texts.append(Text(x=mx + (-4 if anchor == "end" else 4), y=top + h - 6, text=label, anchor=anchor,
                                 css="median-label"))
-        if capped:
-            chart.note = (f"The model's curve stays above 50% as far as it sees (day {m:.0f}): the median is "
-                          f"at least {m:.0f} days.")
-        elif not on_curve:
-            chart.note = "The stored median does not lie on the stored 30- and 90-day points."
+    elif m is not None:
+        chart.note = "The chance that this customer ever buys again stays below 50%: there is no median."
     return chart
 
 

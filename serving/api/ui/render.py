@@ -46,6 +46,8 @@ def days(x: Any) -> str:
     """A number of days, rounded to whole days: ``41.6`` -> ``42 days``."""
     if _missing(x):
         return MISSING
+    if math.isinf(float(x)):  # a quantile never reached: the chance of buying again stays below it
+        return "not expected"
     n = round(float(x))
     return f"{n:,} day" if n == 1 else f"{n:,} days"
 

@@ -1,0 +1,212 @@
+"""Per-customer drivers of the churn probability: which features push it up or down, and by how much.
+
+Method
+------
+LightGBM's exact tree contributions (TreeSHAP, ``pred_contrib=True``) split each row's raw
+score, a log-odds, into one term per feature plus the model's expected value; they add up to the
+raw score exactly. Log-odds terms do not add up on the probability scale, so they are
+apportioned to probability along the secant from the base probability ``p0 = sigmoid(base)``
+to the served probability ``p``::
+
+    effect_i = c_i * (p - p0) / sum_j c_j        (slope p (1 - p) when sum_j c_j is ~0)
+
+The effects then add up exactly to ``p - p0``, keep the sign of each log-odds term and their
+ranking; they are reported in percentage points of churn probability.
+
+Which model explains the served probability:
+
+* churn served by LightGBM (source ``'model'``): the churn classifier itself (its terms are
+  negated: it predicts a purchase; the calibration's shift is part of the base);
+* churn served by BG/NBD or the blend: :class:`DriverSurrogate`, a small LightGBM regression
+  fitted at training to the served churn log-odds of every customer at the cutoff, so that the
+  drivers come from one method and are never empty.
+
+Output schema
+-------------
+``drivers`` is a JSON list of at most :data:`models.defaults.DRIVERS_TOP` objects ordered by
+``|effect|``: ``{"feature", "label", "value", "effect"}`` (``value`` the customer's feature
+value, null when missing; ``effect`` in percentage points, positive raises churn).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+from scipy import special
+
+from . import defaults
+from . import features as _features
+from .calibration import logit
+
+__all__ = ["DriverSurrogate", "apportion", "classifier_contributions", "driver_phrases", "top_drivers"]
+
+#: share of rows explained per LightGBM call: bounds the rows x features contribution matrix
+_CHUNK = 200_000
+
+
+def classifier_contributions(classifier, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Churn log-odds terms of a purchase classifier: (rows x features, base per row).
+
+    ``classifier`` is a :class:`models.horizon.HorizonClassifier` estimating P(purchase within H);
+    churn is its complement, so every term changes sign, and the calibrator's shift joins the base.
+    """
+    contrib = classifier.booster_.predict(arr, pred_contrib=True, num_threads=0)
+    shift = 0.0 if classifier.calibrator_ is None else float(classifier.calibrator_.shift_)
+    return -contrib[:, :-1], -(contrib[:, -1] + shift)
+
+
+def apportion(contrib: np.ndarray, base: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Log-odds terms -> probability effects that add up to ``p - sigmoid(base)`` (see the module notes)."""
+    p0 = special.expit(base)
+    total = contrib.sum(axis=1)
+    small = np.abs(total) < 1e-9
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(small, p * (1.0 - p), (p - p0) / np.where(small, 1.0, total))
+    return contrib * slope[:, None]
+
+
+def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int | None = None) -> list[str]:
+    """The ``drivers`` JSON text of each row: the ``top`` largest |effect|, ordered, in percentage points."""
+    k = min(defaults.DRIVERS_TOP if top is None else int(top), effects.shape[1])
+    if effects.shape[0] == 0 or k == 0:
+        return ["[]"] * effects.shape[0]
+    order = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :k]
+    rows = np.arange(effects.shape[0])[:, None]
+    picked_effects = np.round(effects[rows, order] * 100.0, 2)
+    picked_values = values[rows, order]
+    # the per-feature JSON head ("feature" and "label") is built once, not once per row
+    labels = getattr(_features, "FEATURE_LABELS", {})  # TODO(lead): plain import once features.py has it
+    heads = [json.dumps({"feature": n, "label": labels.get(n, n.replace("_", " "))})[:-1]
+             for n in feature_names]
+    out = []
+    for o, e, v in zip(order.tolist(), picked_effects.tolist(), picked_values.tolist(), strict=True):
+        items = [f'{heads[j]}, "value": {_number(val)}, "effect": {eff}}}' for j, eff, val in zip(o, e, v, strict=True)]
+        out.append("[" + ", ".join(items) + "]")
+    return out
+
+
+def _number(value: float) -> str:
+    if value is None or not math.isfinite(value):
+        return "null"
+    return repr(round(float(value), 4))
+
+
+#: how a driver reads in a sentence, per feature ({v}: the customer's value); other features read
+#: as "<label> <value>". Wording only: no business numbers
+_PHRASES = {
+    "recency_days": "silent {v:.0f} days",
+    "recency_over_ipt": "{v:.1f}x their usual gap between purchases",
+    "recency_over_tenure": "silent for {v:.0%} of their time as a customer",
+    "frequency": "{v:.0f} repeat purchases",
+    "n_purchases": "{v:.0f} purchases in all",
+    "tenure_days": "a customer for {v:.0f} days",
+    "monetary_total": "spent {v:,.2f} in all",
+    "monetary_mean": "spends {v:,.2f} per purchase",
+    "bg_p_alive": "{v:.0%} likely still active (BG/NBD)",
+    "ipt_mean_days": "buys every {v:.0f} days on average",
+    "ipt_last_days": "last gap between purchases {v:.0f} days",
+    "purchases_per_year": "{v:.1f} purchases a year",
+}
+
+
+def driver_phrases(drivers_json: str | None, n: int = 2, *, raising_first: bool = False) -> str:
+    """The first ``n`` drivers of a ``drivers`` JSON text as one readable line.
+
+    ``raising_first``: the drivers that raise churn before those that lower it (the retain list
+    answers "why at risk"). Effects are against the average customer's churn probability.
+    Example: ``"silent 210 days (+12.0 pts of churn vs the average customer); 3.0x their usual gap
+    between purchases (+8.1 pts)"``.
+    """
+    if not isinstance(drivers_json, str) or not drivers_json:  # None, or NaN from a frame: no drivers stored
+        return ""
+    drivers = json.loads(drivers_json)
+    if raising_first:
+        drivers = [d for d in drivers if d["effect"] > 0] + [d for d in drivers if d["effect"] <= 0]
+    parts = []
+    for i, d in enumerate(drivers[:n]):
+        value, feature = d.get("value"), d["feature"]
+        template = _PHRASES.get(feature)
+        if value is None:
+            text = f"{d['label']} unknown"
+        elif template is not None:
+            text = template.format(v=value)
+        else:
+            text = f"{d['label']} {value:g}"
+        sign = "+" if d["effect"] >= 0 else ""
+        parts.append(f"{text} ({sign}{d['effect']:.1f} pts{' of churn vs the average customer' if i == 0 else ''})")
+    return "; ".join(parts)
+
+
+class DriverSurrogate:
+    """LightGBM regression of the served churn log-odds on the model features, for its drivers.
+
+    Parameters
+    ----------
+    params : dict, optional
+        Overrides :data:`models.defaults.SURROGATE_PARAMS`.
+    num_boost_round : int, optional
+        Default :data:`models.defaults.SURROGATE_NUM_BOOST_ROUND`.
+    seed : int, optional
+
+    Attributes
+    ----------
+    booster_ : lightgbm.Booster
+    feature_names_ : list of str
+    r2_ : float
+        Share of the served log-odds' variance the surrogate explains on its training rows.
+    """
+
+    def __init__(self, params: dict | None = None, num_boost_round: int | None = None, seed: int | None = None):
+        self.params = params
+        self.num_boost_round = num_boost_round
+        self.seed = seed
+
+    def fit(self, X, churn_probability) -> DriverSurrogate:
+        """Fit to ``logit(churn_probability)`` of the rows of the feature frame ``X``."""
+        import lightgbm as lgb  # here, not at import: the retain list reads drivers without LightGBM
+
+        target = logit(churn_probability)
+        if len(X) != target.size:
+            raise ValueError(f"X has {len(X)} rows but churn_probability has {target.size}")
+        if target.size == 0:
+            raise ValueError("no customers to fit the drivers' surrogate on")
+        self.feature_names_ = list(X.columns)
+        seed = defaults.SEED if self.seed is None else int(self.seed)
+        params = {**defaults.SURROGATE_PARAMS, **(self.params or {}), "seed": seed, "num_threads": 0}
+        rounds = defaults.SURROGATE_NUM_BOOST_ROUND if self.num_boost_round is None else int(self.num_boost_round)
+        data = lgb.Dataset(np.asarray(X, dtype=np.float32), label=target, feature_name=self.feature_names_)
+        self.booster_ = lgb.train(params, data, num_boost_round=rounds)
+        fitted = self.booster_.predict(np.asarray(X, dtype=np.float32), num_threads=0)
+        var = float(np.var(target))
+        self.r2_ = 1.0 - float(np.mean((target - fitted) ** 2)) / var if var > 0 else 1.0
+        return self
+
+    def contributions(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Churn log-odds terms (rows x features) and the base per row."""
+        contrib = self.booster_.predict(arr, pred_contrib=True, num_threads=0)
+        return contrib[:, :-1], contrib[:, -1]
+
+    def get_state(self) -> tuple[dict, str]:
+        return {"feature_names": self.feature_names_, "r2": self.r2_}, self.booster_.model_to_string()
+
+    @classmethod
+    def from_state(cls, meta: dict, model_text: str) -> DriverSurrogate:
+        import lightgbm as lgb
+
+        model = cls()
+        model.booster_ = lgb.Booster(model_str=model_text)
+        model.feature_names_ = list(meta["feature_names"])
+        model.r2_ = float(meta.get("r2", float("nan")))
+        return model
+
+
+def churn_effects(explainer, arr: np.ndarray, churn: np.ndarray) -> np.ndarray:
+    """Effects (probability, rows x features) of the served churn, in chunks of rows."""
+    out = np.empty(arr.shape, dtype=np.float64)
+    for start in range(0, arr.shape[0], _CHUNK):
+        part = slice(start, start + _CHUNK)
+        contrib, base = explainer(arr[part])
+        out[part] = apportion(contrib, base, churn[part])
+    return out

@@ -1,0 +1,370 @@
+"""Per-customer spend forecast ``expected_spend_<h>d``: how much each customer will spend in the next h days.
+
+The classical forecast is BG/NBD x Gamma-Gamma: the expected number of purchases in the next h
+days times the expected spend per purchase (:func:`classical_quantities`). :class:`SpendForecaster`
+improves on its *ranking* with a LightGBM Tweedie regression of the spend that followed each
+stacked point-in-time snapshot, the classical quantities among its features, and takes its
+*level* from the classical forecast:
+
+ranking
+    one booster per horizon that enough training windows observe (:data:`defaults.SPEND_MIN_WINDOWS`).
+level
+    a booster trained on earlier windows carries their spending level into a later period; on a
+    cohort that spends less each quarter it over-forecasts. BG/NBD x Gamma-Gamma follows the
+    decline (customers die), so the forecast is scaled to make its total over the base at the
+    as-of date equal to the classical total times the classical forecast's median bias on the
+    training windows (actual / classical). The scale is fixed at training, so one customer
+    scored alone gets the same figure as in a batch.
+longer horizons
+    a horizon no training window observes is extrapolated from the nearest trained one with the
+    classical forecast's ratio between the two horizons, customer by customer.
+gate
+    per horizon, the same procedure is run on the windows before the latest one observing the
+    horizon and judged on that latest window against BG/NBD x Gamma-Gamma: the model is served
+    only when its normalized Gini and Spearman are at least the classical ones and its decile
+    calibration error no larger (margins in :data:`defaults.SPEND_GATE`), else the classical
+    forecast; ``sources_`` and ``report_`` say which and why. An extrapolated horizon follows
+    the source of the horizon it is extrapolated from.
+
+Input frames
+------------
+X
+    :func:`models.features.add_model_features` output (any superset of the training columns).
+classical
+    :func:`classical_quantities` output for the same rows: ``gg_spend`` (Gamma-Gamma expected spend
+    per purchase), ``bg_purchases_<h>d`` (BG/NBD expected purchases in the next h days) and
+    ``classical_spend_<h>d`` (their product) for every horizon of the forecaster.
+
+Output
+------
+``expected_spend_<h>d`` per horizon: money in the input's currency over (as_of, as_of + h], never
+negative, and never less for a longer horizon than for a shorter one.
+
+Persistence: a JSON-ready dict plus one LightGBM text model per trained horizon (no pickle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from . import defaults
+from .bgnbd import BetaGeoModel, rfm_arrays
+from .gamma_gamma import GammaGammaModel
+from .value_metrics import value_metrics
+
+__all__ = ["SpendForecaster", "SpendWindow", "classical_quantities", "output_column"]
+
+_FORMAT = 1
+
+
+def output_column(h: int) -> str:
+    """Name of the forecast column of horizon ``h`` days."""
+    return f"expected_spend_{int(h)}d"
+
+
+def classical_quantities(features: pd.DataFrame, bgnbd: BetaGeoModel, gamma_gamma: GammaGammaModel,
+                         horizons) -> pd.DataFrame:
+    """BG/NBD x Gamma-Gamma quantities of every row of a snapshot frame (see the module's "Input frames").
+
+    Parameters
+    ----------
+    features : pandas.DataFrame
+        :func:`customerbase.snapshot` output (``frequency``, ``purchase_span_days``,
+        ``tenure_days``, ``n_purchases``, ``monetary_mean``).
+    bgnbd, gamma_gamma
+        Fitted on data up to the rows' as-of date (as the served scorer's are).
+    horizons : iterable of int
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``gg_spend``, ``bg_purchases_<h>d``, ``classical_spend_<h>d``; index of ``features``.
+    """
+    x, t_x, T = rfm_arrays(features)
+    spend = gamma_gamma.conditional_expected_spend(
+        features["n_purchases"].to_numpy(dtype=np.float64, na_value=np.nan),
+        features["monetary_mean"].to_numpy(dtype=np.float64, na_value=np.nan))
+    out = {"gg_spend": spend}
+    for h in sorted({int(h) for h in horizons}):
+        n = np.maximum(np.nan_to_num(bgnbd.expected_purchases(h, x, t_x, T), nan=0.0), 0.0)
+        out[f"bg_purchases_{h}d"] = n
+        out[f"classical_spend_{h}d"] = n * spend
+    return pd.DataFrame(out, index=features.index)
+
+
+@dataclass
+class SpendWindow:
+    """One point-in-time snapshot as the spend model sees it.
+
+    ``spend`` maps a horizon to each row's spend in (as_of, as_of + h] (NaN where not observed
+    before the training cutoff); the reference window at the cutoff has none.
+    """
+
+    as_of: pd.Timestamp
+    X: pd.DataFrame
+    classical: pd.DataFrame
+    spend: dict = field(default_factory=dict)
+
+    def observes(self, h: int) -> bool:
+        y = self.spend.get(int(h))
+        return y is not None and len(y) > 0 and not np.isnan(y).any()
+
+
+class SpendForecaster:
+    """Spend forecast per customer and horizon, gated against BG/NBD x Gamma-Gamma.
+
+    Parameters
+    ----------
+    horizons : sequence of int, optional
+        Default :data:`models.defaults.SPEND_HORIZONS`.
+    params : dict, optional
+        LightGBM parameters overriding :data:`models.defaults.SPEND_LGBM_PARAMS`.
+    num_boost_round : int, optional
+        Default :data:`models.defaults.SPEND_NUM_BOOST_ROUND`.
+    seed : int, optional
+        Default :data:`models.defaults.SEED`.
+    min_windows : int, optional
+        Default :data:`models.defaults.SPEND_MIN_WINDOWS`.
+    gate : bool, default True
+        False serves the model at every horizon it can (for comparisons).
+
+    Attributes
+    ----------
+    horizons_ : list of int
+    sources_ : dict
+        horizon -> ``'model'`` or ``'baseline'`` (BG/NBD x Gamma-Gamma).
+    report_ : dict
+        horizon -> how it is served and why, with the validation metrics of both forecasts.
+    boosters_ : dict
+        trained horizon -> lightgbm.Booster (served ones only).
+    scale_ : dict
+        trained horizon -> factor applied to the booster's prediction (the level).
+    base_ : dict
+        horizon -> the trained horizon it is extrapolated from (itself when trained), or None.
+    feature_names_ : dict
+        trained horizon -> the booster's columns.
+    """
+
+    def __init__(self, horizons=None, params: dict | None = None, num_boost_round: int | None = None,
+                 seed: int | None = None, min_windows: int | None = None, gate: bool = True):
+        self.horizons = horizons
+        self.params = params
+        self.num_boost_round = num_boost_round
+        self.seed = seed
+        self.min_windows = min_windows
+        self.gate = gate
+
+    # ------------------------------------------------------------------ fitting
+    def _lgb_params(self) -> dict:
+        seed = defaults.SEED if self.seed is None else int(self.seed)
+        return {**defaults.SPEND_LGBM_PARAMS, **(self.params or {}), "seed": seed}
+
+    def _rounds(self) -> int:
+        return defaults.SPEND_NUM_BOOST_ROUND if self.num_boost_round is None else int(self.num_boost_round)
+
+    @staticmethod
+    def _design(X: pd.DataFrame, classical: pd.DataFrame, names: list[str], h: int) -> pd.DataFrame:
+        cols = {c: X[c] for c in names if c in X.columns}
+        for c in ("gg_spend", f"bg_purchases_{h}d", f"classical_spend_{h}d"):
+            cols[c] = classical[c]
+        missing = [c for c in names if c not in cols]
+        if missing:
+            raise ValueError(f"spend model features missing: {missing}")
+        return pd.DataFrame({c: np.asarray(cols[c], dtype=np.float32) for c in names}, index=X.index)
+
+    def _train(self, windows: list[SpendWindow], h: int, names: list[str]) -> lgb.Booster:
+        X = pd.concat([self._design(w.X, w.classical, names, h) for w in windows], ignore_index=True)
+        y = np.concatenate([w.spend[h] for w in windows])
+        return lgb.train(self._lgb_params(), lgb.Dataset(X, y, free_raw_data=True), num_boost_round=self._rounds())
+
+    @staticmethod
+    def _level_factor(windows: list[SpendWindow], h: int) -> float:
+        """Median over the windows of actual / classical total spend: the classical forecast's bias."""
+        ratios = [float(np.sum(w.spend[h]) / s) for w in windows
+                  if (s := float(np.sum(w.classical[f"classical_spend_{h}d"]))) > 0]
+        return float(np.median(ratios)) if ratios else 1.0
+
+    def _fit_level(self, booster, windows, target: SpendWindow, h: int, names) -> tuple[float, float]:
+        """(level factor, scale) making the booster's total on ``target`` the corrected classical total."""
+        factor = self._level_factor(windows, h)
+        raw = booster.predict(self._design(target.X, target.classical, names, h))
+        classical_total = float(np.sum(target.classical[f"classical_spend_{h}d"]))
+        raw_total = float(np.sum(raw))
+        scale = factor * classical_total / raw_total if raw_total > 0 else 0.0
+        return factor, scale
+
+    def _validate(self, observed: list[SpendWindow], h: int, names) -> dict:
+        val, train = observed[-1], observed[:-1]
+        booster = self._train(train, h, names)
+        factor, scale = self._fit_level(booster, train, val, h, names)
+        f_model = np.maximum(booster.predict(self._design(val.X, val.classical, names, h)) * scale, 0.0)
+        f_base = val.classical[f"classical_spend_{h}d"].to_numpy(dtype=np.float64)
+        y = val.spend[h]
+        m, b = value_metrics(f_model, y), value_metrics(f_base, y)
+        g = defaults.SPEND_GATE
+        wins = (m["normalized_gini"] >= b["normalized_gini"] + g["min_gini_gain"]
+                and m["spearman"] >= b["spearman"] + g["min_spearman_gain"]
+                and m["decile_error"] <= b["decile_error"] * g["max_decile_error_ratio"])
+        detail = (f"on the validation window {val.as_of.date()} ({m['n']} customers, {len(train)} earlier "
+                  f"training windows): model Gini {m['normalized_gini']:.4f} / Spearman {m['spearman']:.4f} / "
+                  f"decile error {m['decile_error']:.3f} / total {m['total_ratio']:.3f} vs BG/NBD x Gamma-Gamma "
+                  f"{b['normalized_gini']:.4f} / {b['spearman']:.4f} / {b['decile_error']:.3f} / "
+                  f"{b['total_ratio']:.3f}")
+        source = "model" if wins or not self.gate else "baseline"
+        if not self.gate:
+            reason = "gate disabled: model served. " + detail
+        elif wins:
+            reason = "the model ranks at least as well as BG/NBD x Gamma-Gamma and is as well calibrated: " + detail
+        else:
+            reason = "the model does not beat BG/NBD x Gamma-Gamma: BG/NBD x Gamma-Gamma served. " + detail
+        return {"source": source, "reason": reason, "validation_date": str(val.as_of.date()),
+                "metrics": {"model": m, "baseline": b}, "validation_level_factor": factor}
+
+    def fit(self, windows: list[SpendWindow], reference: SpendWindow) -> SpendForecaster:
+        """Train, calibrate and gate one model per observed horizon.
+
+        Parameters
+        ----------
+        windows : list of SpendWindow
+            Training snapshots, each labelled with the spend that followed it up to the training
+            cutoff (NaN where the window passes the cutoff).
+        reference : SpendWindow
+            The snapshot at the cutoff (no labels): the population whose classical total sets the
+            forecast's level.
+
+        Returns
+        -------
+        self
+        """
+        hs = sorted({int(h) for h in (defaults.SPEND_HORIZONS if self.horizons is None else self.horizons)})
+        if not hs or hs[0] <= 0:
+            raise ValueError(f"spend horizons must be positive days, got {hs}")
+        most = defaults.SPEND_MIN_WINDOWS if self.min_windows is None else int(self.min_windows)
+        windows = sorted(windows, key=lambda w: w.as_of)
+        x_cols = list(reference.X.columns)
+        self.horizons_ = hs
+        self.sources_, self.report_, self.boosters_ = {}, {}, {}
+        self.scale_, self.base_, self.feature_names_, self.level_factor_ = {}, {}, {}, {}
+        for h in hs:
+            observed = [w for w in windows if w.observes(h)]
+            if len(observed) < max(most, 2):
+                continue
+            names = [*x_cols, "gg_spend", f"bg_purchases_{h}d", f"classical_spend_{h}d"]
+            rep = self._validate(observed, h, names)
+            rep.update(trained=True, windows=len(observed))
+            if rep["source"] == "model":
+                booster = self._train(observed, h, names)
+                factor, scale = self._fit_level(booster, observed, reference, h, names)
+                self.boosters_[h], self.scale_[h], self.feature_names_[h] = booster, scale, names
+                self.level_factor_[h] = factor
+                rep["level_factor"] = factor
+            self.sources_[h], self.report_[h], self.base_[h] = rep["source"], rep, h
+        trained = sorted(self.base_)
+        for h in hs:
+            if h in self.base_:
+                continue
+            if not trained:
+                self.sources_[h], self.base_[h] = "baseline", None
+                self.report_[h] = {"source": "baseline", "trained": False, "reason": (
+                    f"fewer than {max(most, 2)} training windows observe any horizon of {hs}: "
+                    "BG/NBD x Gamma-Gamma served")}
+                continue
+            base = min(trained, key=lambda t: (abs(t - h), -t))
+            self.base_[h], self.sources_[h] = base, self.sources_[base]
+            how = (f"extrapolated from the {base}-day model by BG/NBD x Gamma-Gamma's ratio between {h} and "
+                   f"{base} days, customer by customer (no training window observes {h} days)")
+            self.report_[h] = {"source": self.sources_[h], "trained": False, "base_horizon": base,
+                               "reason": (how if self.sources_[h] == "model" else
+                                          f"the {base}-day model is not served: BG/NBD x Gamma-Gamma served")}
+        return self
+
+    # ------------------------------------------------------------------ prediction
+    def _check(self):
+        if not hasattr(self, "sources_"):
+            raise RuntimeError("SpendForecaster is not fitted; call fit first")
+
+    def classical(self, features: pd.DataFrame, bgnbd: BetaGeoModel, gamma_gamma: GammaGammaModel) -> pd.DataFrame:
+        """:func:`classical_quantities` at the forecaster's horizons."""
+        self._check()
+        return classical_quantities(features, bgnbd, gamma_gamma, self.horizons_)
+
+    def predict(self, X: pd.DataFrame, classical: pd.DataFrame) -> pd.DataFrame:
+        """``expected_spend_<h>d`` for every horizon, index of ``X``; never negative.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Model features of the rows (:func:`models.features.add_model_features`).
+        classical : pandas.DataFrame or dict
+            :func:`classical_quantities` of the same rows, in the same order.
+        """
+        self._check()
+        classical = pd.DataFrame(classical)
+        if len(classical) != len(X):
+            raise ValueError(f"X has {len(X)} rows but classical has {len(classical)}")
+        classical = classical.set_axis(X.index)
+        model = {}
+        for h, booster in self.boosters_.items():
+            raw = booster.predict(self._design(X, classical, self.feature_names_[h], h)) if len(X) else np.zeros(0)
+            model[h] = np.maximum(raw * self.scale_[h], 0.0)
+        out = {}
+        for h in self.horizons_:
+            cl = classical[f"classical_spend_{h}d"].to_numpy(dtype=np.float64)
+            base = self.base_.get(h)
+            if self.sources_[h] != "model" or base not in model:
+                value = cl
+            elif base == h:
+                value = model[h]
+            else:
+                cl_base = classical[f"classical_spend_{base}d"].to_numpy(dtype=np.float64)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = np.where(cl_base > 0, cl / cl_base, np.nan)
+                # without a classical forecast at the base horizon there is no ratio: serve the classical one
+                value = np.where(np.isfinite(ratio), model[base] * ratio, cl)
+            value = np.maximum(np.nan_to_num(value, nan=0.0), 0.0)
+            # the next 180 days include the next 90: separate models must not say less for the longer one
+            out[output_column(h)] = np.maximum(value, out[next(reversed(out))]) if out else value
+        return pd.DataFrame(out, index=X.index)
+
+    # ------------------------------------------------------------------ persistence
+    def get_state(self) -> tuple[dict, dict]:
+        """``(meta, texts)``: a JSON-ready dict and ``{name: LightGBM text model}``."""
+        self._check()
+        meta = {
+            "format": _FORMAT,
+            "horizons": self.horizons_,
+            "sources": {str(h): s for h, s in self.sources_.items()},
+            "base": {str(h): b for h, b in self.base_.items()},
+            "scale": {str(h): s for h, s in self.scale_.items()},
+            "level_factor": {str(h): s for h, s in self.level_factor_.items()},
+            "feature_names": {str(h): n for h, n in self.feature_names_.items()},
+            "report": {str(h): r for h, r in self.report_.items()},
+            "params": self._lgb_params(),
+            "num_boost_round": self._rounds(),
+        }
+        texts = {f"spend_{h}d": b.model_to_string() for h, b in self.boosters_.items()}
+        return meta, texts
+
+    @classmethod
+    def from_state(cls, meta: dict, texts: dict) -> SpendForecaster:
+        """Rebuild a fitted forecaster from :meth:`get_state` output."""
+        if meta.get("format") != _FORMAT:
+            raise ValueError(f"unsupported spend forecaster format {meta.get('format')!r}")
+        model = cls(horizons=meta["horizons"], params=meta.get("params"), num_boost_round=meta.get("num_boost_round"))
+        model.horizons_ = [int(h) for h in meta["horizons"]]
+        model.sources_ = {int(h): s for h, s in meta["sources"].items()}
+        model.base_ = {int(h): (None if b is None else int(b)) for h, b in meta["base"].items()}
+        model.scale_ = {int(h): float(s) for h, s in meta["scale"].items()}
+        model.level_factor_ = {int(h): float(s) for h, s in meta.get("level_factor", {}).items()}
+        model.feature_names_ = {int(h): list(n) for h, n in meta["feature_names"].items()}
+        model.report_ = {int(h): r for h, r in meta.get("report", {}).items()}
+        model.boosters_ = {h: lgb.Booster(model_str=texts[f"spend_{h}d"]) for h in model.scale_}
+        return model
+
+    def __repr__(self) -> str:
+        fitted = f", sources={self.sources_}" if hasattr(self, "sources_") else ""
+        return f"SpendForecaster(horizons={self.horizons}{fitted})"
