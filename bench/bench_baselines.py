@@ -53,13 +53,17 @@ def _point(log, as_of, horizons, observed_until):
             "followup": int((until - as_of).days)}
 
 
+LGBM: dict = {"params": None, "num_boost_round": None}  # --params / --rounds override models.defaults
+
+
 def _train(points, h, cols, reference_X, reference_target):
     X = pd.concat([p["X"][cols] for p in points], ignore_index=True)
     duration = np.concatenate([p["duration"] for p in points])
     event = np.concatenate([p["event"] for p in points])
     followup = np.concatenate([np.full(len(p["X"]), p["followup"], dtype=np.float64) for p in points])
     mask, y = usable_rows(duration, event, followup, h)
-    return HorizonClassifier(h).fit(X[mask], y, reference_X=reference_X[cols], reference_target=reference_target)
+    clf = HorizonClassifier(h, LGBM["params"], LGBM["num_boost_round"])
+    return clf.fit(X[mask], y, reference_X=reference_X[cols], reference_target=reference_target)
 
 
 def _metrics(y, p) -> dict:
@@ -105,7 +109,7 @@ def run_protocol(tx: pd.DataFrame, as_of: str, H: int, hs, configs: dict) -> dic
                 clf = _train(observed[:i], h, cols, v["X"], float(v["X"][f"bg_p_purchase_{h}d"].mean()))
                 val[name].append(_metrics(y_v, clf.predict_proba(v["X"][cols])))
         val_mean = {k: {m: float(np.mean([f[m] for f in v])) for m in ("auc", "brier")} for k, v in val.items()}
-        out["horizons"][h] = {"test": test, "validation": val_mean,
+        out["horizons"][h] = {"test": test, "validation": val_mean, "validation_folds": val,
                               "validation_dates": [str(observed[i]["as_of"].date()) for i in folds]}
     return out
 
@@ -164,10 +168,20 @@ def main(argv=None) -> int:
     ap.add_argument("--families", default=",".join(f for f in FAMILIES if f != "returns"),
                     help="comma-separated feature families to ablate (default: all but returns)")
     ap.add_argument("--leave-one-out", action="store_true", help="also every family but one")
+    ap.add_argument("--sets", help="instead of the ablation: feature sets to compare, as families joined by ',' "
+                                   "and sets by '|' (e.g. 'pnbd|pnbd,decay'); base is always included")
+    ap.add_argument("--params", help="LightGBM parameters overriding models.defaults, as JSON")
+    ap.add_argument("--rounds", type=int, help="LightGBM boosting rounds")
     ap.add_argument("--json", help="write every figure to this file")
     args = ap.parse_args(argv)
     families = [f for f in args.families.split(",") if f]
     configs = build_configs(families, args.leave_one_out)
+    if args.sets:
+        configs = {"base": configs["base"]}
+        for group in args.sets.split("|"):
+            fams = tuple(f for f in group.split(",") if f)
+            configs["+" + "+".join(fams)] = (lambda fs: lambda hs: model_features(hs, pareto=True, families=fs))(fams)
+    LGBM.update(params=json.loads(args.params) if args.params else None, num_boost_round=args.rounds)
     tx = load_cdnow()
     results = []
     for as_of, H, hs in PROTOCOLS:

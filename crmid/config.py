@@ -23,6 +23,7 @@ setting                       environment                            default
 ``max_body_bytes``            ``CRMID_MAX_BODY_BYTES``               5,000,000
 ``workers``                   ``CRMID_WORKERS``                      4
 ``host``, ``port``            ``CRMID_HOST``, ``CRMID_PORT``         127.0.0.1, 8000
+``mlflow_run_id``             ``MLFLOW_RUN_ID``                      none (set by ``mlflow run``: the run to log into)
 ============================  =====================================  ==========================================
 
 The command line resolves a :class:`Workspace` once, in its entry point, and so does
@@ -48,6 +49,7 @@ STORE_DISABLED = "none"
 _ENV_NAMES: dict[str, tuple[str, ...]] = {
     "tracking_uri": ("CRMID_TRACKING_URI", "MLFLOW_TRACKING_URI"),
     "registry_uri": ("CRMID_REGISTRY_URI", "MLFLOW_REGISTRY_URI"),
+    "mlflow_run_id": ("MLFLOW_RUN_ID",),
 }
 
 
@@ -82,6 +84,9 @@ class Workspace(BaseSettings):
     workers: int = Field(4, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    # set by `mlflow run` in the command's environment: the run MLflow made for this entry point,
+    # which the command's tracking reuses instead of creating one of its own
+    mlflow_run_id: str | None = Field(None, validation_alias=_env("mlflow_run_id"))
 
     _sources: dict[str, str] | None = PrivateAttr(None)
 

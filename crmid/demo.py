@@ -1,8 +1,10 @@
 """``crmid demo``: the whole main job on the bundled real CDNOW data, with embedded defaults.
 
-load -> validate -> snapshot summary -> evaluate against BG/NBD -> train, gate and register ->
-score every customer as of the last date (the batch job) -> save to the store -> top 10 to retain.
-Everything goes to the workspace, as ``crmid train`` and ``crmid score`` would put it.
+load -> validate -> snapshot summary -> train, gate and register, with the recipe evaluated
+against BG/NBD out of time (``crmid train --evaluate``) -> score every customer as of the last date
+(the batch job) -> save to the store -> top 10 to retain. Everything goes to the workspace, as
+``crmid train`` and ``crmid score`` would put it: one MLflow run, in the workspace's experiment,
+holds the model, its evaluation report and plots, and its data.
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from crmid.customerbase import TransactionLog, load_cdnow, validate_transactions
 
 __all__ = ["describe_customer_base", "run_demo"]
 
-#: the evaluation protocol of the demo: score at 1998-03-31, judge on the 90 days after it
-_EVAL_AS_OF = "1998-03-31"
+#: the churn horizon of the demo; the recipe is evaluated on the last 90 days of the log
 _HORIZON = 90
 
 
@@ -50,7 +51,7 @@ def run_demo(workspace: Workspace) -> int:
     from crmid.serving.context import load_context
     from crmid.serving.retain_list import format_retain
     from crmid.serving.store import open_store
-    from crmid.training import evaluate, format_comparison, train
+    from crmid.training import format_comparison, train
 
     workspace.ensure_local_dirs()
     _section("1. data: the real CDNOW log")
@@ -64,14 +65,18 @@ def run_demo(workspace: Workspace) -> int:
     print(report.summary())
     print(describe_customer_base(transactions, log.snapshot(as_of)))
 
-    _section(f"2. honest evaluation: fitted on data up to {_EVAL_AS_OF}, judged on the {_HORIZON} days after")
-    metrics = evaluate(transactions, as_of=_EVAL_AS_OF, horizon=_HORIZON, workspace=workspace)
-    print(format_comparison(metrics))
-    print(f"report: {workspace.report_dir}")
+    # one training run: the recipe judged out of time on the last H days, then fitted on everything
+    result = train(transactions, as_of=as_of, horizon=_HORIZON, workspace=workspace, evaluate=True,
+                   report_dir=workspace.report_dir)
+    evaluated = result.evaluation
+    if evaluated is not None:
+        _section(f"2. honest evaluation: fitted on data up to {evaluated['as_of']}, judged on the {_HORIZON} "
+                 "days after")
+        print(format_comparison(evaluated))
+        print(f"report: {workspace.report_dir} (and in the MLflow run's evaluation/)")
 
     _section(f"3. train on everything up to {as_of.date()}, gate against BG/NBD, register")
-    result = train(transactions, as_of=as_of, horizon=_HORIZON, workspace=workspace)
-    print(result.summary())
+    print(result.summary(evaluation=False))
 
     _section(f"4. score all customers as of {as_of.date()}")
     # the batch job itself, on the bundled log written as a file of the workspace

@@ -47,7 +47,7 @@ def load_transactions_from_args(args, *, on_error: str = "raise", as_of=_FROM_AR
     frame, report = read_transactions(
         args.transactions, columns=parse_column_mapping(args.columns),
         as_of=args.as_of if as_of is _FROM_ARGS else as_of,
-        dedupe=args.dedupe, on_error=on_error, encoding=getattr(args, "encoding", "utf-8"),
+        dedupe=getattr(args, "dedupe", False), on_error=on_error, encoding=getattr(args, "encoding", "utf-8"),
         max_abs_amount=input_bounds(workspace).get("max_abs_amount"),
     )
     print(report.summary(), file=sys.stderr)

@@ -333,7 +333,9 @@ def validate_transactions(
         bad_customers = bad_customers.drop_duplicates("customer_id", keep="first").reset_index(drop=True)
         report.rejected = bad_customers
         codes_all = clean["customer_id"].cat.codes.to_numpy()
-        rejected_code = np.zeros(len(clean["customer_id"].cat.categories), dtype=bool)
+        # one slot more than there are customers: rows without one (code -1) index that slot, never
+        # another customer's (and a file whose every id is blank has no customer at all)
+        rejected_code = np.zeros(len(clean["customer_id"].cat.categories) + 1, dtype=bool)
         rejected_code[codes_all[bad_row & ~bad_id]] = True
         keep = ~bad_row & ~rejected_code[codes_all]
         report.rows_dropped["rows of rejected customers"] = int((~keep & ~bad_id).sum())

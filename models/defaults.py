@@ -95,7 +95,8 @@ PARETO_NBD_PARAMS: dict = {
     "log_bounds": ((-9.0, 9.0),) * 4,
     "maxiter": 2000,
     # above this many distinct (x, t_x, T) rows the starts race on a customer sample of this size
-    "race_rows": 20_000,
+    # (CDNOW in days, ~10^4 distinct rows: 9.3 s with every start on all rows, 5.5 s racing)
+    "race_rows": 5_000,
     "seed": 0,
 }
 

@@ -37,8 +37,9 @@ import numpy as np
 from scipy import special
 
 from . import defaults
-from . import features as _features
 from .calibration import logit
+from .features import feature_label
+from .lgbm import predict_threads
 
 __all__ = ["DriverSurrogate", "apportion", "classifier_contributions", "driver_phrases", "top_drivers"]
 
@@ -52,7 +53,7 @@ def classifier_contributions(classifier, arr: np.ndarray) -> tuple[np.ndarray, n
     ``classifier`` is a :class:`models.horizon.HorizonClassifier` estimating P(purchase within H);
     churn is its complement, so every term changes sign, and the calibrator's shift joins the base.
     """
-    contrib = classifier.booster_.predict(arr, pred_contrib=True, num_threads=0)
+    contrib = classifier.booster_.predict(arr, pred_contrib=True, num_threads=predict_threads(len(arr)))
     shift = 0.0 if classifier.calibrator_ is None else float(classifier.calibrator_.shift_)
     return -contrib[:, :-1], -(contrib[:, -1] + shift)
 
@@ -77,8 +78,7 @@ def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int
     picked_effects = np.round(effects[rows, order] * 100.0, 2)
     picked_values = values[rows, order]
     # the per-feature JSON head ("feature" and "label") is built once, not once per row
-    labels = getattr(_features, "FEATURE_LABELS", {})  # TODO(lead): plain import once features.py has it
-    heads = [json.dumps({"feature": n, "label": labels.get(n, n.replace("_", " "))})[:-1]
+    heads = [json.dumps({"feature": n, "label": feature_label(n)})[:-1]
              for n in feature_names]
     out = []
     for o, e, v in zip(order.tolist(), picked_effects.tolist(), picked_values.tolist(), strict=True):
@@ -185,7 +185,7 @@ class DriverSurrogate:
 
     def contributions(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Churn log-odds terms (rows x features) and the base per row."""
-        contrib = self.booster_.predict(arr, pred_contrib=True, num_threads=0)
+        contrib = self.booster_.predict(arr, pred_contrib=True, num_threads=predict_threads(len(arr)))
         return contrib[:, :-1], contrib[:, -1]
 
     def get_state(self) -> tuple[dict, str]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import defaults
 from .calibration import LogitShiftCalibrator
+from .lgbm import predict_threads
 
 __all__ = ["HorizonClassifier", "usable_rows"]
 
@@ -121,7 +122,7 @@ class HorizonClassifier:
         """Uncalibrated logit scores."""
         self._check()
         arr = X if isinstance(X, np.ndarray) else np.asarray(X[self.feature_names_], dtype=np.float64)
-        return self.booster_.predict(arr, raw_score=True, num_threads=0)
+        return self.booster_.predict(arr, raw_score=True, num_threads=predict_threads(len(arr)))
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated P(purchase within ``horizon``) per row."""

@@ -54,9 +54,10 @@ import pandas as pd
 from . import defaults
 from .bgnbd import BetaGeoModel, rfm_arrays
 from .gamma_gamma import GammaGammaModel
+from .lgbm import predict_threads
 from .value_metrics import value_metrics
 
-__all__ = ["SpendForecaster", "SpendWindow", "classical_quantities", "output_column"]
+__all__ = ["SpendForecaster", "SpendWindow", "classical_quantities", "output_column", "spend_totals"]
 
 _FORMAT = 1
 
@@ -147,6 +148,11 @@ class SpendForecaster:
         horizon -> the trained horizon it is extrapolated from (itself when trained), or None.
     feature_names_ : dict
         trained horizon -> the booster's columns.
+    interval_ : dict
+        horizon -> ``[low, high]`` multipliers of the forecast total over a base: its 80% interval,
+        from the spread of the classical forecast's bias (actual / forecast total) over the training
+        windows (10th and 90th percentiles, relative to the level served); ``None`` without two
+        windows. Also in ``report_[h]["interval_80"]``.
     """
 
     def __init__(self, horizons=None, params: dict | None = None, num_boost_round: int | None = None,
@@ -175,6 +181,17 @@ class SpendForecaster:
         if missing:
             raise ValueError(f"spend model features missing: {missing}")
         return pd.DataFrame({c: np.asarray(cols[c], dtype=np.float32) for c in names}, index=X.index)
+
+    @staticmethod
+    def _matrix(X: pd.DataFrame, classical: pd.DataFrame, names: list[str]) -> np.ndarray:
+        """The booster's columns as one float32 matrix (what predict reads without a pandas round trip)."""
+        out = np.empty((len(X), len(names)), dtype=np.float32, order="F")
+        for j, c in enumerate(names):
+            source = X if c in X.columns else classical
+            if c not in source.columns:
+                raise ValueError(f"spend model feature missing: {c}")
+            out[:, j] = source[c].to_numpy(dtype=np.float32)
+        return out
 
     def _train(self, windows: list[SpendWindow], h: int, names: list[str]) -> lgb.Booster:
         X = pd.concat([self._design(w.X, w.classical, names, h) for w in windows], ignore_index=True)
@@ -264,6 +281,9 @@ class SpendForecaster:
                 rep["level_factor"] = factor
             self.sources_[h], self.report_[h], self.base_[h] = rep["source"], rep, h
         trained = sorted(self.base_)
+        self.interval_ = {}
+        for h in hs:
+            self.interval_[h] = self._interval([w for w in windows if w.observes(h)], h)
         for h in hs:
             if h in self.base_:
                 continue
@@ -280,7 +300,21 @@ class SpendForecaster:
             self.report_[h] = {"source": self.sources_[h], "trained": False, "base_horizon": base,
                                "reason": (how if self.sources_[h] == "model" else
                                           f"the {base}-day model is not served: BG/NBD x Gamma-Gamma served")}
+        for h in hs:
+            if self.interval_[h] is None and self.base_.get(h) is not None:
+                self.interval_[h] = self.interval_[self.base_[h]]  # extrapolated: the base horizon's spread
+            self.report_[h]["interval_80"] = self.interval_[h]
         return self
+
+    def _interval(self, observed: list[SpendWindow], h: int) -> list[float] | None:
+        """80% interval multipliers of the served total at ``h`` from the windows' bias spread (see ``interval_``)."""
+        ratios = [float(np.sum(w.spend[h]) / c) for w in observed
+                  if (c := float(np.sum(w.classical[f"classical_spend_{h}d"]))) > 0]
+        if len(ratios) < 2:
+            return None
+        served_level = self.level_factor_.get(h, 1.0) if self.sources_.get(h) == "model" else 1.0
+        lo, hi = np.quantile(ratios, [0.1, 0.9]) / served_level
+        return [round(float(lo), 4), round(float(hi), 4)]
 
     # ------------------------------------------------------------------ prediction
     def _check(self):
@@ -309,7 +343,9 @@ class SpendForecaster:
         classical = classical.set_axis(X.index)
         model = {}
         for h, booster in self.boosters_.items():
-            raw = booster.predict(self._design(X, classical, self.feature_names_[h], h)) if len(X) else np.zeros(0)
+            names = self.feature_names_[h]
+            raw = (booster.predict(self._matrix(X, classical, names), num_threads=predict_threads(len(X)))
+                   if len(X) else np.zeros(0))
             model[h] = np.maximum(raw * self.scale_[h], 0.0)
         out = {}
         for h in self.horizons_:
@@ -343,6 +379,7 @@ class SpendForecaster:
             "level_factor": {str(h): s for h, s in self.level_factor_.items()},
             "feature_names": {str(h): n for h, n in self.feature_names_.items()},
             "report": {str(h): r for h, r in self.report_.items()},
+            "interval": {str(h): v for h, v in self.interval_.items()},
             "params": self._lgb_params(),
             "num_boost_round": self._rounds(),
         }
@@ -362,9 +399,39 @@ class SpendForecaster:
         model.level_factor_ = {int(h): float(s) for h, s in meta.get("level_factor", {}).items()}
         model.feature_names_ = {int(h): list(n) for h, n in meta["feature_names"].items()}
         model.report_ = {int(h): r for h, r in meta.get("report", {}).items()}
+        model.interval_ = {int(h): v for h, v in meta.get("interval", {}).items()}
         model.boosters_ = {h: lgb.Booster(model_str=texts[f"spend_{h}d"]) for h in model.scale_}
         return model
 
     def __repr__(self) -> str:
         fitted = f", sources={self.sources_}" if hasattr(self, "sources_") else ""
         return f"SpendForecaster(horizons={self.horizons}{fitted})"
+
+
+def spend_totals(scored: pd.DataFrame, intervals: dict | None = None, *, by: str = "value_tier") -> dict:
+    """The forecast spend of a scored base per horizon: the total, its 80% interval, and by ``by``.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        Scored rows with ``expected_spend_<h>d`` columns (and ``by``).
+    intervals : dict, optional
+        horizon -> ``[low, high]`` multipliers (:attr:`SpendForecaster.interval_`).
+
+    Returns
+    -------
+    dict
+        ``{h: {"total", "low", "high", "by": {group: total}}}``; ``low``/``high`` are None
+        without an interval.
+    """
+    out = {}
+    for column in [c for c in scored.columns if c.startswith("expected_spend_") and c.endswith("d")]:
+        h = int(column[len("expected_spend_"):-1])
+        values = scored[column].astype(float)
+        total = float(values.sum())
+        band = (intervals or {}).get(h)
+        groups = values.groupby(scored[by].astype(str)).sum() if by in scored.columns else pd.Series(dtype=float)
+        out[h] = {"total": total, "low": None if band is None else total * band[0],
+                  "high": None if band is None else total * band[1],
+                  "by": {str(k): float(v) for k, v in groups.items()}}
+    return out

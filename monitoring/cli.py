@@ -21,13 +21,10 @@ EXIT_DRIFT = 3
 _EXIT_NOTHING_YET = 1  # crmid.cli.EXIT_NOTHING_YET; not imported: crmid.cli imports this module
 
 
-def _read(args):
-    from crmid.customerbase.contract import parse_column_mapping
-    from crmid.customerbase.io import read_transactions
+def _read(args, workspace):
+    from crmid.customerbase.cli import load_transactions_from_args
 
-    frame, report = read_transactions(args.transactions, columns=parse_column_mapping(args.columns or None))
-    print(report.summary(), file=sys.stderr)
-    return frame
+    return load_transactions_from_args(args, as_of=None, workspace=workspace)[0]
 
 
 def _config(workspace):
@@ -56,7 +53,7 @@ def _backtest(args, workspace) -> int:
     if store.latest_run() is None:
         print(f"no complete scoring run in {store.url}: run `crmid score` first", file=sys.stderr)
         return _EXIT_NOTHING_YET
-    tx = _read(args)
+    tx = _read(args, workspace)
     results = backtest(tx, store=store, workspace=workspace, config=config,
                        observed_until=args.observed_until or None, log_to_mlflow=not args.no_tracking)
     print(format_backtest(results, args.format))
@@ -70,7 +67,7 @@ def _monitor(args, workspace) -> int:
     store = _store(workspace, "monitor")
     if store is None:
         return 2
-    tx = _read(args) if args.transactions else None
+    tx = _read(args, workspace) if args.transactions else None
     try:
         result = monitor(store=store, workspace=workspace, config=config, transactions=tx)
     except NothingToMonitor as exc:
@@ -95,7 +92,7 @@ def _retrain(args, workspace) -> int:
     progress = StageProgress(["read+validate", "fit challenger", "judge", "refit and register"])
     try:
         progress.step("read+validate")
-        tx = _read(args)
+        tx = _read(args, workspace)
         result = retrain(tx, as_of=args.as_of, workspace=workspace, config=config, horizon=horizon,
                          on_stage=progress.step)
     finally:
@@ -128,6 +125,7 @@ def add_commands(subparsers) -> None:
                     "against the model version that made the run. Exit 1: no stored run yet.")
     p.add_argument("--transactions", required=True, help="transactions file covering the runs' horizons")
     p.add_argument("--columns", default="", help="column mapping contract_name=your_column,...")
+    p.add_argument("--encoding", default="utf-8", metavar="NAME", help="text encoding of CSV files (default utf-8)")
     p.add_argument("--observed-until", default="",
                    help="last day the transactions are complete to (default: their last date)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -143,6 +141,7 @@ def add_commands(subparsers) -> None:
                     "is crossed; 1 when there is nothing to monitor yet.")
     p.add_argument("--transactions", default="", help="the run's transactions: compare the input features too")
     p.add_argument("--columns", default="", help="column mapping contract_name=your_column,...")
+    p.add_argument("--encoding", default="utf-8", metavar="NAME", help="text encoding of CSV files (default utf-8)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--fail-on-drift", action="store_true", help=f"exit {EXIT_DRIFT} when a threshold is crossed")
     p.set_defaults(func=_monitor)
@@ -156,6 +155,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--as-of", required=True, help="the new cutoff, e.g. 1998-03-31")
     p.add_argument("--horizon", default="", help="churn horizon H in days (default: the champion's)")
     p.add_argument("--columns", default="", help="column mapping contract_name=your_column,...")
+    p.add_argument("--encoding", default="utf-8", metavar="NAME", help="text encoding of CSV files (default utf-8)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=_retrain)
 

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 
 from crmid.customerbase import read_profiles, read_transactions
 from crmid.customerbase.io import file_sha256, publish_file, table_format, write_table_file
+from crmid.models.spend import spend_totals
 from crmid.progress import StageProgress
 
 from .scoring import ScoringResult, profiles_without, score_customers
@@ -107,6 +108,8 @@ class BatchSummary:
     cleaned: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: expected spend of the scored base per horizon (:func:`crmid.models.spend.spend_totals`)
+    spend: dict = field(default_factory=dict)
 
     def lines(self) -> str:
         stages = ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())
@@ -122,6 +125,10 @@ class BatchSummary:
             text += f"store run {self.run_id}\n"
         if self.pruned:
             text += f"store: {len(self.pruned)} older run(s) deleted (keeping the latest runs)\n"
+        for h, t in sorted(self.spend.items()):
+            band = "" if t["low"] is None else f" (80% interval {t['low']:,.0f} .. {t['high']:,.0f})"
+            tiers = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(t["by"].items(), key=lambda kv: -kv[1]))
+            text += f"expected spend next {h} days: {t['total']:,.0f}{band}; by tier: {tiers}\n"
         text += "".join(f"warning: {w}\n" for w in self.warnings)
         return text + f"stages: {stages}"
 
@@ -483,6 +490,7 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
         input_customers=input_customers, scored=len(result.scored), rejected=rejected_customers,
         out=out, rejects_out=rejects_out, run_id=run_id if store is not None else None, seconds=seconds,
         rows=report.rows_line(), manifest=manifest_path,
+        spend=spend_totals(result.scored, getattr(context.scorer.spend, "interval_", None)),
     )
     if summary.scored + summary.rejected != summary.input_customers:
         # nothing may be lost silently: this is a bug, not a data problem

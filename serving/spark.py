@@ -175,14 +175,15 @@ def score_spark(
 
     def stage1(frame: pd.DataFrame) -> pd.DataFrame:
         bucket = int(frame[_BUCKET].iloc[0])
-        worker_scorer, _ = _worker_objects(model_files.value, rules_text)
+        worker_scorer, worker_engine = _worker_objects(model_files.value, rules_text)
         import warnings
 
         with warnings.catch_warnings():
             # the driver reports the counts; per-bucket warnings would only repeat them
             warnings.simplefilter("ignore")
-            clean, report = validate_transactions(frame.drop(columns=[_BUCKET]), source="transactions",
-                                                  as_of=as_of, on_error="reject")
+            clean, report = validate_transactions(
+                frame.drop(columns=[_BUCKET]), source="transactions", as_of=as_of, on_error="reject",
+                max_abs_amount=worker_engine.config.section("input")["max_abs_amount"])
         from .scoring import rejects_from_report
 
         rejects = rejects_from_report(report)

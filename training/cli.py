@@ -23,6 +23,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", required=True, help="as-of / cutoff date, e.g. 1998-03-31")
     p.add_argument("--horizon", default="", help=f"churn horizon H in days (default {defaults.HORIZON_DAYS})")
     p.add_argument("--columns", default="", help="column mapping contract_name=your_column,...")
+    p.add_argument("--encoding", default="utf-8", metavar="NAME",
+                   help="text encoding of CSV input files, e.g. latin-1 (default utf-8; a BOM is skipped)")
 
 
 def add_commands(subparsers) -> None:
@@ -35,6 +37,9 @@ def add_commands(subparsers) -> None:
                    help="register the new versions without moving the champion alias (see crmid retrain)")
     p.add_argument("--allow-gap", action="store_true",
                    help="train at an as-of date further after the last transaction than the base was ever quiet")
+    p.add_argument("--evaluate", action="store_true",
+                   help="also judge the recipe out of time (fitted to as-of - H, judged on the H days to as-of): "
+                        "report and plots in the MLflow run; one more fit")
     p.set_defaults(func=train_command)
 
     p = subparsers.add_parser("evaluate", help="the evaluation protocol: models vs BG/NBD on what followed as-of")
@@ -75,13 +80,11 @@ def model_show_command(args, workspace) -> int:
     return 0
 
 
-def _read(args):
-    from crmid.customerbase.contract import parse_column_mapping
-    from crmid.customerbase.io import read_transactions
+def _read(args, workspace):
+    from crmid.customerbase.cli import load_transactions_from_args
 
-    frame, report = read_transactions(args.transactions, columns=parse_column_mapping(args.columns or None))
-    print(report.summary(), file=sys.stderr)
-    return frame
+    # every row is read: training cuts at its own as-of date, evaluation reads what came after it
+    return load_transactions_from_args(args, as_of=None, workspace=workspace)[0]
 
 
 def _horizon(args) -> int:
@@ -100,14 +103,16 @@ def train_command(args, workspace) -> int:
 
     from .train import train
 
-    progress = StageProgress(["read+validate", "fit", "log to MLflow", "register"])
+    progress = StageProgress(["read+validate", "fit", *(["evaluate"] if args.evaluate else []), "log to MLflow",
+                              "register"])
     try:
         progress.step("read+validate")
-        tx = _read(args)
+        tx = _read(args, workspace)
         customers = read_profiles(args.customers) if args.customers else None
         result = train(tx, as_of=args.as_of, horizon=_horizon(args), workspace=workspace, customers=customers,
                        register=not args.no_register, allow_gap=args.allow_gap, on_stage=progress.step,
-                       promote_alias=not args.no_promote)
+                       promote_alias=not args.no_promote, evaluate=args.evaluate,
+                       data_source=str(args.transactions), profiles_source=args.customers or None)
     except (ValueError, FileNotFoundError, ContractError) as exc:
         progress.close()
         print(f"crmid train: error: {exc}", file=sys.stderr)
@@ -128,7 +133,7 @@ def evaluate_command(args, workspace) -> int:
     report = _or_default(args.report, None) or workspace.report_dir
     try:
         progress.step("read+validate")
-        tx = _read(args)
+        tx = _read(args, workspace)
         metrics = evaluate(tx, as_of=args.as_of, horizon=_horizon(args), report_dir=report,
                            workspace=None if args.no_tracking else workspace, on_stage=progress.step)
     except (ValueError, FileNotFoundError, ContractError) as exc:

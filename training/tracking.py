@@ -21,7 +21,7 @@ import tempfile
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ __all__ = ["TrackedRun", "Tracker", "data_fingerprint", "log_scorer_models", "ru
 
 _MODELS_PACKAGE = Path(__file__).resolve().parent.parent / "models"
 _MODEL_CODE = _MODELS_PACKAGE / "mlflow_model.py"
+_log = logging.getLogger(__name__)
 
 
 def _quiet_mlflow() -> None:
@@ -72,8 +73,31 @@ class Tracker:
 
     @contextmanager
     def run(self, experiment: str, run_name: str):
-        """A run that ends FINISHED, or FAILED when the block raises."""
-        run = self.client.create_run(self.experiment_id(experiment), run_name=run_name)
+        """A run that ends FINISHED, or FAILED when the block raises.
+
+        Inside ``mlflow run`` (the workspace's ``mlflow_run_id``, from ``MLFLOW_RUN_ID``), the first
+        run a command asks for is the one MLflow made for the entry point: one run holds the
+        project's parameters and everything crmid logs, in the experiment ``mlflow run`` chose
+        (``--experiment-name``), and ``mlflow run`` ends it. A second run in the same command (a
+        backtest of several stored runs, retrain's refit) is a child of it.
+        """
+        project = self._project_run()
+        if project is not None and "crmid.run_name" not in project.data.tags:
+            self.client.set_tag(project.info.run_id, "crmid.run_name", run_name)
+            self.client.update_run(project.info.run_id, name=run_name)
+            experiment_name = self.client.get_experiment(project.info.experiment_id).name
+            if experiment_name != experiment:
+                _log.warning("mlflow run put this run in experiment %r, not the workspace's %r: crmid logs into "
+                             "it; pass --experiment-name %s to mlflow run", experiment_name, experiment, experiment)
+            # MLflow keeps a parameter's first value: the project's own (as given on the command line)
+            # are not logged again, and a value crmid resolved differently gets a name of its own
+            yield TrackedRun(self, project.info.run_id, project.info.artifact_uri, dict(project.data.params))
+            return
+        if project is not None:
+            run = self.client.create_run(project.info.experiment_id, run_name=run_name,
+                                         tags={"mlflow.parentRunId": project.info.run_id})
+        else:
+            run = self.client.create_run(self.experiment_id(experiment), run_name=run_name)
         tracked = TrackedRun(self, run.info.run_id, run.info.artifact_uri)
         try:
             yield tracked
@@ -81,6 +105,21 @@ class Tracker:
             self.client.set_terminated(tracked.run_id, status="FAILED")
             raise
         self.client.set_terminated(tracked.run_id, status="FINISHED")
+
+    def _project_run(self):
+        """The running run ``mlflow run`` made for this command, or None outside ``mlflow run``."""
+        run_id = self.workspace.mlflow_run_id
+        if not run_id:
+            return None
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException:
+            _log.warning("MLFLOW_RUN_ID %s is not a run of %s: crmid logs into runs of its own", run_id,
+                         self.tracking_uri)
+            return None
+        return run if run.info.status == "RUNNING" else None
 
     def champion(self, name: str | None = None, alias: str | None = None):
         """The model version behind the alias (default: the workspace's model and alias), or None."""
@@ -98,11 +137,22 @@ class TrackedRun:
     tracker: Tracker
     run_id: str
     artifact_uri: str
+    #: parameters the run already holds (``mlflow run``'s): MLflow refuses to change a parameter
+    logged_params: dict = field(default_factory=dict)
 
     def log_params(self, params: dict) -> None:
         from mlflow.entities import Param
 
-        self.tracker.client.log_batch(self.run_id, params=[Param(str(k), str(v)[:6000]) for k, v in params.items()])
+        new = {}
+        for k, v in params.items():
+            key, value = str(k), str(v)[:6000]
+            if key in self.logged_params and self.logged_params[key] != value:
+                key = f"{key}_resolved"  # e.g. as_of given as 1998-3-31, resolved to 1998-03-31
+            if self.logged_params.get(key) != value:
+                new[key] = value
+        if new:
+            self.tracker.client.log_batch(self.run_id, params=[Param(k, v) for k, v in new.items()])
+            self.logged_params.update(new)
 
     def log_metrics(self, metrics: dict) -> None:
         from mlflow.entities import Metric
@@ -132,6 +182,39 @@ class TrackedRun:
 
     def log_file(self, path, artifact_path: str | None = None) -> None:
         self.tracker.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def log_dataset(self, frame: pd.DataFrame, *, name: str, context: str, source: str | None = None,
+                    digest: str | None = None) -> None:
+        """Record ``frame`` as an input of the run (MLflow's dataset API: name, digest, source, schema, rows).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The data as the run used it (after reading, validation and the cut at the as-of date).
+        name : str
+            The dataset's name in MLflow (``transactions``, ``customers``).
+        context : str
+            What the run did with it (``training``, ``profiles``): the input's ``mlflow.data.context`` tag.
+        source : str, optional
+            Where it was read from (the file given on the command line).
+        digest : str, optional
+            Content hash; default MLflow's own. crmid passes :func:`data_fingerprint`'s, so the
+            dataset, the run's ``data_sha256_16`` and the model version's tag agree.
+        """
+        import mlflow.data
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        if source and "://" not in source and Path(source).exists():
+            source = str(Path(source).resolve())  # the run may be read from another directory
+
+        with warnings.catch_warnings():
+            # a local path "can be interpreted in multiple ways" (all of them local files), and the
+            # integer-column hint is about model signatures
+            warnings.simplefilter("ignore")
+            dataset = mlflow.data.from_pandas(frame, source=source, name=name, digest=digest)
+        entity = Dataset(**dataset.to_dict())
+        self.tracker.client.log_inputs(self.run_id, datasets=[
+            DatasetInput(entity, tags=[InputTag("mlflow.data.context", context)])])
 
 
 def file_digest(path) -> str:

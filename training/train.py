@@ -59,10 +59,19 @@ class TrainResult:
     scorer: object = None
     fallback: str | None = None
     notes: list[str] = field(default_factory=list)
+    evaluation: dict | None = None
+    replaced: dict = field(default_factory=dict)
 
-    def summary(self) -> str:
+    def summary(self, evaluation: bool = True) -> str:
+        """What was trained, served and registered; with ``evaluation``, the out-of-time figures too."""
         lines = [f"run {self.run_id} ({self.tracking_uri})"]
         lines += [f"  note: {note}" for note in self.notes]
+        if self.evaluation and evaluation:
+            from .evaluation import format_comparison
+
+            lines.append(f"  the recipe judged out of time (fitted to {self.evaluation['as_of']}, judged on the "
+                         f"{self.evaluation['horizon_days']} days after; report and plots in the run's evaluation/):")
+            lines += ["    " + line for line in format_comparison(self.evaluation).splitlines()]
         if self.fallback:
             lines.append(f"  serving the BG/NBD baseline: {self.fallback}")
         for name, g in self.gate.items():
@@ -70,6 +79,10 @@ class TrainResult:
         for name, v in self.versions.items():
             star = " @champion" if v.get("champion") else ""
             lines.append(f"  registered {name} version {v.get('version')}{star}")
+        if self.replaced:
+            moved = ", ".join(f"{name} version {old}" for name, old in self.replaced.items())
+            lines.append(f"  replaced champion: {moved}, kept as @previous (`crmid model rollback` restores it; "
+                         "`crmid retrain` promotes only a challenger that beats the champion)")
         return "\n".join(lines)
 
 
@@ -109,7 +122,8 @@ def _gap_allowed(transactions: pd.DataFrame, cutoff: pd.Timestamp, allow_gap: bo
 
 def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: int | None = None,
           customers: pd.DataFrame | None = None, register: bool = True, seed: int | None = None,
-          allow_gap: bool = False, on_stage=None, promote_alias: bool = True) -> TrainResult:
+          allow_gap: bool = False, on_stage=None, promote_alias: bool = True, evaluate: bool = False,
+          report_dir=None, data_source: str | None = None, profiles_source: str | None = None) -> TrainResult:
     """Fit on data up to ``as_of``, gate against BG/NBD, log and register in MLflow.
 
     When the history is too short for the LightGBM models (a horizon longer than the history
@@ -137,6 +151,20 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
         Called with each stage's name as it starts (progress).
     promote_alias : bool
         False (``crmid train --no-promote``): register the versions without moving the alias.
+        True moves it whatever the current champion is (train is the explicit choice; ``crmid
+        retrain`` is the judged one); a replaced champion is kept as ``@previous`` and named in the
+        summary, so ``crmid model rollback`` restores it.
+    evaluate : bool
+        Also judge the recipe out of time (``crmid train --evaluate``): the evaluation protocol of
+        :func:`crmid.training.evaluation.evaluate` fitted up to ``as_of - H`` and judged on the H
+        days to ``as_of``; its report and plots (calibration, gains, next purchase, spend deciles,
+        feature importance) go to the run's ``evaluation/`` and its figures to ``eval_*`` metrics.
+        One more fit. Skipped with a note when the history is too short for it.
+    report_dir : path, optional
+        Where the evaluation report is also kept on disk (default: only in the run).
+    data_source, profiles_source : str, optional
+        The files the transactions and profiles were read from: the sources of the run's MLflow
+        dataset inputs.
 
     Raises
     ------
@@ -182,6 +210,11 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
     scorer.info["drift_reference"] = {**scorer.info.get("drift_reference", {}), **reference_profile(predicted)}
     scorer.clv_reference_rules = engine.version
 
+    evaluation, evaluation_note = None, None
+    if evaluate:
+        on_stage("evaluate")
+        evaluation, evaluation_note = _evaluate_recipe(upto, cutoff, H, report_dir)
+
     on_stage("log to MLflow")
     fingerprint = tracking.data_fingerprint(upto)
     scorer.info["data_sha256_16"] = fingerprint["sha256_16"]
@@ -193,8 +226,11 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
                         "snapshot_step_days": model_defaults.SNAPSHOT_STEP_DAYS,
                         **{f"lgbm_{k}": v for k, v in model_defaults.LGBM_PARAMS.items()},
                         **{f"data_{k}": v for k, v in fingerprint.items()}})
+        run.log_dataset(upto, name="transactions", context="training", source=data_source,
+                        digest=fingerprint["sha256_16"])
         if customers is not None:
             run.log_params({"customers_rows": len(customers)})
+            run.log_dataset(customers, name="customers", context="profiles", source=profiles_source)
         run.set_tag("rules_version", engine.version)
         # the rules as they were: the file itself and its digest (a version string can stay the
         # same while the file changes)
@@ -207,6 +243,10 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
             run.set_tag("fallback", f"BG/NBD baseline served: {fallback}")
         if gap_note:
             run.set_tag("as_of_gap", gap_note)
+        if evaluation is not None:
+            _log_evaluation(run, evaluation)
+        elif evaluation_note:
+            run.set_tag("evaluation", evaluation_note)
         gate = scorer.info["gate"]
         metrics = gate_metrics(gate)
         run.log_metrics({"training_seconds": training_seconds, **metrics})
@@ -222,6 +262,8 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
             workspace.next_purchase_model_name: knots_model,
         }
         on_stage("register")
+        # what the alias points at now: a replaced champion becomes @previous (rollback restores it)
+        before = {name: tracker.champion(name) for name, moved in promote.items() if moved} if promote_alias else {}
         version_tags = {"as_of": str(cutoff.date()), "horizon_days": int(H), "data_sha256_16": fingerprint["sha256_16"],
                         "served_sources": sources, "rules_version": engine.version,
                         **({"fallback": fallback} if fallback else {}),
@@ -229,6 +271,7 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
         versions = tracking.log_scorer_models(run, scorer, snap, register=register,
                                               promote=promote if promote_alias else {},
                                               version_tags=version_tags)
+        replaced = _keep_previous(tracker, versions, before)
         bundle = versions[workspace.model_name]
         if bundle["version"] is not None:
             scorer.version = f"{workspace.model_name}/{bundle['version']}"
@@ -236,6 +279,63 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
         card = model_card(scorer, name=workspace.model_name, version=bundle["version"])
         run.log_json("model_card/card.json", card)
         run.log_text("model_card/card.md", render_card(card))
+        notes = [n for n in (gap_note, evaluation_note) if n]
         return TrainResult(run.run_id, versions, sources, gate, metrics,
                            {n: v["champion"] for n, v in versions.items()}, workspace.tracking_uri, scorer,
-                           fallback, [gap_note] if gap_note else [])
+                           fallback, notes, evaluation, replaced)
+
+
+def _evaluate_recipe(upto: pd.DataFrame, cutoff: pd.Timestamp, H: int, report_dir) -> tuple[dict | None, str | None]:
+    """The evaluation protocol at ``cutoff - H``, judged on (cutoff - H, cutoff]; or why it cannot run.
+
+    Returns the metrics (with ``report_dir`` naming where report and plots are) or a note.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from .evaluation import evaluate
+    from .fitting import TrainingInputError
+
+    at = cutoff - pd.Timedelta(days=H)
+    report = Path(report_dir) if report_dir is not None else Path(tempfile.mkdtemp(prefix="crmid-evaluation-"))
+    try:
+        metrics = evaluate(upto, as_of=at, horizon=H, report_dir=report)
+    except TrainingInputError as exc:
+        return None, f"no out-of-time evaluation of the recipe at {at.date()}: {exc}"
+    metrics["report_dir"] = str(report)
+    metrics["report_is_temporary"] = report_dir is None
+    return metrics, None
+
+
+def _log_evaluation(run, evaluation: dict) -> None:
+    """The evaluation report and plots under ``evaluation/``, its figures as ``eval_*`` metrics."""
+    import shutil
+
+    flat = {}
+    for w, entry in evaluation["horizons"].items():
+        for who, m in entry.items():
+            for k in ("auc", "brier", "log_loss"):
+                flat[f"eval_{who}_{k}_{w}d"] = m[k]
+    for who in ("served", "bgnbd"):
+        flat[f"eval_{who}_concordance"] = evaluation["concordance"][who]
+    run.log_metrics(flat)
+    run.set_tag("evaluation", f"the recipe fitted to {evaluation['as_of']}, judged on the "
+                              f"{evaluation['horizon_days']} days after (crmid evaluate's protocol)")
+    run.log_artifacts(evaluation["report_dir"], "evaluation")
+    if evaluation.pop("report_is_temporary", False):
+        shutil.rmtree(evaluation.pop("report_dir"), ignore_errors=True)
+
+
+def _keep_previous(tracker, versions: dict, before: dict) -> dict:
+    """Point ``@previous`` at each champion the new versions replaced; ``{name: replaced version}``."""
+    from crmid.monitoring.retrain import PREVIOUS_ALIAS
+
+    replaced = {}
+    for name, old in before.items():
+        new = versions.get(name, {})
+        if old is None or not new.get("champion") or str(old.version) == str(new.get("version")):
+            continue
+        tracker.client.set_registered_model_alias(name, PREVIOUS_ALIAS, str(old.version))
+        tracker.client.set_model_version_tag(name, str(new["version"]), "replaced_version", str(old.version))
+        replaced[name] = str(old.version)
+    return replaced

@@ -33,6 +33,7 @@ _CODES = {
 #: the OpenAPI ``responses`` of every operation: each error status, in the one shape
 ERROR_RESPONSES = {
     code: {"model": ErrorResponse, "description": text} for code, text in {
+        400: "the body is not JSON at all",
         401: "missing or wrong bearer token (when the service has one)",
         403: "an administrative operation without a token configured",
         413: "request body larger than the limit (CRMID_MAX_BODY_BYTES), declared or streamed",

@@ -54,8 +54,15 @@ _LEADING_FIELDS = {
     "expected_spend_90d": sa.Float,
     "expected_spend_180d": sa.Float,
     "expected_spend_365d": sa.Float,
+    # the RFM facts the rules saw, for the customer page
+    "recency_days": sa.Float,
+    "frequency": sa.Float,
+    "monetary_total": sa.Float,
+    "tenure_days": sa.Float,
     "drivers": sa.Text,
 }
+#: leading fields a scored frame may lack (stored as NULL): the customer page's facts and drivers
+_OPTIONAL_FIELDS = frozenset({"recency_days", "frequency", "monetary_total", "tenure_days", "drivers"})
 #: ... and after them: the engine's priority and the id of the run's reasons text
 _TRAILING_FIELDS = {
     "priority": sa.Float,
@@ -75,6 +82,9 @@ _OUTPUT_TYPES = {
     TEXT: sa.Text,
 }
 
+#: the label filters of the retain list that get an index of their own in each backend, so that
+#: a filter's first page is read from its label's range in the ranking's order
+_FILTER_LABELS = ("value_tier", "action", "lifecycle_stage", "temperature", "churn_risk")
 #: between the host name and the process id in ``crmid_runs.owner``
 _OWNER_SEP = ":"
 
@@ -446,10 +456,12 @@ class SqlScoresStore(ScoresStore):
         Labels become codes of the dictionary (new texts are added to it, and to the view, in a
         short transaction of their own); missing numbers and labels become NULL. A rule output
         the frame lacks is stored as NULL: a frame scored by code that predates a family (or
-        before it was registered) still stores. Any other column is required.
+        before it was registered) still stores; so is a fact kept for the customer page only
+        (:data:`_OPTIONAL_FIELDS`). Any other column is required.
         """
         wanted = [c for c in self.score_fields if c != "reasons_id"]
-        required = [c for c in wanted if c not in self._output_names and c not in scored.columns]
+        required = [c for c in wanted
+                    if c not in self._output_names and c not in _OPTIONAL_FIELDS and c not in scored.columns]
         if required:
             raise KeyError(f"the scored frame lacks the stored columns {required}")
         n = len(scored)
@@ -486,8 +498,9 @@ class SqlScoresStore(ScoresStore):
                 lookup = np.array([added[name][0][t] for t in texts] + [-1], dtype=np.int16)
                 coded = lookup[codes]
                 arrays[name] = pa.array(coded, mask=coded < 0)
-            elif name not in scored.columns:  # a rule output the frame lacks
-                arrays[name] = pa.nulls(n, pa.int16() if name in self._coded else pa.float64())
+            elif name not in scored.columns:  # a rule output or an optional fact the frame lacks
+                kind = pa.int16() if name in self._coded else pa.string() if self._is_text(name) else pa.float64()
+                arrays[name] = pa.nulls(n, kind)
             elif self._is_text(name):  # a text field stored as it is (e.g. a JSON document per customer)
                 column = scored[name].astype(object)
                 arrays[name] = pa.array(column.where(column.notna(), None).map(

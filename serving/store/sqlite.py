@@ -8,16 +8,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from .sql import SqlScoresStore
+from .sql import _FILTER_LABELS, SqlScoresStore
 
 __all__ = ["SqliteScoresStore"]
 
 #: the columns of the retain list's index (those of a family not registered are left out)
 _LIST_COLUMNS = ("run_key", "priority", "customer_id", "value_at_risk", "value_tier", "churn_risk", "action",
                  "lifecycle_stage", "temperature", "churn_probability", "clv", "next_purchase_days_median")
-
-#: the label filters of the retain list that get an index of their own (see _score_rows_indexes)
-_FILTER_LABELS = ("value_tier", "action", "lifecycle_stage", "temperature", "churn_risk")
 
 #: settings of the connection that writes a run: no fsync at each commit in WAL mode (a power
 #: cut may lose the last run, never make a partial one visible), wait for another writer rather

@@ -43,7 +43,7 @@ def test_serve_without_a_model_then_reload_one(workspace_dir):
         tx = pd.read_csv(cwd / "tx.csv", dtype={"customer_id": str})
         body = transactions_body(tx, tx["customer_id"].iloc[0], "1997-10-27")
         refused = service.post("/v1/score", headers=auth, json=body)
-        assert refused.status_code == 503 and "crmid train" in refused.json()["detail"]
+        assert refused.status_code == 503 and "crmid train" in refused.json()["message"]
 
         nothing = service.post("/v1/model/reload", headers=auth)
         assert nothing.status_code == 503  # still no model: the service keeps running without one

@@ -104,10 +104,14 @@ def test_days_and_weeks_give_the_same_forecast(cdnow_calibration, weekly):
                                atol=1e-4)
 
 
-def test_fits_aggregated_rows_and_many_customers(cdnow_calibration, weekly):
+def test_fits_aggregated_rows_and_many_customers(cdnow_calibration, weekly, monkeypatch):
+    from crmid.models.defaults import PARETO_NBD_PARAMS
+
     x, t_x, T = cdnow_calibration
-    # 40 copies of each customer: the fit sees the same distinct rows, weighted, and the starts
-    # race on a sample of customers before the winner is polished on all of them
+    # 40 copies of each customer: the fit sees the same distinct rows, weighted, and (with the
+    # race threshold lowered below their number) the starts race on a sample of customers
+    # before the winner is polished on all of them
+    monkeypatch.setitem(PARETO_NBD_PARAMS, "race_rows", 300)
     big = ParetoNBDModel(time_unit=7.0).fit(np.tile(x, 40), np.tile(t_x, 40), np.tile(T, 40))
     assert big.n_customers_ == 40 * x.size
     for name in ("r_", "alpha_", "s_", "beta_"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,7 +29,7 @@ def test_predict_outputs(fitted, snap):
     assert len(out) == len(snap) and out.index.equals(snap.index)
     assert not out.isna().any().any()
     ps = [f"p_purchase_{t}d" for t in (30, 90, 180, 365)]
-    for early, late in zip(ps, ps[1:], strict=False):
+    for early, late in itertools.pairwise(ps):
         assert (out[early] <= out[late] + 1e-12).all()
     for c in ("churn_probability", *ps, "p_alive"):
         assert out[c].between(0, 1).all()

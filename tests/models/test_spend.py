@@ -61,6 +61,12 @@ def test_forecast_is_never_negative_and_covers_every_horizon(fitted):
     level = {h: classical[f"classical_spend_{h}d"].sum() * model.level_factor_[h] for h in (90, 180)}
     assert out["expected_spend_90d"].sum() == pytest.approx(level[90], rel=1e-6)
     assert level[180] - 1e-6 <= out["expected_spend_180d"].sum() <= level[180] * 1.01
+    # the 80% interval of the total brackets the level served (the median bias), and 365 days
+    # takes the 180-day spread it is extrapolated from
+    for h in (90, 180):
+        low, high = model.interval_[h]
+        assert low <= 1.0 <= high and model.report_[h]["interval_80"] == [low, high]
+    assert model.interval_[365] == model.interval_[180]
 
 
 def test_state_round_trip_gives_the_same_forecast(fitted):
@@ -138,3 +144,13 @@ def test_cdnow_protocol_forecast_beats_bgnbd_gamma_gamma(cdnow):
         assert ours["spearman"] >= base["spearman"] + 0.01
         assert abs(ours["total_ratio"] - 1) <= 0.10
         assert ours["decile_error"] <= base["decile_error"]
+
+
+def test_spend_totals_sum_the_base_per_horizon_and_tier_with_the_interval():
+    from crmid.models.spend import spend_totals
+
+    scored = pd.DataFrame({"value_tier": ["gold", "gold", "lead"], "expected_spend_90d": [10.0, 20.0, 5.0],
+                           "expected_spend_365d": [40.0, 60.0, 20.0]})
+    totals = spend_totals(scored, {90: [0.8, 1.1], 365: None})
+    assert totals[90] == {"total": 35.0, "low": 28.0, "high": 35.0 * 1.1, "by": {"gold": 30.0, "lead": 5.0}}
+    assert totals[365]["total"] == 120.0 and totals[365]["low"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -125,9 +126,9 @@ def test_score_one_customer_equals_batch_row(service):
     assert row["survival_curve"] is None
     curve = service["client"].post("/v1/score", params={"curve": "true"}, json=body).json()["survival_curve"]
     days = [p["day"] for p in curve]
-    assert days[0] == 7 and days[-1] == 365 and all(b - a <= 7 for a, b in zip(days, days[1:], strict=False))
+    assert days[0] == 7 and days[-1] == 365 and all(b - a <= 7 for a, b in itertools.pairwise(days))
     survival = [p["survival"] for p in curve]
-    assert all(b <= a + 1e-12 for a, b in zip(survival, survival[1:], strict=False))
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(survival))
     at = dict(zip(days, survival, strict=True))
     assert 1 - at[365] == pytest.approx(row["p_purchase_365d"], abs=1e-9)
     empty = service["client"].post("/v1/score", json={"customer_id": "ghost", "as_of": "1998-03-31"})

@@ -17,7 +17,7 @@ from ..journeys.conftest import Service, free_port
 
 TOKEN = "errors-test-token"
 LIMIT = 2_000
-_CODES = ("401", "403", "413", "422", "503")
+_CODES = ("400", "401", "403", "413", "422", "503")
 
 
 def _serve(tmp, *, token: str | None):
@@ -57,6 +57,8 @@ def test_every_error_has_the_one_shape(services):
     assert body.error == "unauthorized"
     assert _shape(open_.post("/v1/rules/reload"), 403).error == "forbidden"
     assert _shape(secured.get("/v1/nothing-here", headers=auth), 404).error == "not_found"
+    not_json = secured.post("/v1/decide", content=b"\xff{", headers={**auth, "content-type": "application/json"})
+    assert _shape(not_json, 400).error == "bad_request"
     big = {"customer_id": "c", "padding": "x" * (LIMIT * 2)}
     assert _shape(secured.post("/v1/decide", json=big, headers=auth), 413).error == "payload_too_large"
     bad = _shape(secured.post("/v1/decide", json={"customer_id": "c", "clv": "lots", "loyalty": 7}, headers=auth),

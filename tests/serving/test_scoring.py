@@ -91,7 +91,8 @@ def test_score_command_rejects_and_counts(tmp_path, cdnow_sample, model_dir, cap
     assert [r.rsplit(" ", 1)[1] for r in rejects["reason"][1:]] == [str(n - 2), str(n - 1), str(n)]
     assert bad_customer not in set(scored["customer_id"])
     # no temporary file is left beside the output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.db", "scores.parquet", "scores.rejects.csv", "tx.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("scores.db-")) == [
+        "scores.db", "scores.manifest.json", "scores.parquet", "scores.rejects.csv", "tx.csv"]
 
     assert main(["retain", "--store", store, "--top", "5"]) == 0
     table = capsys.readouterr().out

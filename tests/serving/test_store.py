@@ -22,6 +22,7 @@ def _scored(n=6, priority=None, tiers=None):
         "churn_probability": np.linspace(0.1, 0.9, n),
         "p_purchase_30d": 0.2, "p_purchase_90d": 0.4, "next_purchase_days_median": 40.0,
         "p_purchase_180d": 0.5, "p_purchase_365d": 0.6, "next_purchase_days_p90": 400.0, "drivers": "[]",
+        "expected_spend_90d": 10.0, "expected_spend_180d": 18.0, "expected_spend_365d": 30.0,
         "clv": np.linspace(100, 600, n),
         "value_at_risk": np.linspace(100, 600, n) * np.linspace(0.1, 0.9, n),
         "value_percentile": np.linspace(0, 1, n),
@@ -137,7 +138,9 @@ def _big(n=50_000, seed=0, texts=_TEXTS):
     rng = np.random.default_rng(seed)
     frame = {"customer_id": [f"C{i:07d}" for i in rng.permutation(n)]}
     for name in ("churn_probability", "p_purchase_30d", "p_purchase_90d", "p_purchase_180d", "p_purchase_365d",
-                 "next_purchase_days_median", "next_purchase_days_p90", "clv", "value_at_risk", "value_percentile"):
+                 "next_purchase_days_median", "next_purchase_days_p90", "clv", "value_at_risk", "value_percentile",
+                 "expected_spend_90d", "expected_spend_180d", "expected_spend_365d", "recency_days", "frequency",
+                 "monetary_total", "tenure_days"):
         frame[name] = np.where(rng.random(n) < 0.1, np.nan, rng.gamma(2.0, 50.0, n))
     frame["next_purchase_days_p90"][::11] = np.inf  # a quantile never reached is stored as such
     frame["drivers"] = pd.Series([f'[{{"feature": "f{k}", "effect": {k}.5}}]' for k in rng.integers(0, 9, n)]

@@ -40,6 +40,9 @@ def _frame() -> pd.DataFrame:
         "next_purchase_days_p90": [400.0, 300.0, 200.0, 100.0, np.inf, np.nan],
         "p_purchase_180d": [0.6, 0.7, 0.8, 0.9, 0.55, np.nan],
         "p_purchase_365d": [0.7, 0.8, 0.9, 0.95, 0.6, np.nan],
+        "expected_spend_90d": [30.0, 20.0, 10.0, 5.0, 12.0, np.nan],
+        "expected_spend_180d": [50.0, 35.0, 18.0, 9.0, 20.0, np.nan],
+        "expected_spend_365d": [90.0, 60.0, 30.0, 15.0, 35.0, np.nan],
         "drivers": ['[{"feature": "recency_days", "label": "days since last purchase", "value": 120.0, '
                     '"effect": 7.5}]'] * 5 + [None],
         "clv": [500.0, 400.0, 300.0, 200.0, 350.0, -5.0],

@@ -56,7 +56,8 @@ def score(body: ScoreRequest, state: StateDep, context: ContextDep,
     frame.insert(0, "customer_id", body.customer_id)
     frame["date"] = pd.to_datetime(frame["date"])  # naive calendar dates already (see schemas.Transaction)
     try:
-        clean, report = validate_transactions(frame, source="request body", as_of=body.as_of)
+        clean, report = validate_transactions(frame, source="request body", as_of=body.as_of,
+                                              max_abs_amount=context.engine.config.section("input")["max_abs_amount"])
         profiles = None
         if body.profile is not None:
             profiles = validate_profiles(pd.DataFrame([{"customer_id": body.customer_id,

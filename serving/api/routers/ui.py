@@ -73,17 +73,29 @@ _FIELD_HELP = {
     "churn_probability": "the churn model: P(no purchase within the horizon it was trained for)",
     "p_purchase_30d": "the next-purchase model: P(a purchase within 30 days)",
     "p_purchase_90d": "the next-purchase model: P(a purchase within 90 days)",
+    "p_purchase_180d": "the next-purchase curve: P(a purchase within 180 days)",
+    "p_purchase_365d": "the next-purchase curve: P(a purchase within 365 days)",
     "next_purchase_days_median": "the next-purchase model: median days to the next purchase",
+    "next_purchase_days_p90": "the next-purchase model: days by which a purchase is 90% likely",
+    "expected_spend_90d": "the spend forecast: money expected over the next 90 days",
+    "expected_spend_180d": "the spend forecast: money expected over the next 180 days",
+    "expected_spend_365d": "the spend forecast: money expected over the next 365 days",
+    "recency_days": "days since the last purchase (R of RFM)",
+    "frequency": "repeat purchases (F of RFM)",
+    "monetary_total": "spend on purchases (M of RFM; returns counted apart)",
+    "tenure_days": "days since the first purchase",
     "clv": "customer lifetime value: expected profit over the customer's remaining lifetime",
     "value_at_risk": "CLV x churn probability: what is lost if the customer leaves",
     "value_percentile": "share of the run's customers with a lower CLV",
     "priority": "the retention decision's priority: higher = act sooner",
 }
-_PERCENT_FIELDS = {"churn_probability", "p_purchase_30d", "p_purchase_90d", "value_percentile"}
-_MONEY_FIELDS = {"clv", "value_at_risk"}
-_DAYS_FIELDS = {"next_purchase_days_median"}
-#: shown in the decision card and the reasons, so not repeated among the stored facts
-_SHOWN_ABOVE = {"customer_id", "run_id", "reasons", "reasons_id", "action_text"}
+_PERCENT_FIELDS = {"churn_probability", "p_purchase_30d", "p_purchase_90d", "p_purchase_180d", "p_purchase_365d",
+                   "value_percentile"}
+_MONEY_FIELDS = {"clv", "value_at_risk", "expected_spend_90d", "expected_spend_180d", "expected_spend_365d",
+                 "monetary_total"}
+_DAYS_FIELDS = {"next_purchase_days_median", "next_purchase_days_p90", "recency_days", "tenure_days"}
+#: shown in the decision card, the drivers and the reasons, so not repeated among the stored facts
+_SHOWN_ABOVE = {"customer_id", "run_id", "reasons", "reasons_id", "action_text", "drivers"}
 
 
 def require_login(request: Request, workspace: WorkspaceDep) -> None:
@@ -283,7 +295,8 @@ def customer_page(customer_id: str, request: Request, store: StoreDep, context: 
         "customer.html", context, workspace, nav="retain", c=row, run=run, back=back,
         listed=(row.get("priority") or 0) > 0, reasons=_reasons(row.get("reasons")), curve=curve,
         curve_points=[(f"{t} days", p, _not_yet(p)) for t, p in within.items()],
-        drivers=_drivers(row.get("drivers")), share_bar=charts.share_bar, trend=trend, history=history_rows, facts=_facts(row),
+        drivers=_drivers(row.get("drivers")), share_bar=charts.share_bar, trend=trend, history=history_rows,
+        facts=_facts(row),
     )
 
 

@@ -199,7 +199,8 @@ def next_purchase_curve(p_within: dict[int, float | None], median_days: float | 
     names = {d: what for d, _, what in quantiles}
     for t, s in known[1:]:
         x, y = xy(t, s)
-        chart.points.append(Point(x, y, title=f"{names.get(t, f'day {t:.0f}')} (day {t:.0f}): {_pct(s)} not bought yet"))
+        what = names.get(t, f"day {t:.0f}")
+        chart.points.append(Point(x, y, title=f"{what} (day {t:.0f}): {_pct(s)} not bought yet"))
     chart.lines.append(Line(left, top + h, left + w, top + h, css="axis"))
     chart.lines.append(Line(left, top, left, top + h, css="axis"))
     hx, hy = xy(0, 0.5)
