@@ -137,17 +137,17 @@ def format_table(result: dict, configs) -> str:
              f"Pareto/NBD {({k: round(v, 4) for k, v in result['pareto_state'].items() if k in 'r alpha s beta'})}"]
     for h, entry in result["horizons"].items():
         lines.append(f"  h = {h}d   validation folds {', '.join(entry['validation_dates'])}")
-        lines.append(f"  {'model':>18} | {'val AUC':>8} {'val Brier':>9} | {'test AUC':>8} {'test Brier':>10}")
+        lines.append(f"  {'model':>26} | {'val AUC':>8} {'val Brier':>9} | {'test AUC':>8} {'test Brier':>10}")
         for name in ["bgnbd", "pareto", *configs]:
             v, t = entry["validation"][name], entry["test"][name]
-            lines.append(f"  {name:>18} | {v['auc']:8.4f} {v['brier']:9.5f} | {t['auc']:8.4f} {t['brier']:10.5f}")
+            lines.append(f"  {name:>26} | {v['auc']:8.4f} {v['brier']:9.5f} | {t['auc']:8.4f} {t['brier']:10.5f}")
     return "\n".join(lines)
 
 
 def summarise(results: list[dict], configs) -> str:
     """Mean change against ``base`` over every (protocol, h), validation and test."""
     lines = ["mean change against base over all (protocol, h):",
-             f"  {'config':>18} | {'val dAUC':>9} {'val dBrier':>10} | {'test dAUC':>9} {'test dBrier':>11}"]
+             f"  {'config':>26} | {'val dAUC':>9} {'val dBrier':>10} | {'test dAUC':>9} {'test dBrier':>11}"]
     for name in configs:
         d = {k: [] for k in ("va", "vb", "ta", "tb")}
         for r in results:
@@ -156,7 +156,7 @@ def summarise(results: list[dict], configs) -> str:
                 d["vb"].append(e["validation"][name]["brier"] - e["validation"]["base"]["brier"])
                 d["ta"].append(e["test"][name]["auc"] - e["test"]["base"]["auc"])
                 d["tb"].append(e["test"][name]["brier"] - e["test"]["base"]["brier"])
-        lines.append(f"  {name:>18} | {np.mean(d['va']):+9.4f} {np.mean(d['vb']):+10.5f} | "
+        lines.append(f"  {name:>26} | {np.mean(d['va']):+9.4f} {np.mean(d['vb']):+10.5f} | "
                      f"{np.mean(d['ta']):+9.4f} {np.mean(d['tb']):+11.5f}")
     return "\n".join(lines)
 

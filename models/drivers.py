@@ -31,9 +31,9 @@ value, null when missing; ``effect`` in percentage points, positive raises churn
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from . import defaults
@@ -68,29 +68,40 @@ def apportion(contrib: np.ndarray, base: np.ndarray, p: np.ndarray) -> np.ndarra
     return contrib * slope[:, None]
 
 
-def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int | None = None) -> list[str]:
-    """The ``drivers`` JSON text of each row: the ``top`` largest |effect|, ordered, in percentage points."""
+def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int | None = None):
+    """The ``drivers`` JSON text of each row: the ``top`` largest |effect|, ordered, in percentage points.
+
+    Returns a pandas string column backed by Arrow. The texts are assembled by Arrow's compute
+    kernels, column by column: formatting a million rows' numbers one by one in Python took
+    tens of seconds.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = effects.shape[0]
     k = min(defaults.DRIVERS_TOP if top is None else int(top), effects.shape[1])
-    if effects.shape[0] == 0 or k == 0:
-        return ["[]"] * effects.shape[0]
-    order = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :k]
-    rows = np.arange(effects.shape[0])[:, None]
+    if n == 0 or k == 0:
+        return pd.array(["[]"] * n, dtype="string")
+    size = np.abs(effects)
+    # the k largest per row (unordered, O(features)), then ordered among themselves
+    part = np.argpartition(-size, k - 1, axis=1)[:, :k] if k < effects.shape[1] else np.tile(
+        np.arange(k), (n, 1))
+    rows = np.arange(n)[:, None]
+    order = part[rows, np.argsort(-size[rows, part], axis=1, kind="stable")]
     picked_effects = np.round(effects[rows, order] * 100.0, 2)
-    picked_values = values[rows, order]
+    picked_values = values[rows, order].astype(np.float64)
     # the per-feature JSON head ("feature" and "label") is built once, not once per row
-    heads = [json.dumps({"feature": n, "label": feature_label(n)})[:-1]
-             for n in feature_names]
-    out = []
-    for o, e, v in zip(order.tolist(), picked_effects.tolist(), picked_values.tolist(), strict=True):
-        items = [f'{heads[j]}, "value": {_number(val)}, "effect": {eff}}}' for j, eff, val in zip(o, e, v, strict=True)]
-        out.append("[" + ", ".join(items) + "]")
-    return out
-
-
-def _number(value: float) -> str:
-    if value is None or not math.isfinite(value):
-        return "null"
-    return repr(round(float(value), 4))
+    heads = pa.array([json.dumps({"feature": name, "label": feature_label(name)})[:-1] + ', "value": '
+                      for name in feature_names])
+    pieces: list = ["["]
+    for j in range(k):
+        value = pa.array(picked_values[:, j])
+        value_text = pc.if_else(pc.is_finite(value), pc.cast(pc.round(value, 4), pa.string()), "null")
+        pieces += [", " if j else "", heads.take(pa.array(order[:, j])), value_text, ', "effect": ',
+                   pc.cast(pa.array(picked_effects[:, j]), pa.string()), "}"]
+    pieces.append("]")
+    text = pc.binary_join_element_wise(*[p if isinstance(p, pa.Array) else pa.scalar(p) for p in pieces], "")
+    return pd.array(text, dtype=pd.ArrowDtype(pa.string())).astype("string[pyarrow]")
 
 
 #: how a driver reads in a sentence, per feature ({v}: the customer's value); other features read

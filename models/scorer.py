@@ -264,9 +264,9 @@ class CustomerScorer:
             columns["drivers"] = self._drivers(arr, churn)
         return pd.DataFrame(columns, index=features.index), curve
 
-    def _drivers(self, arr: np.ndarray | None, churn: np.ndarray) -> list[str]:
+    def _drivers(self, arr: np.ndarray | None, churn: np.ndarray) -> pd.api.extensions.ExtensionArray:
         if arr is None or not len(churn):
-            return ["[]"] * len(churn)
+            return pd.array(["[]"] * len(churn), dtype="string[pyarrow]")
         if self.sources["churn"] == "model" and self.churn is not None:
             clf = self.churn.classifier_
             columns = [self.feature_names_.index(f) for f in clf.feature_names_]

@@ -19,7 +19,9 @@ import mlflow
 import pytest
 import yaml
 
+from crmid.config import Workspace
 from crmid.monitoring.config import default_config_path
+from crmid.training.tracking import Tracker
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -53,6 +55,9 @@ def project(cdnow, sampler, tmp_path_factory) -> Project:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMID_", "MLFLOW_"))}
     # the command runs in the project directory: the workspace must not land in the repository
     env.update(MLFLOW_TRACKING_URI=uri, CRMID_WORK_DIR=str(d / "work"), PATH=f"{BIN}{os.pathsep}{env['PATH']}")
+    # the experiment as crmid makes it, artifacts beside the store: made by `mlflow run`, its
+    # artifacts would go to ./mlruns of the directory it runs in, the repository
+    Tracker(Workspace(work_dir=d / "work", tracking_uri=uri)).experiment_id(EXPERIMENT)
     return Project(d, env, tx, mlflow.MlflowClient(tracking_uri=uri))
 
 
@@ -85,6 +90,7 @@ def test_train_logs_the_whole_record_into_the_run_mlflow_made(project, trained):
     # one run: the project's parameters beside crmid's, nothing in Default, no second crmid run
     assert [r.info.run_id for r in _runs(project, EXPERIMENT)] == [run.info.run_id]
     assert _runs(project, "Default") == []
+    assert run.info.artifact_uri.startswith((project.dir / "mlartifacts").as_uri())
     params = run.data.params
     assert params["as_of"] == "1997-12-31" and params["horizon"] == "90" and params["horizon_days"] == "90"
     # the input dataset, with crmid's content hash as its digest
