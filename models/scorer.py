@@ -2,8 +2,8 @@
 
 :class:`CustomerScorer` turns a :func:`customerbase.snapshot` frame into the model outputs the
 rules consume. Each probability output is served from the source the training gate chose:
-``'model'`` (LightGBM), ``'baseline'`` (BG/NBD) or ``'blend'`` (their average, weight
-:data:`models.defaults.BLEND_WEIGHT`).
+``'model'`` (LightGBM), ``'baseline'`` (BG/NBD), ``'pareto'`` (Pareto/NBD) or ``'blend'``
+(LightGBM and BG/NBD averaged, weight :data:`models.defaults.BLEND_WEIGHT`).
 
 Output columns
 --------------
@@ -55,6 +55,7 @@ from .drivers import DriverSurrogate, churn_effects, classifier_contributions, t
 from .features import add_model_features
 from .gamma_gamma import GammaGammaModel
 from .next_purchase import JoinedCurve, NextPurchaseModel
+from .pareto_nbd import ParetoNBDModel
 from .spend import SpendForecaster, classical_quantities
 from .spend import output_column as spend_column
 
@@ -67,7 +68,7 @@ OUTPUT_COLUMNS = (
     "p_alive", "expected_spend_per_purchase", "expected_purchase_cycle_days", "expected_lifetime_days",
     *(spend_column(h) for h in defaults.SPEND_HORIZONS),
 )
-SOURCES = ("model", "baseline", "blend")
+SOURCES = ("model", "baseline", "blend", "pareto")
 _META = "scorer.json"
 _FORMAT = 1
 
@@ -110,11 +111,13 @@ class CustomerScorer:
         Explains the churn probability when BG/NBD or the blend serves it (required then).
     spend : models.spend.SpendForecaster, optional
         The spend forecast; without it (a scorer saved before it existed) BG/NBD x Gamma-Gamma.
+    pareto : models.pareto_nbd.ParetoNBDModel, optional
+        Fitted at the training cutoff; required when an output is served from ``'pareto'``.
     """
 
     def __init__(self, horizon_days, bgnbd, gamma_gamma, churn, next_purchase, knots, feature_horizons,
                  sources, version="local", blend_weight=None, info=None, clv_reference=None,
-                 clv_reference_rules=None, driver_surrogate=None, spend=None):
+                 clv_reference_rules=None, driver_surrogate=None, spend=None, pareto=None):
         self.horizon_days = int(horizon_days)
         self.bgnbd = bgnbd
         self.gamma_gamma = gamma_gamma
@@ -130,6 +133,7 @@ class CustomerScorer:
         self.clv_reference_rules = clv_reference_rules
         self.driver_surrogate = driver_surrogate
         self.spend = spend
+        self.pareto = pareto
         for required in (30, 90):
             if required not in self.knots:
                 raise ValueError(f"the survival curve needs a knot at {required} days; knots are {self.knots}")
@@ -137,10 +141,12 @@ class CustomerScorer:
             src = self.sources.setdefault(key, "baseline")
             if src not in SOURCES:
                 raise ValueError(f"source of {key} must be one of {SOURCES}, got {src!r}")
-        if self.churn is None and self.sources["churn"] != "baseline":
+        if pareto is None and "pareto" in self.sources.values():
+            raise ValueError("an output is served from Pareto/NBD but no Pareto/NBD model was given")
+        if self.churn is None and self.sources["churn"] not in ("baseline", "pareto"):
             raise ValueError("churn is served from the model but no churn model was given")
         for k in self.knots:
-            if self.sources[f"knot_{k}"] != "baseline" and (
+            if self.sources[f"knot_{k}"] in ("model", "blend") and (
                     self.next_purchase is None or k not in self.next_purchase.knots_):
                 raise ValueError(f"knot {k}d is served from the model but the next-purchase model has no such knot")
         models = [m for m in (self.churn, self.next_purchase, driver_surrogate) if m is not None]
@@ -220,19 +226,26 @@ class CustomerScorer:
         X, arr, cache = self._arrays(features, horizons)
         base_p = cache["p_purchase"]
         model_ok = arr is not None and (self.churn is not None or self.next_purchase is not None)
+        pareto_p = {}
+        if self.pareto is not None and n:
+            _, pareto_p = self.pareto.alive_and_purchase(horizons, cache["x"], cache["t_x"], cache["T"])
 
         model_p = {}  # knot -> model probability, computed once per booster
         F = np.empty((n, len(self.knots)))
         for j, k in enumerate(self.knots):
             src = self.sources[f"knot_{k}"]
-            if src != "baseline" and model_ok:
+            if src == "pareto":
+                F[:, j] = pareto_p[k] if n else 0.0
+            elif src != "baseline" and model_ok:
                 model_p[k] = self.next_purchase.classifiers_[k].predict_proba(arr)
                 F[:, j] = self._mix(src, model_p[k], base_p[k])
             else:
                 F[:, j] = base_p[k]
 
         base_churn = 1.0 - base_p[H]
-        if self.sources["churn"] != "baseline" and model_ok:
+        if self.sources["churn"] == "pareto":
+            churn = 1.0 - pareto_p[H] if n else np.zeros(0)
+        elif self.sources["churn"] != "baseline" and model_ok:
             shared = self.next_purchase is not None and self.churn.classifier_ is self.next_purchase.classifiers_.get(H)
             churn_model = 1.0 - model_p[H] if shared and H in model_p else self.churn.predict_proba(arr)
             churn = self._mix(self.sources["churn"], churn_model, base_churn)
@@ -306,6 +319,7 @@ class CustomerScorer:
             "clv_reference_rules": self.clv_reference_rules,
             "driver_surrogate": None,
             "spend": None,
+            "pareto": None if self.pareto is None else self.pareto.get_state(),
         }
         if self.spend is not None:
             meta["spend"], texts = self.spend.get_state()
@@ -366,6 +380,7 @@ class CustomerScorer:
                 version=meta.get("version", "local"), blend_weight=meta.get("blend_weight"),
                 info=meta.get("info"), clv_reference=meta.get("clv_reference"),
                 clv_reference_rules=meta.get("clv_reference_rules"), driver_surrogate=surrogate, spend=spend,
+                pareto=None if meta.get("pareto") is None else ParetoNBDModel.from_state(meta["pareto"]),
             )
         except ScorerLoadError:
             raise

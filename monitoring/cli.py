@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import sys
 
+from crmid.customerbase.cli import add_format_option, add_transaction_arguments
+
 __all__ = ["EXIT_DRIFT", "add_commands", "add_model_commands"]
 
 #: ``crmid monitor --fail-on-drift`` when a threshold is crossed (the issue's contract for schedulers)
@@ -123,12 +125,10 @@ def add_commands(subparsers) -> None:
                     "churn probability and of its 30/90-day purchase probabilities, calibration by decile, "
                     "top-decile lift. Later runs are listed as pending. Results are stored and logged to MLflow "
                     "against the model version that made the run. Exit 1: no stored run yet.")
-    p.add_argument("--transactions", required=True, help="transactions file covering the runs' horizons")
-    p.add_argument("--columns", default="", help="column mapping contract_name=your_column,...")
-    p.add_argument("--encoding", default="utf-8", metavar="NAME", help="text encoding of CSV files (default utf-8)")
-    p.add_argument("--observed-until", default="",
+    add_transaction_arguments(p, as_of=False)
+    p.add_argument("--observed-until", default="", metavar="DATE",
                    help="last day the transactions are complete to (default: their last date)")
-    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    add_format_option(p, ("table", "json", "csv"), "table")
     p.add_argument("--no-tracking", action="store_true", help="do not log results to MLflow")
     p.set_defaults(func=_backtest)
 
@@ -139,10 +139,9 @@ def add_commands(subparsers) -> None:
                     "reference, missing-value rates and the share of customers whose value tier changed since the "
                     "previous run. Thresholds: the monitoring configuration. Exit 3 with --fail-on-drift when one "
                     "is crossed; 1 when there is nothing to monitor yet.")
-    p.add_argument("--transactions", default="", help="the run's transactions: compare the input features too")
-    p.add_argument("--columns", default="", help="column mapping contract_name=your_column,...")
-    p.add_argument("--encoding", default="utf-8", metavar="NAME", help="text encoding of CSV files (default utf-8)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    # optional here: with the run's transactions, the input features are compared too
+    add_transaction_arguments(p, as_of=False, required=False)
+    add_format_option(p, ("table", "json"), "table")
     p.add_argument("--fail-on-drift", action="store_true", help=f"exit {EXIT_DRIFT} when a threshold is crossed")
     p.set_defaults(func=_monitor)
 
@@ -151,14 +150,10 @@ def add_commands(subparsers) -> None:
         description="Fit the training recipe on the data up to as-of minus the horizon, judge it, the champion "
                     "and BG/NBD on the window up to as-of, and promote it (refitted on everything) to @champion "
                     "only when it wins by the configured margin; the old champion stays as @previous.")
-    p.add_argument("--transactions", required=True, help="transactions file (CSV or Parquet)")
-    p.add_argument("--as-of", required=True, help="the new cutoff, e.g. 1998-03-31")
-    p.add_argument("--horizon", default="", help="churn horizon H in days (default: the champion's)")
-    p.add_argument("--columns", default="", help="column mapping contract_name=your_column,...")
-    p.add_argument("--encoding", default="utf-8", metavar="NAME", help="text encoding of CSV files (default utf-8)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    add_transaction_arguments(p, as_of_required=True, as_of_help="the new cutoff (YYYY-MM-DD), e.g. 1998-03-31")
+    p.add_argument("--horizon", default="", metavar="DAYS", help="churn horizon H in days (default: the champion's)")
+    add_format_option(p, ("table", "json"), "table")
     p.set_defaults(func=_retrain)
-
 
 
 def add_model_commands(group) -> None:

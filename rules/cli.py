@@ -1,6 +1,6 @@
 """``crmid decide`` and ``crmid rules check``: the rules from the command line.
 
-``crmid decide --input facts.jsonl --output decisions.jsonl`` reads one JSON object of facts per
+``crmid decide --input facts.jsonl --out decisions.jsonl`` reads one JSON object of facts per
 line (``-`` = stdin/stdout) and writes one decision per line, in the same order.
 ``crmid rules check FILE`` validates a configuration and prints what it would change against
 the rules in force (the packaged default, or ``--against``).
@@ -18,6 +18,8 @@ import sys
 from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Any
 
+from crmid.customerbase.cli import DeprecatedAlias, add_format_option, to_json
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -33,8 +35,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("decide", help="decide customers from facts (JSON lines in, JSON lines out)",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input", "-i", required=True, metavar="FILE", help="facts, one JSON object per line; - = stdin")
-    p.add_argument("--output", "-o", required=True, metavar="FILE",
-                   help="decisions, one JSON object per line; - = stdout")
+    p.add_argument("--out", "-o", metavar="FILE", help="decisions, one JSON object per line; - = stdout (required)")
+    # the vocabulary's name is --out on every command; --output keeps working, with a note
+    p.add_argument("--output", dest="out", action=DeprecatedAlias, replacement="--out FILE")
     p.set_defaults(func=_decide)
 
     rules = subparsers.add_parser("rules", help="rules configuration tools")
@@ -44,6 +47,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("--against", metavar="FILE",
                        help="configuration in force to compare with (default: the workspace's --rules, "
                             "else the packaged one)")
+    add_format_option(check, ("text", "json"), "text")
     check.set_defaults(func=_check)
     rules.set_defaults(func=lambda args, workspace: (rules.print_help(), _BAD_INPUT)[1])
 
@@ -110,6 +114,9 @@ def _decide(args: argparse.Namespace, workspace) -> int:
     from .config import ConfigError
     from .engine import RulesEngine
 
+    if args.out is None:
+        print("crmid decide: error: the following arguments are required: --out", file=sys.stderr)
+        return _BAD_INPUT
     try:
         engine = RulesEngine.from_path(workspace.rules_path)
     except ConfigError as exc:
@@ -130,7 +137,7 @@ def _decide(args: argparse.Namespace, workspace) -> int:
         if src is not sys.stdin:
             src.close()
     decisions = engine.decide_frame(pd.DataFrame.from_records(records)) if records else pd.DataFrame()
-    out = _open_out(args.output)
+    out = _open_out(args.out)
     try:
         write_decisions(decisions, out)
     finally:
@@ -153,10 +160,16 @@ def _check(args: argparse.Namespace, workspace) -> int:
     try:
         candidate = load_config(args.file)
     except ConfigError as exc:
+        if args.format == "json":
+            print(to_json({"file": args.file, "valid": False, "error": str(exc)}))
         print(f"crmid rules check: INVALID: {exc}", file=sys.stderr)
         return _BAD_INPUT
-    print(f"OK: {args.file} is valid (rules version {candidate.version})")
     changes = diff_configs(current, candidate)
+    if args.format == "json":
+        print(to_json({"file": args.file, "valid": True, "version": candidate.version,
+                       "against": str(against_path), "against_version": current.version, "changes": list(changes)}))
+        return _OK
+    print(f"OK: {args.file} is valid (rules version {candidate.version})")
     if not changes:
         print(f"no changes against {against_path} (version {current.version})")
     else:

@@ -132,6 +132,27 @@ class BatchSummary:
         text += "".join(f"warning: {w}\n" for w in self.warnings)
         return text + f"stages: {stages}"
 
+    def to_dict(self) -> dict:
+        """The run summary in plain JSON types, for schedulers (``crmid score --format json``).
+
+        ``counts.input_customers == counts.scored + counts.rejected``; ``files`` are the published
+        paths; ``seconds`` the stage times; ``spend`` the expected spend per horizon in days
+        (``{"90": {"total", "low", "high", "by": {tier: total}}}``).
+        """
+        return {
+            "engine": "local",
+            "run_id": self.run_id,
+            "counts": {"input_customers": self.input_customers, "scored": self.scored, "rejected": self.rejected},
+            "rows": self.rows,
+            "files": {"scores": str(self.out), "rejects": str(self.rejects_out),
+                      "manifest": None if self.manifest is None else str(self.manifest)},
+            "seconds": {k: round(float(v), 3) for k, v in self.seconds.items()},
+            "spend": {str(h): t for h, t in sorted(self.spend.items())},
+            "cleaned": list(self.cleaned),
+            "pruned": list(self.pruned),
+            "warnings": list(self.warnings),
+        }
+
 
 class _InBackground:
     """``function()`` on a thread of its own; :meth:`result` waits for its value or re-raises its error."""
@@ -492,6 +513,13 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
         rows=report.rows_line(), manifest=manifest_path,
         spend=spend_totals(result.scored, getattr(context.scorer.spend, "interval_", None)),
     )
+    if profiles is not None and len(profiles) and report.customers_in and profile_only == len(profiles):
+        # a profiles file keyed differently from the transactions (another id format, another
+        # system) would otherwise turn every profile into a prospect without a word
+        summary.warnings.append(
+            f"none of the {len(profiles):,} customer profiles in {customers} matches one of the "
+            f"{report.customers_in:,} customers in {transactions}: every profile was scored as a prospect "
+            "with no purchase (do both files use the same customer ids?)")
     if summary.scored + summary.rejected != summary.input_customers:
         # nothing may be lost silently: this is a bug, not a data problem
         print(f"crmid: internal error: {summary.input_customers} customers in, "

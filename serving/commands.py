@@ -8,9 +8,32 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crmid.customerbase.cli import add_transaction_arguments
+from crmid.customerbase.cli import add_format_option, add_transaction_arguments, to_json
 
 __all__ = ["add_commands"]
+
+
+def _summary_dict(summary) -> dict:
+    """A run summary (local or Spark) as plain JSON types."""
+    if hasattr(summary, "to_dict"):
+        return summary.to_dict()
+    import dataclasses
+
+    # the Spark summary: the same counts, files and seconds, no store run nor spend
+    fields = dataclasses.asdict(summary)
+    return {"engine": "spark", "run_id": None,
+            "counts": {k: fields[k] for k in ("input_customers", "scored", "rejected")},
+            "files": {"scores": str(fields["out"]), "rejects": str(fields["rejects_out"])},
+            "seconds": {k: round(float(v), 3) for k, v in fields["seconds"].items()}}
+
+
+def _print_summary(summary, fmt: str) -> None:
+    if fmt != "json":
+        print(summary.lines())
+        return
+    print(to_json(_summary_dict(summary)))
+    for warning in getattr(summary, "warnings", ()):
+        print(f"warning: {warning}", file=sys.stderr)  # a person watching a scheduled run sees them too
 
 
 def _score(args, workspace) -> int:
@@ -26,7 +49,7 @@ def _score(args, workspace) -> int:
             transactions=args.transactions, as_of=args.as_of, out=args.out, workspace=workspace,
             customers=args.customers, columns=parse_column_mapping(args.columns),
         )
-        print(summary.lines())
+        _print_summary(summary, args.format)
         return 0
     context = load_context(workspace)
     store = None
@@ -40,7 +63,7 @@ def _score(args, workspace) -> int:
         rejects_out=args.rejects, store=store, encoding=args.encoding,
         keep_runs=DEFAULT_KEEP_RUNS if args.keep_runs is None else (args.keep_runs or None), fault_at=args.fault_at,
     )
-    print(summary.lines())
+    _print_summary(summary, args.format)
     return 0
 
 
@@ -134,7 +157,7 @@ def add_commands(sub) -> None:
                                    "rejected customers go to a rejects file with the reason; the run is saved "
                                    "to the scores store (unless --store none).")
     add_transaction_arguments(p, as_of_required=True)
-    p.add_argument("--customers", metavar="FILE", help="customer profiles (.csv or .parquet)")
+    p.add_argument("--customers", metavar="FILE", help="customer profiles file (.csv or .parquet)")
     p.add_argument("--out", required=True, metavar="FILE", help="scores file (.parquet or .csv)")
     p.add_argument("--rejects", metavar="FILE", help="rejects file (default: beside --out, *.rejects.csv)")
     p.add_argument("--engine", choices=("local", "spark"), default="local",
@@ -146,6 +169,7 @@ def add_commands(sub) -> None:
     # tests only (the crash-safety test): kill the process with SIGKILL at this point of the run,
     # one of serving.batch.FAULT_POINTS
     p.add_argument("--fault-at", default=None, help=argparse.SUPPRESS)
+    add_format_option(p, ("text", "json"), "text")
     p.set_defaults(func=_score)
 
     p = sub.add_parser("retain", help="who to retain now, with the action and the reasons",
@@ -161,15 +185,16 @@ def add_commands(sub) -> None:
     order = p.add_mutually_exclusive_group()
     order.add_argument("--ascending", dest="order", action="store_const", const="asc", help="smallest first")
     order.add_argument("--descending", dest="order", action="store_const", const="desc", help="largest first")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    add_format_option(p, ("table", "csv", "json"), "table")
     p.set_defaults(func=_retain, order=None)
 
     p = sub.add_parser("serve", help="run the HTTP API",
                        description="FastAPI service: /v1/decide, /v1/score, /v1/retain, /v1/version, /v1/model/reload, "
                                    "/v1/rules/reload, /healthz, /readyz; OpenAPI docs at /docs. Starts with or "
                                    "without a model.")
-    p.add_argument("--host", default=None, help="interface to listen on (default 127.0.0.1; env CRMID_HOST)")
-    p.add_argument("--port", type=int, default=None, help="port (default 8000; env CRMID_PORT)")
+    p.add_argument("--host", default=None, metavar="HOST",
+                   help="interface to listen on (default 127.0.0.1; env CRMID_HOST)")
+    p.add_argument("--port", type=int, default=None, metavar="PORT", help="port (default 8000; env CRMID_PORT)")
     p.add_argument("--no-auth", action="store_true",
                    help="allow listening on a non-loopback address without CRMID_API_TOKEN (reloads stay refused)")
     p.set_defaults(func=_serve)

@@ -279,9 +279,15 @@ def run_spark_batch(*, transactions: str, as_of, out: str, workspace, customers:
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     context = load_context(workspace)  # a missing model fails before Spark starts
-    # local mode: Python workers must run the interpreter crmid is installed in
+    # local mode: Python workers must run the interpreter crmid is installed in. Each worker
+    # warns, once per process, that pandas 3 is not yet fully supported: crmid's Spark path is
+    # tested with pandas 3 (its output equals the single-machine output), so that one warning is
+    # turned off in the workers this session starts, and nothing else
     spark = spark or (SparkSession.builder.appName("crmid-score")
-                      .config("spark.pyspark.python", sys.executable).getOrCreate())
+                      .config("spark.pyspark.python", sys.executable)
+                      .config("spark.executorEnv.PYTHONWARNINGS",
+                              "ignore:PySpark does not yet fully support pandas:FutureWarning")
+                      .getOrCreate())
     reader = spark.read.parquet if str(transactions).endswith(".parquet") else (
         lambda p: spark.read.option("header", True).option("inferSchema", False).csv(p))
     tx = reader(str(transactions))

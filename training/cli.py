@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from crmid.customerbase.cli import add_format_option, add_transaction_arguments, to_json
+
 from . import defaults
 
-__all__ = ["add_commands", "add_model_commands", "evaluate_command", "model_show_command", "train_command"]
+__all__ = ["add_commands", "add_model_commands", "evaluate_command", "model_show_command", "train_command",
+           "train_result_dict"]
 
 
 def _or_default(value, default):
@@ -19,19 +22,26 @@ def _or_default(value, default):
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--transactions", required=True, help="transactions file (CSV or Parquet)")
-    p.add_argument("--as-of", required=True, help="as-of / cutoff date, e.g. 1998-03-31")
-    p.add_argument("--horizon", default="", help=f"churn horizon H in days (default {defaults.HORIZON_DAYS})")
-    p.add_argument("--columns", default="", help="column mapping contract_name=your_column,...")
-    p.add_argument("--encoding", default="utf-8", metavar="NAME",
-                   help="text encoding of CSV input files, e.g. latin-1 (default utf-8; a BOM is skipped)")
+    add_transaction_arguments(p, as_of_required=True,
+                              as_of_help="the cutoff (YYYY-MM-DD): fitted on what is known then, e.g. 1998-03-31")
+    p.add_argument("--horizon", default="", metavar="DAYS",
+                   help=f"churn horizon H in days (default {defaults.HORIZON_DAYS})")
+    add_format_option(p, ("text", "json"), "text")
+
+
+def train_result_dict(result) -> dict:
+    """A :class:`~crmid.training.train.TrainResult` as plain JSON types (``crmid train --format json``)."""
+    return {"run_id": result.run_id, "tracking_uri": result.tracking_uri, "versions": result.versions,
+            "sources": result.sources, "gate": result.gate, "metrics": result.metrics, "promoted": result.promoted,
+            "replaced": result.replaced, "fallback": result.fallback, "notes": list(result.notes),
+            "evaluation": result.evaluation}
 
 
 def add_commands(subparsers) -> None:
     """Register ``train`` and ``evaluate`` on an argparse subparsers object."""
     p = subparsers.add_parser("train", help="train, gate against BG/NBD, log and register in MLflow")
     _common(p)
-    p.add_argument("--customers", default="", help="customer profiles file (optional)")
+    p.add_argument("--customers", default="", metavar="FILE", help="customer profiles file (.csv or .parquet)")
     p.add_argument("--no-register", action="store_true", help="log the run without registering models")
     p.add_argument("--no-promote", action="store_true",
                    help="register the new versions without moving the champion alias (see crmid retrain)")
@@ -44,7 +54,7 @@ def add_commands(subparsers) -> None:
 
     p = subparsers.add_parser("evaluate", help="the evaluation protocol: models vs BG/NBD on what followed as-of")
     _common(p)
-    p.add_argument("--report", default="", help="report directory (default <work-dir>/report)")
+    p.add_argument("--report", default="", metavar="DIR", help="report directory (default <work-dir>/report)")
     p.add_argument("--no-tracking", action="store_true", help="do not log the evaluation to MLflow")
     p.set_defaults(func=evaluate_command)
 
@@ -58,7 +68,7 @@ def add_model_commands(group) -> None:
                                      "MLflow run that registered the version and in GET /v1/version.")
     p.add_argument("--version", dest="model_version", metavar="N", default="",
                    help="registered version of the workspace's model (default: the champion)")
-    p.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    add_format_option(p, ("markdown", "json"), "markdown")
     p.set_defaults(func=model_show_command)
 
 
@@ -118,7 +128,10 @@ def train_command(args, workspace) -> int:
         print(f"crmid train: error: {exc}", file=sys.stderr)
         return 2
     progress.close()
-    print(result.summary())
+    if args.format == "json":
+        print(to_json(train_result_dict(result)))
+    else:
+        print(result.summary())
     return 0
 
 
@@ -141,6 +154,9 @@ def evaluate_command(args, workspace) -> int:
         print(f"crmid evaluate: error: {exc}", file=sys.stderr)
         return 2
     progress.close()
+    if args.format == "json":
+        print(to_json({"report": f"{report}/metrics.json", "metrics": metrics}))
+        return 0
     print(format_comparison(metrics))
     print(f"report: {report}/metrics.json")
     return 0

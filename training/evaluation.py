@@ -98,6 +98,7 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     curve = scorer.next_purchase_curve(snap)
     x, t_x, T = rfm_arrays(snap)
     lgbm = _lightgbm_probabilities(scorer, snap, horizons)
+    pareto = scorer.pareto or _fit_pareto(snap)
     results: dict = {}
     curves: dict = {}
     for w in horizons:
@@ -105,10 +106,14 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
         p_served = (1.0 - served["churn_probability"].to_numpy()) if w == H else curve.probability(w)
         p_bg = scorer.bgnbd.p_purchase_within(w, x, t_x, T)
         entry = {"served": binary_metrics(y, p_served), "bgnbd": binary_metrics(y, p_bg)}
+        if pareto is not None:
+            entry["pareto"] = binary_metrics(y, pareto.p_purchase_within(w, x, t_x, T))
         if w in lgbm:
             entry["lightgbm"] = binary_metrics(y, lgbm[w])
-        for who in list(entry):
-            entry[who]["calibration"] = calibration_table(y, {"served": p_served, "bgnbd": p_bg}.get(who, lgbm.get(w)))
+        for who in ("served", "bgnbd", "lightgbm"):
+            if who in entry:
+                p = {"served": p_served, "bgnbd": p_bg}.get(who, lgbm.get(w))
+                entry[who]["calibration"] = calibration_table(y, p)
         results[str(w)] = entry
         curves[w] = (y, p_served, p_bg)
 
@@ -148,6 +153,16 @@ def _fingerprint(transactions):
     from .tracking import data_fingerprint
 
     return data_fingerprint(transactions)
+
+
+def _fit_pareto(snap: pd.DataFrame):
+    """Pareto/NBD fitted on the customers at the as-of date (their history only), or None if it fails."""
+    from crmid.models.pareto_nbd import ParetoNBDFitError, ParetoNBDModel
+
+    try:
+        return ParetoNBDModel().fit_features(snap)
+    except (ParetoNBDFitError, ValueError):
+        return None
 
 
 def _judge_spend(full: TransactionLog, upto: pd.DataFrame, snap: pd.DataFrame, served: pd.DataFrame, as_of,
@@ -250,8 +265,12 @@ def format_comparison(metrics: dict) -> str:
             better = "= BG/NBD served"
         else:
             better = "yes" if (s["auc"] >= b["auc"] and s["brier"] <= b["brier"]) else "no"
+        pn = entry.get("pareto")
+        pareto = "" if pn is None else (
+            f" | Pareto/NBD {pn['auc']:.4f} {pn['brier']:.4f} | margin over the better classical model: AUC "
+            f"{s['auc'] - max(b['auc'], pn['auc']):+.4f}, Brier {s['brier'] - min(b['brier'], pn['brier']):+.4f}")
         lines.append(f"{w + 'd':>8} | {src:>8} {s['auc']:7.4f} {s['brier']:7.4f} {s['log_loss']:7.4f} | "
-                     f"{b['auc']:10.4f} {b['brier']:7.4f} {b['log_loss']:7.4f} | {better}")
+                     f"{b['auc']:10.4f} {b['brier']:7.4f} {b['log_loss']:7.4f} | {better}{pareto}")
     c = metrics.get("concordance")
     if c:
         lines.append(f"concordance index (next purchase, all {c['n']} customers): served {c['served']:.4f}, "

@@ -205,6 +205,7 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     sources: dict[str, str] = {}
     outputs = {"churn": H, **{f"knot_{k}": k for k in knots}}
     results: dict[int, GateResult] = {}
+    pareto_fits: dict = {}  # Pareto/NBD fitted per validation snapshot, shared by the horizons
     for name, h in outputs.items():
         trained = name == "churn" or (nxt is not None and h in nxt.knots_)
         if not trained:
@@ -213,12 +214,13 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
             res = GateResult(h, "model", "gate disabled")
         else:
             if h not in results:
-                results[h] = validate_horizon(points, h, **common)
+                results[h] = validate_horizon(points, h, pareto_fits=pareto_fits, **common)
             res = results[h]
         sources[name] = res.source
         gate_report[name] = res.to_dict()
 
-    curve_check = validate_curve(points, knots, sources=sources, **common) if gate else None
+    curve_check = validate_curve(points, knots, sources=sources, pareto_fits=pareto_fits, **common) if gate else None
+    pareto = _served_pareto(ref, sources, pareto_fits)
     spend = fit_spend_forecaster(sample, points, cutoff, seed=seed, reference=ref, gate=gate,
                                  params=None, num_boost_round=None)
     info = {
@@ -241,8 +243,21 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     info["drift_reference"] = reference_profile(snap, SNAPSHOT_FEATURES)
     return _explained(dict(
         horizon_days=H, bgnbd=ref.bgnbd, gamma_gamma=gg, churn=churn, next_purchase=nxt, knots=knots,
-        feature_horizons=feature_horizons, sources=sources, version="local", info=info, spend=spend,
+        feature_horizons=feature_horizons, sources=sources, version="local", info=info, spend=spend, pareto=pareto,
     ), ref, seed)
+
+
+def _served_pareto(ref, sources: dict, fits: dict):
+    """Pareto/NBD fitted on every customer at the cutoff, when the gate serves it somewhere (else None).
+
+    Warm-started from the latest validation snapshot's fit: the same customers, a little later.
+    """
+    if "pareto" not in sources.values():
+        return None
+    from crmid.models.pareto_nbd import ParetoNBDModel
+
+    latest = max((d for d, m in fits.items() if m is not None), default=None)
+    return ParetoNBDModel().fit_features(ref.snapshot, init=fits.get(latest))
 
 
 def _fit_spend(snap: pd.DataFrame) -> GammaGammaModel:

@@ -3,17 +3,20 @@
 For each horizon served (the churn horizon H and every knot of the survival curve) the gate
 trains the same classifier on all training snapshots but the latest one that observes the
 horizon, and scores that latest snapshot -- a later validation snapshot the classifier never
-saw -- next to BG/NBD fitted on the history up to that snapshot's date. The rows of the
+saw -- next to BG/NBD and Pareto/NBD fitted on the history up to that snapshot's date. The
+classical reference of each horizon is the better of the two there (lower Brier score, AUC no
+lower; BG/NBD when Pareto/NBD cannot be fitted). The rows of the
 validation snapshot are later than every training row; for long horizons their label windows
 overlap the training rows' in calendar time (a short history leaves no other way); the
 ``evaluate`` protocol itself is strictly out of time.
 
 Decision per output, in this order:
 
-``'model'``     LightGBM AUC >= BG/NBD AUC and its Brier score is lower than BG/NBD's with
-                bootstrap probability >= :data:`models.defaults.GATE_CONFIDENCE` (paired
-                resampling of the validation customers);
-``'blend'``     the same holds for the average of the two;
+``'model'``     LightGBM AUC >= the reference's AUC and its Brier score is lower than the
+                reference's with bootstrap probability >= :data:`models.defaults.GATE_CONFIDENCE`
+                (paired resampling of the validation customers);
+``'blend'``     the same holds for the average of LightGBM and BG/NBD;
+``'pareto'``    otherwise, when Pareto/NBD is the reference: Pareto/NBD is served;
 ``'baseline'``  otherwise, or when fewer than two snapshots observe the horizon (nothing to
                 validate on) -- BG/NBD is served and the reason is recorded.
 """
@@ -31,7 +34,7 @@ from crmid.models.metrics import binary_metrics
 
 from .stacking import PointInTime, stack
 
-__all__ = ["GateResult", "brier_win_probability", "decide", "validate_curve", "validate_horizon"]
+__all__ = ["GateResult", "best_baseline", "brier_win_probability", "decide", "validate_curve", "validate_horizon"]
 
 
 @dataclass
@@ -69,26 +72,61 @@ def _passes(m: dict, base: dict, win: float) -> bool:
     return m["auc"] >= base["auc"] and m["brier"] <= base["brier"] and win >= defaults.GATE_CONFIDENCE
 
 
-def decide(metrics: dict, win_model: float = 1.0, win_blend: float = 1.0) -> tuple[str, str]:
-    """Pick the served source from validation metrics of 'model', 'baseline' and 'blend'.
+def best_baseline(metrics: dict) -> str:
+    """``'pareto'`` when Pareto/NBD validated with a lower Brier score than BG/NBD, else ``'baseline'``."""
+    pn = metrics.get("pareto")
+    if pn is not None and pn["brier"] < metrics["baseline"]["brier"] and pn["auc"] >= metrics["baseline"]["auc"]:
+        return "pareto"
+    return "baseline"
 
-    ``win_model`` / ``win_blend`` are the bootstrap probabilities of a lower Brier score than
-    BG/NBD (see :func:`brier_win_probability`).
+
+def decide(metrics: dict, win_model: float = 1.0, win_blend: float = 1.0) -> tuple[str, str]:
+    """Pick the served source from validation metrics of 'model', 'blend' and the classical models.
+
+    The classical reference is the better of BG/NBD (``'baseline'``) and Pareto/NBD (``'pareto'``,
+    when it could be fitted; see :func:`best_baseline`). ``win_model`` / ``win_blend`` are the
+    bootstrap probabilities of a lower Brier score than that reference (:func:`brier_win_probability`).
     """
-    m, b, bl = metrics["model"], metrics["baseline"], metrics["blend"]
-    detail = (f"LightGBM AUC {m['auc']:.4f} / Brier {m['brier']:.4f} (P[better Brier] {win_model:.2f}) vs "
-              f"BG/NBD AUC {b['auc']:.4f} / Brier {b['brier']:.4f}; blend {bl['auc']:.4f} / {bl['brier']:.4f} "
-              f"(P {win_blend:.2f}); on {m['n']} validation customers")
+    m, bl = metrics["model"], metrics["blend"]
+    ref = best_baseline(metrics)
+    b = metrics[ref]
+    name = {"baseline": "BG/NBD", "pareto": "Pareto/NBD"}[ref]
+    classical = f"BG/NBD AUC {metrics['baseline']['auc']:.4f} / Brier {metrics['baseline']['brier']:.4f}"
+    if "pareto" in metrics:
+        classical += f", Pareto/NBD {metrics['pareto']['auc']:.4f} / {metrics['pareto']['brier']:.4f}"
+    detail = (f"LightGBM AUC {m['auc']:.4f} / Brier {m['brier']:.4f} (P[better Brier than {name}] {win_model:.2f}) "
+              f"vs {classical}; blend {bl['auc']:.4f} / {bl['brier']:.4f} (P {win_blend:.2f}); on {m['n']} "
+              "validation customers")
     if _passes(m, b, win_model):
-        return "model", "LightGBM at least as good as BG/NBD: " + detail
+        return "model", f"LightGBM at least as good as {name}, the better classical model: " + detail
     if _passes(bl, b, win_blend):
-        return "blend", "LightGBM not shown at least as good as BG/NBD, the blend is: " + detail
-    return "baseline", "neither LightGBM nor the blend shown at least as good as BG/NBD: BG/NBD served. " + detail
+        return "blend", f"LightGBM not shown at least as good as {name}, the blend is: " + detail
+    return ref, f"neither LightGBM nor the blend shown at least as good as {name}: {name} served. " + detail
+
+
+def _pareto_at(point: PointInTime, h: int, fits: dict | None) -> np.ndarray | None:
+    """Pareto/NBD's P(purchase within h) on a snapshot, fitted on that snapshot's history (None if it fails).
+
+    ``fits`` caches the fitted models by snapshot date: several horizons validate on one snapshot.
+    """
+    from crmid.models.pareto_nbd import ParetoNBDFitError, ParetoNBDModel
+
+    fits = {} if fits is None else fits
+    if point.as_of not in fits:
+        try:
+            fits[point.as_of] = ParetoNBDModel().fit_features(point.snapshot)
+        except (ParetoNBDFitError, ValueError):
+            fits[point.as_of] = None  # the gate goes on with BG/NBD alone; the report shows no Pareto/NBD
+    model = fits[point.as_of]
+    return None if model is None else model.p_purchase_within(h, *rfm_arrays(point.snapshot))
 
 
 def validate_horizon(points: list[PointInTime], horizon: int, *, seed=None, params=None,
-                     num_boost_round=None, blend_weight=None) -> GateResult:
-    """Validate the horizon classifier on the latest snapshot that observes ``horizon`` days."""
+                     num_boost_round=None, blend_weight=None, pareto_fits: dict | None = None) -> GateResult:
+    """Validate the horizon classifier on the latest snapshot that observes ``horizon`` days.
+
+    Against BG/NBD and Pareto/NBD, each fitted on the validation snapshot's own history.
+    """
     h = int(horizon)
     observed = [p for p in points if p.followup >= h]
     if len(observed) < 2:
@@ -118,8 +156,12 @@ def validate_horizon(points: list[PointInTime], horizon: int, *, seed=None, para
         "baseline": binary_metrics(y_val, p_base),
         "blend": binary_metrics(y_val, p_blend),
     }
-    win_model = brier_win_probability(y_val, p_model, p_base)
-    win_blend = brier_win_probability(y_val, p_blend, p_base)
+    p_pareto = _pareto_at(val, h, pareto_fits)
+    if p_pareto is not None:
+        metrics["pareto"] = binary_metrics(y_val, p_pareto)
+    p_ref = p_pareto if best_baseline(metrics) == "pareto" else p_base
+    win_model = brier_win_probability(y_val, p_model, p_ref)
+    win_blend = brier_win_probability(y_val, p_blend, p_ref)
     metrics["model"]["p_better_brier"] = win_model
     metrics["blend"]["p_better_brier"] = win_blend
     source, reason = decide(metrics, win_model, win_blend)
@@ -127,7 +169,7 @@ def validate_horizon(points: list[PointInTime], horizon: int, *, seed=None, para
 
 
 def validate_curve(points: list[PointInTime], knots, *, seed=None, params=None, num_boost_round=None,
-                   sources: dict | None = None, blend_weight=None) -> dict | None:
+                   sources: dict | None = None, blend_weight=None, pareto_fits: dict | None = None) -> dict | None:
     """The next-purchase curve, as served, judged against BG/NBD's on a later validation snapshot.
 
     The knots' classifiers are trained on every snapshot but the latest one observing the last
@@ -152,7 +194,11 @@ def validate_curve(points: list[PointInTime], knots, *, seed=None, params=None, 
         p_base = val.X[f"bg_p_purchase_{k}d"].to_numpy(dtype=np.float64)
         source = (sources or {}).get(f"knot_{k}", "model")
         mask, y = usable_rows(data.duration, data.event, data.followup, k)
-        if source == "baseline" or min(int(y.sum()), int(y.size - y.sum())) < defaults.MIN_POSITIVES:
+        p_pareto = _pareto_at(val, k, pareto_fits) if source == "pareto" else None
+        if p_pareto is not None:
+            F[:, j] = p_pareto
+            continue
+        if source in ("baseline", "pareto") or min(int(y.sum()), int(y.size - y.sum())) < defaults.MIN_POSITIVES:
             F[:, j] = p_base
             continue
         clf = HorizonClassifier(k, params, num_boost_round, seed).fit(

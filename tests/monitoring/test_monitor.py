@@ -16,8 +16,10 @@ def test_monitor_reports_psi_per_column_missing_rates_and_tier_changes(scored):
     for f in result["features"]:
         assert set(f) == {"feature", "kind", "psi", "level", "missing_rate", "reference_missing_rate", "drift"}
         assert f["kind"] == "output" and f["psi"] >= 0 and 0 <= f["missing_rate"] <= 1
-    # the input features are not stored with a run: named, not silently left out
-    assert "recency_days" in result["not_compared"]
+    # the RFM facts are stored with a run and compared; the other input features are not stored:
+    # named, not silently left out
+    assert {"recency_days", "frequency", "tenure_days"} <= set(outputs)
+    assert "monetary_mean" in result["not_compared"]
     tiers = result["tier_change"]
     assert tiers["customers_compared"] > 0 and 0 <= tiers["share"] <= 1
     assert isinstance(result["drift"], bool) and result["thresholds"]["psi_alert"] == 0.25
@@ -26,10 +28,11 @@ def test_monitor_reports_psi_per_column_missing_rates_and_tier_changes(scored):
     full = json.loads(ok("monitor", "--format", "json", "--transactions", scored.tx["1998-03-31"],
                          "--work-dir", scored.work).out)
     inputs = {f["feature"]: f for f in full["features"] if f["kind"] == "input"}
-    assert {"recency_days", "frequency", "monetary_mean", "tenure_days"} <= set(inputs)
+    assert {"monetary_mean", "ipt_mean_days", "n_purchases"} <= set(inputs)  # the RFM facts are stored outputs
     assert full["not_compared"] == []
     # three months later every customer is three months older: tenure shifts
-    assert inputs["tenure_days"]["psi"] > inputs["monetary_mean"]["psi"]
+    compared = {f["feature"]: f for f in full["features"]}
+    assert compared["tenure_days"]["psi"] > compared["monetary_mean"]["psi"]
     assert "tenure_days" in ok("monitor", "--transactions", scored.tx["1998-03-31"], "--work-dir", scored.work).out
 
 

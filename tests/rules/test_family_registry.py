@@ -179,8 +179,9 @@ def test_store_created_after_registering_has_the_column(newsletter, newsletter_c
     # a frame scored by the engine (the rules' columns plus the model fields the store keeps)
     decisions = RulesEngine.from_path(newsletter_config_path).decide_frame(pd.DataFrame(_facts()), reasons_json=True)
     scored = decisions.drop(columns="reasons").rename(columns={"reasons_json": "reasons"}).assign(
-        churn_probability=0.5, p_purchase_30d=0.1, p_purchase_90d=0.2, expected_days_to_next_purchase=30.0,
-        clv=100.0, value_at_risk=50.0, value_percentile=0.5)
+        churn_probability=0.5, p_purchase_30d=0.1, p_purchase_90d=0.2, p_purchase_180d=0.3, p_purchase_365d=0.4,
+        next_purchase_days_median=300.0, next_purchase_days_p90=900.0, expected_spend_90d=10.0,
+        expected_spend_180d=18.0, expected_spend_365d=30.0, clv=100.0, value_at_risk=50.0, value_percentile=0.5)
     run = store.save_run(scored, as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
                          clv_reference=np.zeros(1))
     with store.engine.connect() as conn:

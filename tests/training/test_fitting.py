@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,3 +78,44 @@ def test_too_few_customers_or_positives(cdnow, sampler):
     with pytest.raises(TrainingInputError,
                        match=r"too few positive labels to train: 0 customers purchased within 30 days"):
         fit_scorer(once, cutoff=once["date"].max(), horizon=30)
+
+
+def test_the_gate_serves_pareto_nbd_where_it_is_the_better_classical_model():
+    from crmid.training.gate import decide
+
+    m = {"auc": 0.70, "brier": 0.20, "n": 100}
+    metrics = {"model": m, "blend": m, "baseline": {"auc": 0.75, "brier": 0.18, "n": 100},
+               "pareto": {"auc": 0.76, "brier": 0.17, "n": 100}}
+    source, reason = decide(metrics, 0.0, 0.0)
+    assert source == "pareto" and "Pareto/NBD served" in reason
+    # a lower Brier score with a lower AUC is no better: BG/NBD stays the reference
+    metrics["pareto"] = {"auc": 0.74, "brier": 0.17, "n": 100}
+    assert decide(metrics, 0.0, 0.0)[0] == "baseline"
+    # LightGBM must beat the better of the two, not just BG/NBD
+    metrics["pareto"] = {"auc": 0.80, "brier": 0.15, "n": 100}
+    metrics["model"] = {"auc": 0.78, "brier": 0.16, "n": 100}
+    assert decide(metrics, 1.0, 0.0)[0] == "pareto"
+
+
+def test_a_scorer_serving_pareto_nbd_scores_and_round_trips(cdnow_3k, tmp_path):
+    from crmid.models import CustomerScorer
+    from crmid.models.pareto_nbd import ParetoNBDModel
+
+    base = fit_scorer(cdnow_3k, cutoff="1997-12-31", horizon=90)
+    snap = TransactionLog(cdnow_3k).snapshot("1997-12-31")
+    pareto = ParetoNBDModel().fit_features(snap)
+    args = dict(horizon_days=90, bgnbd=base.bgnbd, gamma_gamma=base.gamma_gamma, churn=base.churn,
+                next_purchase=base.next_purchase, knots=base.knots, feature_horizons=base.feature_horizons,
+                sources={**base.sources, "churn": "pareto", "knot_30": "pareto"}, info={},
+                driver_surrogate=base.driver_surrogate, spend=base.spend)
+    with pytest.raises(ValueError, match="Pareto/NBD"):
+        CustomerScorer(**args)
+    scorer = CustomerScorer(**args, pareto=pareto)
+    from crmid.models.bgnbd import rfm_arrays
+
+    out = scorer.predict(snap)
+    x, t_x, T = rfm_arrays(snap)
+    np.testing.assert_allclose(out["churn_probability"], 1 - pareto.p_purchase_within(90, x, t_x, T))
+    np.testing.assert_allclose(out["p_purchase_30d"], pareto.p_purchase_within(30, x, t_x, T))
+    scorer.save(tmp_path / "s")
+    pd.testing.assert_frame_equal(CustomerScorer.load(tmp_path / "s").predict(snap), out)
