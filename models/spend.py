@@ -148,11 +148,16 @@ class SpendForecaster:
         horizon -> the trained horizon it is extrapolated from (itself when trained), or None.
     feature_names_ : dict
         trained horizon -> the booster's columns.
+    extrapolation_level_ : dict
+        extrapolated horizon -> factor that sets its total to the classical total times the
+        classical forecast's median bias on the (too few to train) windows observing it.
     interval_ : dict
         horizon -> ``[low, high]`` multipliers of the forecast total over a base: its 80% interval,
-        from the spread of the classical forecast's bias (actual / forecast total) over the training
-        windows (10th and 90th percentiles, relative to the level served); ``None`` without two
-        windows. Also in ``report_[h]["interval_80"]``.
+        the 10th and 90th percentiles over the training windows of the classical forecast's bias
+        (actual / classical total) applied to the classical total, relative to the forecast total
+        (both on the customers at the cutoff); a forecast that left its own backtest band shows
+        as an interval not containing 1. ``None`` without two windows. Also in
+        ``report_[h]["interval_80"]``.
     """
 
     def __init__(self, horizons=None, params: dict | None = None, num_boost_round: int | None = None,
@@ -281,9 +286,6 @@ class SpendForecaster:
                 rep["level_factor"] = factor
             self.sources_[h], self.report_[h], self.base_[h] = rep["source"], rep, h
         trained = sorted(self.base_)
-        self.interval_ = {}
-        for h in hs:
-            self.interval_[h] = self._interval([w for w in windows if w.observes(h)], h)
         for h in hs:
             if h in self.base_:
                 continue
@@ -300,21 +302,50 @@ class SpendForecaster:
             self.report_[h] = {"source": self.sources_[h], "trained": False, "base_horizon": base,
                                "reason": (how if self.sources_[h] == "model" else
                                           f"the {base}-day model is not served: BG/NBD x Gamma-Gamma served")}
+        complete = all(f"classical_spend_{h}d" in reference.classical.columns for h in hs)
+        self.extrapolation_level_ = {}
+        if complete:
+            # an extrapolated horizon that a few windows observe (too few to train on) still says
+            # how far the classical level was off there: the extrapolated total is set to the
+            # classical total times that median bias, as a trained horizon's is (a cohort that
+            # spends less each quarter is over-forecast a year ahead by a shorter horizon's level)
+            served = self.predict(reference.X, reference.classical)
+            for h in hs:
+                ratios = self._bias_ratios([w for w in windows if w.observes(h)], h)
+                total = float(served[output_column(h)].sum())
+                if (self.sources_[h] == "model" and self.base_.get(h) not in (None, h) and len(ratios) >= 2
+                        and total > 0):
+                    classical_total = float(np.sum(reference.classical[f"classical_spend_{h}d"]))
+                    self.extrapolation_level_[h] = float(np.median(ratios)) * classical_total / total
+                    self.report_[h]["reason"] += (f"; level set to BG/NBD x Gamma-Gamma's times its median bias "
+                                                  f"{np.median(ratios):.3f} on the {len(ratios)} windows observing "
+                                                  f"{h} days")
+        served = self.predict(reference.X, reference.classical) if complete else None
+        self.interval_ = {}
         for h in hs:
-            if self.interval_[h] is None and self.base_.get(h) is not None:
-                self.interval_[h] = self.interval_[self.base_[h]]  # extrapolated: the base horizon's spread
+            if served is None:  # a reference without every horizon's classical forecast: no interval
+                self.interval_[h] = self.report_[h]["interval_80"] = None
+                continue
+            # the spread of actual / classical over the windows observing h (else those of the base
+            # horizon), as multipliers of the forecast total of the base at the cutoff
+            ratios = self._bias_ratios([w for w in windows if w.observes(h)], h)
+            if len(ratios) < 2 and self.base_.get(h) is not None:
+                ratios = self._bias_ratios([w for w in windows if w.observes(self.base_[h])], self.base_[h])
+            classical_total = float(np.sum(reference.classical[f"classical_spend_{h}d"]))
+            served_total = float(served[output_column(h)].sum())
+            if len(ratios) < 2 or served_total <= 0:
+                self.interval_[h] = None
+            else:
+                lo, hi = np.quantile(ratios, [0.1, 0.9]) * classical_total / served_total
+                self.interval_[h] = [round(float(lo), 4), round(float(hi), 4)]
             self.report_[h]["interval_80"] = self.interval_[h]
         return self
 
-    def _interval(self, observed: list[SpendWindow], h: int) -> list[float] | None:
-        """80% interval multipliers of the served total at ``h`` from the windows' bias spread (see ``interval_``)."""
-        ratios = [float(np.sum(w.spend[h]) / c) for w in observed
-                  if (c := float(np.sum(w.classical[f"classical_spend_{h}d"]))) > 0]
-        if len(ratios) < 2:
-            return None
-        served_level = self.level_factor_.get(h, 1.0) if self.sources_.get(h) == "model" else 1.0
-        lo, hi = np.quantile(ratios, [0.1, 0.9]) / served_level
-        return [round(float(lo), 4), round(float(hi), 4)]
+    @staticmethod
+    def _bias_ratios(observed: list[SpendWindow], h: int) -> list[float]:
+        """Actual / classical total spend of each window: how far BG/NBD x Gamma-Gamma's level was off."""
+        return [float(np.sum(w.spend[h]) / c) for w in observed
+                if (c := float(np.sum(w.classical[f"classical_spend_{h}d"]))) > 0]
 
     # ------------------------------------------------------------------ prediction
     def _check(self):
@@ -360,7 +391,7 @@ class SpendForecaster:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = np.where(cl_base > 0, cl / cl_base, np.nan)
                 # without a classical forecast at the base horizon there is no ratio: serve the classical one
-                value = np.where(np.isfinite(ratio), model[base] * ratio, cl)
+                value = np.where(np.isfinite(ratio), model[base] * ratio, cl) * self.extrapolation_level_.get(h, 1.0)
             value = np.maximum(np.nan_to_num(value, nan=0.0), 0.0)
             # the next 180 days include the next 90: separate models must not say less for the longer one
             out[output_column(h)] = np.maximum(value, out[next(reversed(out))]) if out else value
@@ -380,6 +411,7 @@ class SpendForecaster:
             "feature_names": {str(h): n for h, n in self.feature_names_.items()},
             "report": {str(h): r for h, r in self.report_.items()},
             "interval": {str(h): v for h, v in self.interval_.items()},
+            "extrapolation_level": {str(h): v for h, v in self.extrapolation_level_.items()},
             "params": self._lgb_params(),
             "num_boost_round": self._rounds(),
         }
@@ -400,6 +432,7 @@ class SpendForecaster:
         model.feature_names_ = {int(h): list(n) for h, n in meta["feature_names"].items()}
         model.report_ = {int(h): r for h, r in meta.get("report", {}).items()}
         model.interval_ = {int(h): v for h, v in meta.get("interval", {}).items()}
+        model.extrapolation_level_ = {int(h): float(v) for h, v in meta.get("extrapolation_level", {}).items()}
         model.boosters_ = {h: lgb.Booster(model_str=texts[f"spend_{h}d"]) for h in model.scale_}
         return model
 
