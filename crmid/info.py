@@ -27,7 +27,8 @@ def _latest_run(workspace: Workspace) -> dict | None:
     try:
         from crmid.serving.store import open_store
 
-        latest = open_store(workspace.store_url).latest_run()
+        with open_store(workspace.store_url) as store:
+            latest = store.latest_run()
     except Exception as exc:
         return {"error": f"store unreachable: {type(exc).__name__}: {exc}"}
     if latest is None:

@@ -52,12 +52,13 @@ def _backtest(args, workspace) -> int:
     store = _store(workspace, "backtest")
     if store is None:
         return 2
-    if store.latest_run() is None:
-        print(f"no complete scoring run in {store.url}: run `crmid score` first", file=sys.stderr)
-        return _EXIT_NOTHING_YET
-    tx = _read(args, workspace)
-    results = backtest(tx, store=store, workspace=workspace, config=config,
-                       observed_until=args.observed_until or None, log_to_mlflow=not args.no_tracking)
+    with store:
+        if store.latest_run() is None:
+            print(f"no complete scoring run in {store.url}: run `crmid score` first", file=sys.stderr)
+            return _EXIT_NOTHING_YET
+        tx = _read(args, workspace)
+        results = backtest(tx, store=store, workspace=workspace, config=config,
+                           observed_until=args.observed_until or None, log_to_mlflow=not args.no_tracking)
     print(format_backtest(results, args.format))
     return 0
 
@@ -71,7 +72,8 @@ def _monitor(args, workspace) -> int:
         return 2
     tx = _read(args, workspace) if args.transactions else None
     try:
-        result = monitor(store=store, workspace=workspace, config=config, transactions=tx)
+        with store:
+            result = monitor(store=store, workspace=workspace, config=config, transactions=tx)
     except NothingToMonitor as exc:
         print(f"crmid monitor: {exc}", file=sys.stderr)
         return _EXIT_NOTHING_YET

@@ -57,12 +57,17 @@ def _score(args, workspace) -> int:
         from .store import open_store  # SQLAlchemy only when a store is used
 
         store = open_store(workspace.store_url)
-    summary = run_batch(
-        transactions=args.transactions, as_of=args.as_of, out=args.out, context=context,
-        customers=args.customers, columns=parse_column_mapping(args.columns), dedupe=args.dedupe,
-        rejects_out=args.rejects, store=store, encoding=args.encoding,
-        keep_runs=DEFAULT_KEEP_RUNS if args.keep_runs is None else (args.keep_runs or None), fault_at=args.fault_at,
-    )
+    try:
+        summary = run_batch(
+            transactions=args.transactions, as_of=args.as_of, out=args.out, context=context,
+            customers=args.customers, columns=parse_column_mapping(args.columns), dedupe=args.dedupe,
+            rejects_out=args.rejects, store=store, encoding=args.encoding,
+            keep_runs=DEFAULT_KEEP_RUNS if args.keep_runs is None else (args.keep_runs or None),
+            fault_at=args.fault_at,
+        )
+    finally:
+        if store is not None:
+            store.close()
     _print_summary(summary, args.format)
     return 0
 
@@ -114,19 +119,19 @@ def _retain(args, workspace) -> int:
     if not workspace.store_enabled:
         print("crmid retain: the scores store is turned off (--store none): nothing to read", file=sys.stderr)
         return 2
-    store = open_store(workspace.store_url)
-    latest = store.latest_run()
-    if latest is None:
-        print(f"no complete scoring run in {store.url}: run `crmid score` first", file=sys.stderr)
-        return 1
     if args.sort not in RETAIN_SORTS:
         print(f"crmid retain: error: --sort {args.sort}: expected one of {', '.join(RETAIN_SORTS)}", file=sys.stderr)
         return 2
-    # a quantity sorts largest first (the biggest spenders, the highest churn); the ranking itself,
-    # ids and days to the next purchase smallest first; --ascending / --descending override
-    descending = args.order == "desc" if args.order else args.sort not in _ASCENDING_SORTS
-    frame = store.retain_page(top=args.top, tiers=tiers, min_churn=args.min_churn, run_id=latest.run_id,
-                              sort=args.sort, descending=descending)
+    with open_store(workspace.store_url) as store:
+        latest = store.latest_run()
+        if latest is None:
+            print(f"no complete scoring run in {store.url}: run `crmid score` first", file=sys.stderr)
+            return 1
+        # a quantity sorts largest first (the biggest spenders, the highest churn); the ranking itself,
+        # ids and days to the next purchase smallest first; --ascending / --descending override
+        descending = args.order == "desc" if args.order else args.sort not in _ASCENDING_SORTS
+        frame = store.retain_page(top=args.top, tiers=tiers, min_churn=args.min_churn, run_id=latest.run_id,
+                                  sort=args.sort, descending=descending)
     if args.format == "table":
         print(f"who to retain now (run {latest.run_id}, as of {latest.as_of}, rules {latest.rules_version})\n")
     print(format_retain(frame, args.format))

@@ -229,5 +229,14 @@ class ScoresStore(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional: backends without connections have nothing to release
         """Release connections."""
 
+    def __enter__(self) -> ScoresStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # a command that ends holds no connection: a SQLite file in WAL mode is then never kept
+        # open by a finished command while another process (a service) checkpoints and removes
+        # its -wal and -shm files, which the stale connection would read as a disk I/O error
+        self.close()
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
