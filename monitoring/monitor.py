@@ -6,7 +6,7 @@ snapshot features the models read at the training cutoff and the outputs a run s
 (``churn_probability``, ``clv``, the next-purchase probabilities ...). The latest complete run is
 compared with it:
 
-* **PSI per column** (:func:`crmid.monitoring.drift.psi`). The store keeps the main outputs of
+* **PSI per column** (:func:`crmid.models.drift.psi`). The store keeps the main outputs of
   every customer (churn probability, CLV, purchase probabilities ...), so those are always
   compared; the input features are not stored, so they are compared when the transactions are
   given (``--transactions``): their snapshot at the run's as-of date is what the run's models read
@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import sqlalchemy as sa
 
-from .drift import profile_psi
+from crmid.models.drift import profile_psi
+
 from .tables import DriftTables, read_run_scores
 
 if TYPE_CHECKING:

@@ -8,13 +8,13 @@ import pandas as pd
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import defaults
 from crmid.models.churn import ChurnModel
+from crmid.models.drift import reference_profile
 from crmid.models.drivers import DriverSurrogate
 from crmid.models.features import SNAPSHOT_FEATURES
 from crmid.models.gamma_gamma import GammaGammaModel
 from crmid.models.horizon import usable_rows
 from crmid.models.next_purchase import NextPurchaseModel
 from crmid.models.scorer import CustomerScorer
-from crmid.monitoring.drift import reference_profile
 
 from .gate import GateResult, validate_curve, validate_horizon
 from .spend import fit_spend_forecaster

@@ -10,8 +10,8 @@ import pandas as pd
 
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import defaults as model_defaults
+from crmid.models.drift import reference_profile
 from crmid.models.value import clv, clv_reference
-from crmid.monitoring.drift import reference_profile
 
 from . import defaults, tracking
 from .card import model_card, render_card

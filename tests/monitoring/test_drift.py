@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmid.monitoring.drift import MIN_SHARE, missing_rate, psi, psi_from_shares, reference_profile
+from crmid.models.drift import MIN_SHARE, missing_rate, psi, psi_from_shares, reference_profile
 
 
 def test_psi_of_shares_is_the_textbook_sum():
