@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from .bgnbd import rfm_arrays
+from .bgnbd import fit_histories, rfm_arrays
 from .defaults import PARETO_NBD_PARAMS
 
 __all__ = ["ParetoNBDFitError", "ParetoNBDModel"]
@@ -144,25 +144,10 @@ class ParetoNBDModel:
         ParetoNBDFitError
             No starting point reaches a finite optimum; the message describes the data.
         """
-        x = np.asarray(frequency, dtype=np.float64)
-        t_x = np.asarray(recency, dtype=np.float64) / self.time_unit
-        T_ = np.asarray(T, dtype=np.float64) / self.time_unit
-        if not (x.shape == t_x.shape == T_.shape) or x.ndim != 1:
-            raise ValueError("frequency, recency and T must be 1-d arrays of one length")
-        if x.size == 0:
-            raise ValueError("Pareto/NBD needs at least one customer to fit, got 0")
-        bad = ~np.isfinite(x) | ~np.isfinite(t_x) | ~np.isfinite(T_) | (x < 0) | (t_x < 0) | (t_x > T_ + 1e-9)
-        if bad.any():
-            raise ValueError(f"Pareto/NBD inputs invalid for {int(bad.sum())} customers (need 0 <= t_x <= T, x >= 0)")
-        if np.all(x == 0):
-            raise ValueError(f"Pareto/NBD needs repeat purchases to fit; all {x.size} customers have frequency 0")
+        x, _, T_, (xs, ts, Ts, ws) = fit_histories(frequency, recency, T, weights, time_unit=self.time_unit,
+                                                   model="Pareto/NBD")
         if not np.any(T_ > 0):
             raise ValueError(f"Pareto/NBD needs observed time; all {x.size} customers have T = 0")
-        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64)
-        # aggregate identical (x, t_x, T) rows: a million customers in days are ~10^5 distinct rows
-        key = (pd.DataFrame({"x": x, "t": t_x, "T": T_, "w": w})
-               .groupby(["x", "t", "T"], sort=False)["w"].sum().reset_index())
-        xs, ts, Ts, ws = (key[c].to_numpy() for c in ("x", "t", "T", "w"))
         settings = PARETO_NBD_PARAMS
         penalty = settings["penalizer"] if self.penalizer is None else float(self.penalizer)
         n_starts = int(settings["n_starts"] if self.n_starts is None else self.n_starts)
@@ -282,23 +267,23 @@ class ParetoNBDModel:
         bracket, a_T = self._log_bracket(*self._scaled(x, t_x, T))
         return np.clip(np.exp(a_T - bracket), 0.0, 1.0)
 
-    def p_no_purchase_within(self, t, x, t_x, T) -> np.ndarray:
-        """P(no purchase in (T, T + t]) = L(x, t_x, T + t) / L(x, t_x, T); ``t`` in days."""
+    def _log_no_purchase(self, t, x, t_x, T) -> np.ndarray:
+        """log P(no purchase in (T, T + t]) = log L(x, t_x, T + t) - log L(x, t_x, T); ``t`` in days."""
         self._check()
         x, t_x, T = self._scaled(x, t_x, T)
         t = np.asarray(t, dtype=np.float64) / self.time_unit
         now, _ = self._log_bracket(x, t_x, T)
         later, _ = self._log_bracket(x, t_x, T + t)
-        return np.clip(np.exp(later - now), 0.0, 1.0)
+        return later - now
+
+    def p_no_purchase_within(self, t, x, t_x, T) -> np.ndarray:
+        """P(no purchase in (T, T + t]) = L(x, t_x, T + t) / L(x, t_x, T); ``t`` in days."""
+        return np.clip(np.exp(self._log_no_purchase(t, x, t_x, T)), 0.0, 1.0)
 
     def p_purchase_within(self, t, x, t_x, T) -> np.ndarray:
         """P(at least one purchase in (T, T + t]) given the history; ``t`` in days (scalar or array)."""
-        self._check()
-        x, t_x, T = self._scaled(x, t_x, T)
-        t = np.asarray(t, dtype=np.float64) / self.time_unit
-        now, _ = self._log_bracket(x, t_x, T)
-        later, _ = self._log_bracket(x, t_x, T + t)
-        return np.clip(-np.expm1(later - now), 0.0, 1.0)
+        # expm1: a small probability keeps its digits, which 1 - exp(.) would cancel away
+        return np.clip(-np.expm1(self._log_no_purchase(t, x, t_x, T)), 0.0, 1.0)
 
     def alive_and_purchase(self, horizons, x, t_x, T) -> tuple[np.ndarray, dict]:
         """``p_alive`` and ``{t: P(purchase within t)}`` for several horizons, sharing the work."""
