@@ -106,19 +106,11 @@ SPEND_HORIZONS: tuple[int, ...] = (90, 180, 365)
 #: LightGBM Tweedie regression of the spend forecast: shallow trees with large leaves rank better
 #: out of time than deeper ones (the model corrects BG/NBD x Gamma-Gamma, given as features)
 SPEND_LGBM_PARAMS: dict = {
+    **LGBM_PARAMS,  # the classifiers' trees, sampling and regularisation
     "objective": "tweedie",
     "tweedie_variance_power": 1.5,
     "learning_rate": 0.1,
-    "num_leaves": 7,
-    "min_child_samples": 500,
-    "subsample": 0.8,
-    "subsample_freq": 1,
-    "colsample_bytree": 0.8,
-    "reg_lambda": 10.0,
     "max_bin": 63,
-    "verbose": -1,
-    "deterministic": True,
-    "force_row_wise": True,
 }
 SPEND_NUM_BOOST_ROUND: int = 100
 

@@ -39,7 +39,7 @@ from scipy import special
 from . import defaults
 from .calibration import logit
 from .features import feature_label
-from .lgbm import predict_threads
+from .lgbm import predict_threads, training_params
 
 __all__ = ["DriverSurrogate", "apportion", "classifier_contributions", "driver_phrases", "top_drivers"]
 
@@ -184,8 +184,7 @@ class DriverSurrogate:
         if target.size == 0:
             raise ValueError("no customers to fit the drivers' surrogate on")
         self.feature_names_ = list(X.columns)
-        seed = defaults.SEED if self.seed is None else int(self.seed)
-        params = {**defaults.SURROGATE_PARAMS, **(self.params or {}), "seed": seed, "num_threads": 0}
+        params = training_params(defaults.SURROGATE_PARAMS, self.params, self.seed)
         rounds = defaults.SURROGATE_NUM_BOOST_ROUND if self.num_boost_round is None else int(self.num_boost_round)
         data = lgb.Dataset(np.asarray(X, dtype=np.float32), label=target, feature_name=self.feature_names_)
         self.booster_ = lgb.train(params, data, num_boost_round=rounds)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import defaults
 from .calibration import LogitShiftCalibrator
-from .lgbm import predict_threads
+from .lgbm import predict_threads, training_params
 
 __all__ = ["HorizonClassifier", "usable_rows"]
 
@@ -80,9 +80,7 @@ class HorizonClassifier:
         self.seed = seed
 
     def _params(self) -> dict:
-        seed = defaults.SEED if self.seed is None else int(self.seed)
-        params = {**defaults.LGBM_PARAMS, **(self.params or {}), "seed": seed, "num_threads": 0}
-        return params
+        return training_params(defaults.LGBM_PARAMS, self.params, self.seed)
 
     def fit(self, X, y, *, reference_X=None, reference_target: float | None = None) -> HorizonClassifier:
         """Train on rows with known labels; optionally match the level on a reference population.

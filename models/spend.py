@@ -54,7 +54,7 @@ import pandas as pd
 from . import defaults
 from .bgnbd import BetaGeoModel, rfm_arrays
 from .gamma_gamma import GammaGammaModel
-from .lgbm import predict_threads
+from .lgbm import predict_threads, training_params
 from .value_metrics import value_metrics
 
 __all__ = ["SpendForecaster", "SpendWindow", "classical_quantities", "output_column", "spend_totals"]
@@ -171,8 +171,7 @@ class SpendForecaster:
 
     # ------------------------------------------------------------------ fitting
     def _lgb_params(self) -> dict:
-        seed = defaults.SEED if self.seed is None else int(self.seed)
-        return {**defaults.SPEND_LGBM_PARAMS, **(self.params or {}), "seed": seed}
+        return training_params(defaults.SPEND_LGBM_PARAMS, self.params, self.seed)
 
     def _rounds(self) -> int:
         return defaults.SPEND_NUM_BOOST_ROUND if self.num_boost_round is None else int(self.num_boost_round)
