@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ from .fitting import TrainingInputError, check_training_inputs, fit_scorer
 if TYPE_CHECKING:
     from crmid.config import Workspace
 
-__all__ = ["evaluate", "format_comparison"]
+__all__ = ["evaluate", "flat_metrics", "format_comparison"]
 
 
 def _check_protocol(log: TransactionLog, as_of: pd.Timestamp, H: int) -> None:
@@ -291,89 +292,98 @@ def format_comparison(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_plots(report: Path, curves: dict, scorer, next_purchase: dict, spend: dict) -> list[Path]:
+@contextmanager
+def _figure(path: Path, size: tuple[float, float], paths: list[Path]):
+    """A matplotlib figure drawn in the ``with`` block, then laid out and saved to ``path`` (added to ``paths``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    paths = []
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)
+    yield fig
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    paths.append(path)
+
+
+def _write_plots(report: Path, curves: dict, scorer, next_purchase: dict, spend: dict) -> list[Path]:
+    paths: list[Path] = []
     n = len(curves)
-    fig = Figure(figsize=(4.5 * n, 4.2))
-    FigureCanvasAgg(fig)
-    for i, (w, (y, ps, pb)) in enumerate(sorted(curves.items())):
-        ax = fig.add_subplot(1, n, i + 1)
-        for name, p in (("served", ps), ("BG/NBD", pb)):
-            t = calibration_table(y, p)
-            ax.plot(t["mean_prediction"], t["observed_rate"], marker="o", label=name)
-        lim = max(float(np.max(ps)), float(np.max(pb)), 0.01)
-        ax.plot([0, lim], [0, lim], color="grey", linestyle=":")
-        ax.set_title(f"calibration, purchase within {w}d")
-        ax.set_xlabel("mean predicted")
-        ax.set_ylabel("observed")
-        ax.legend()
-    fig.tight_layout()
-    paths.append(report / "calibration.png")
-    fig.savefig(paths[-1], dpi=90)
+    with _figure(report / "calibration.png", (4.5 * n, 4.2), paths) as fig:
+        for i, (w, (y, ps, pb)) in enumerate(sorted(curves.items())):
+            ax = fig.add_subplot(1, n, i + 1)
+            for name, p in (("served", ps), ("BG/NBD", pb)):
+                t = calibration_table(y, p)
+                ax.plot(t["mean_prediction"], t["observed_rate"], marker="o", label=name)
+            lim = max(float(np.max(ps)), float(np.max(pb)), 0.01)
+            ax.plot([0, lim], [0, lim], color="grey", linestyle=":")
+            ax.set_title(f"calibration, purchase within {w}d")
+            ax.set_xlabel("mean predicted")
+            ax.set_ylabel("observed")
+            ax.legend()
 
-    fig = Figure(figsize=(4.5 * n, 4.2))
-    FigureCanvasAgg(fig)
-    for i, (w, (y, ps, pb)) in enumerate(sorted(curves.items())):
-        ax = fig.add_subplot(1, n, i + 1)
-        share = np.arange(1, y.size + 1) / y.size
-        for name, p in (("served", ps), ("BG/NBD", pb)):
-            order = np.argsort(-p, kind="stable")
-            ax.plot(share, np.cumsum(y[order]) / max(y.sum(), 1), label=name)
-        ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
-        ax.set_title(f"cumulative gains, purchase within {w}d")
-        ax.set_xlabel("share of customers, best first")
-        ax.set_ylabel("share of purchasers")
-        ax.legend()
-    fig.tight_layout()
-    paths.append(report / "gains.png")
-    fig.savefig(paths[-1], dpi=90)
+    with _figure(report / "gains.png", (4.5 * n, 4.2), paths) as fig:
+        for i, (w, (y, ps, pb)) in enumerate(sorted(curves.items())):
+            ax = fig.add_subplot(1, n, i + 1)
+            share = np.arange(1, y.size + 1) / y.size
+            for name, p in (("served", ps), ("BG/NBD", pb)):
+                order = np.argsort(-p, kind="stable")
+                ax.plot(share, np.cumsum(y[order]) / max(y.sum(), 1), label=name)
+            ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
+            ax.set_title(f"cumulative gains, purchase within {w}d")
+            ax.set_xlabel("share of customers, best first")
+            ax.set_ylabel("share of purchasers")
+            ax.legend()
 
-    fig = Figure(figsize=(6, 4.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.plot(next_purchase["days"], next_purchase["observed"], color="black", label="observed")
-    ax.plot(next_purchase["days"], next_purchase["served"]["mean_p_purchase"], label="served curve")
-    ax.plot(next_purchase["days"], next_purchase["bgnbd"]["mean_p_purchase"], linestyle="--", label="BG/NBD")
-    ax.axvline(scorer.knots[-1], color="grey", linestyle=":", label="last knot (tail beyond)")
-    ax.set_title("P(next purchase within t): mean predicted vs observed")
-    ax.set_xlabel("days after the as-of date")
-    ax.set_ylabel("share of customers")
-    ax.legend()
-    fig.tight_layout()
-    paths.append(report / "next_purchase.png")
-    fig.savefig(paths[-1], dpi=90)
+    with _figure(report / "next_purchase.png", (6, 4.5), paths) as fig:
+        ax = fig.add_subplot(1, 1, 1)
+        ax.plot(next_purchase["days"], next_purchase["observed"], color="black", label="observed")
+        ax.plot(next_purchase["days"], next_purchase["served"]["mean_p_purchase"], label="served curve")
+        ax.plot(next_purchase["days"], next_purchase["bgnbd"]["mean_p_purchase"], linestyle="--", label="BG/NBD")
+        ax.axvline(scorer.knots[-1], color="grey", linestyle=":", label="last knot (tail beyond)")
+        ax.set_title("P(next purchase within t): mean predicted vs observed")
+        ax.set_xlabel("days after the as-of date")
+        ax.set_ylabel("share of customers")
+        ax.legend()
 
     if spend:
-        fig = Figure(figsize=(4.5 * len(spend), 4.2))
-        FigureCanvasAgg(fig)
-        for i, (h, entry) in enumerate(sorted(spend.items(), key=lambda kv: int(kv[0]))):
-            ax = fig.add_subplot(1, len(spend), i + 1)
-            deciles = np.arange(1, len(entry["deciles"]["forecast"]) + 1)
-            ax.bar(deciles - 0.2, entry["deciles"]["forecast"], width=0.4, label="forecast")
-            ax.bar(deciles + 0.2, entry["deciles"]["actual"], width=0.4, label="actual")
-            ax.set_title(f"spend in the next {h} days, by forecast decile")
-            ax.set_xlabel("decile of expected_spend (10 = highest)")
-            ax.set_ylabel("total spend")
-            ax.legend()
-        fig.tight_layout()
-        paths.append(report / "spend_deciles.png")
-        fig.savefig(paths[-1], dpi=90)
+        with _figure(report / "spend_deciles.png", (4.5 * len(spend), 4.2), paths) as fig:
+            for i, (h, entry) in enumerate(sorted(spend.items(), key=lambda kv: int(kv[0]))):
+                ax = fig.add_subplot(1, len(spend), i + 1)
+                deciles = np.arange(1, len(entry["deciles"]["forecast"]) + 1)
+                ax.bar(deciles - 0.2, entry["deciles"]["forecast"], width=0.4, label="forecast")
+                ax.bar(deciles + 0.2, entry["deciles"]["actual"], width=0.4, label="actual")
+                ax.set_title(f"spend in the next {h} days, by forecast decile")
+                ax.set_xlabel("decile of expected_spend (10 = highest)")
+                ax.set_ylabel("total spend")
+                ax.legend()
 
     model = scorer.churn.classifier_ if scorer.churn is not None else None
     if model is not None:
         imp = sorted(model.feature_importance().items(), key=lambda kv: kv[1])[-20:]
-        fig = Figure(figsize=(6, 6))
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
-        ax.barh([k for k, _ in imp], [v for _, v in imp])
-        ax.set_title(f"churn model ({scorer.horizon_days}d): feature importance (gain)")
-        fig.tight_layout()
-        paths.append(report / "feature_importance.png")
-        fig.savefig(paths[-1], dpi=90)
+        with _figure(report / "feature_importance.png", (6, 6), paths) as fig:
+            ax = fig.add_subplot(1, 1, 1)
+            ax.barh([k for k, _ in imp], [v for _, v in imp])
+            ax.set_title(f"churn model ({scorer.horizon_days}d): feature importance (gain)")
     return paths
+
+
+def flat_metrics(metrics: dict, prefix: str = "") -> dict:
+    """The figures of an evaluation as MLflow metrics: ``<prefix><who>_<metric>_<h>d`` and the curve's and spend's."""
+    flat = {}
+    for w, entry in metrics["horizons"].items():
+        for who, m in entry.items():
+            for k in ("auc", "brier", "log_loss"):
+                flat[f"{prefix}{who}_{k}_{w}d"] = m[k]
+    for who in ("served", "bgnbd"):
+        flat[f"{prefix}{who}_concordance"] = metrics["concordance"][who]
+        flat[f"{prefix}{who}_integrated_brier"] = metrics["next_purchase"][who]["integrated_brier"]
+        flat[f"{prefix}{who}_median_coverage"] = metrics["next_purchase"][who]["median_coverage"]
+    for h, entry in metrics.get("spend", {}).items():
+        for who in ("served", "bgnbd_gg", "past_spend"):
+            for k in ("spearman", "normalized_gini", "top10_share", "total_ratio", "decile_error"):
+                flat[f"{prefix}spend_{who}_{k}_{h}d"] = entry[who][k]
+    return flat
 
 
 def _log_to_mlflow(metrics: dict, report: Path, workspace: Workspace) -> None:
@@ -382,20 +392,6 @@ def _log_to_mlflow(metrics: dict, report: Path, workspace: Workspace) -> None:
         run.log_params({"as_of": metrics["as_of"], "horizon_days": metrics["horizon_days"],
                         **{f"data_{k}": v for k, v in metrics["data"].items()}})
         run.set_tag("rules_version", tracking.rules_version(workspace.rules_path))
-        flat = {}
-        for w, entry in metrics["horizons"].items():
-            for who, m in entry.items():
-                for k in ("auc", "brier", "log_loss"):
-                    flat[f"{who}_{k}_{w}d"] = m[k]
-        for who in ("served", "bgnbd"):
-            flat[f"{who}_concordance"] = metrics["concordance"][who]
-            flat[f"{who}_integrated_brier"] = metrics["next_purchase"][who]["integrated_brier"]
-            flat[f"{who}_median_coverage"] = metrics["next_purchase"][who]["median_coverage"]
-        for h, entry in metrics.get("spend", {}).items():
-            for who in ("served", "bgnbd_gg", "past_spend"):
-                for k in ("spearman", "normalized_gini", "top10_share", "total_ratio", "decile_error"):
-                    flat[f"spend_{who}_{k}_{h}d"] = entry[who][k]
-        flat["training_seconds"] = metrics["training_seconds"]
-        run.log_metrics(flat)
+        run.log_metrics({**flat_metrics(metrics), "training_seconds": metrics["training_seconds"]})
         run.set_tag("served_sources", json.dumps(metrics["sources"]))
         run.log_artifacts(report, "report")

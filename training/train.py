@@ -311,14 +311,9 @@ def _log_evaluation(run, evaluation: dict) -> None:
     """The evaluation report and plots under ``evaluation/``, its figures as ``eval_*`` metrics."""
     import shutil
 
-    flat = {}
-    for w, entry in evaluation["horizons"].items():
-        for who, m in entry.items():
-            for k in ("auc", "brier", "log_loss"):
-                flat[f"eval_{who}_{k}_{w}d"] = m[k]
-    for who in ("served", "bgnbd"):
-        flat[f"eval_{who}_concordance"] = evaluation["concordance"][who]
-    run.log_metrics(flat)
+    from .evaluation import flat_metrics
+
+    run.log_metrics(flat_metrics(evaluation, prefix="eval_"))
     run.set_tag("evaluation", f"the recipe fitted to {evaluation['as_of']}, judged on the "
                               f"{evaluation['horizon_days']} days after (crmid evaluate's protocol)")
     run.log_artifacts(evaluation["report_dir"], "evaluation")
