@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import io
 import logging
+import os
 import sys
 import warnings
 
@@ -250,11 +251,16 @@ def main(argv: list[str] | None = None) -> int:
             with contextlib.redirect_stderr(held) if held is not None else contextlib.nullcontext():
                 workspace = _workspace(args)
                 code = int(args.func(args, workspace) or 0)
+                # a reader that closed the pipe early shows here, not in the flush at exit, where
+                # Python would print "Exception ignored ... BrokenPipeError" after the command ended
+                sys.stdout.flush()
             if code and held is not None:
                 sys.stderr.write(held.getvalue())
             return code
         except BrokenPipeError:
-            # `crmid retain | head`: the reader has what it wanted; say nothing more
+            # `crmid retain | head`: the reader has what it wanted; say nothing more. What is
+            # still buffered goes nowhere (the documented recipe: stdout onto /dev/null)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.stderr.close()
             return EXIT_OK
         except Exception as exc:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import assert_quiet, readme_block, run, serve, transactions_body
+from .conftest import assert_quiet, clean_env, readme_block, run, serve, transactions_body
 
 pytestmark = pytest.mark.slow
 
@@ -177,3 +178,14 @@ def test_model_show_prints_the_champions_card(session):
     assert "| churn |" in card and "BG/NBD" in card and "## Spend forecast" in card
     served = service.get("/v1/version").json()["model_card"]
     assert served["model"]["version"] in ("crmid-customer/1", "1") and served["data"]["as_of"] == "1998-03-31"
+
+
+def test_retain_into_a_pipe_the_reader_closed_ends_quietly(session):
+    """`crmid retain | head`: the reader stops early; crmid exits 0 and prints nothing more."""
+    cwd, _, _ = session
+    proc = subprocess.Popen(["crmid", "retain", "--top", "200", "--format", "csv"], cwd=cwd, env=clean_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `head` once it has its lines: every later write meets a closed pipe
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0
+    assert err == b""
