@@ -41,6 +41,8 @@ VOCABULARY = {
     "--encoding": ("NAME", "text encoding of CSV input, e.g. latin-1 (default utf-8)"),
     "--dedupe": (None, "remove fully duplicated rows (they are reported either way)"),
     "--format": ("FORMAT", "how the result is printed: text, table, csv or markdown for people, json for programs"),
+    "--lang": ("LANG", "language of the rules' reasons and action texts: en (plain English, default) or zh "
+                       "(Chinese, the textbook's terms); env CRMID_LANG"),
 }
 
 #: old spellings that still work, with a note on stderr, and are hidden from the help
@@ -165,10 +167,14 @@ def _subcommands(parser: argparse.ArgumentParser):
             yield from action.choices.values()
 
 
+#: options of some commands that set a workspace setting (option > environment > default too)
+_COMMAND_SETTINGS = ("lang",)
+
+
 def _workspace(args):
     from crmid.config import Workspace
 
-    fields = {dest for dest, _, _ in _WORKSPACE_OPTIONS.values()}
+    fields = {dest for dest, _, _ in _WORKSPACE_OPTIONS.values()} | set(_COMMAND_SETTINGS)
     return Workspace.resolve(**{k: v for k, v in vars(args).items() if k in fields})
 
 

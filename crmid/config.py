@@ -18,6 +18,7 @@ setting                       environment                            default
 ``model_uri``                 ``CRMID_MODEL_URI``                    ``models:/<model_name>@<model_alias>``
 ``store_url``                 ``CRMID_STORE_URL``                    ``sqlite:///<work_dir>/scores.db``
 ``rules_path``                ``CRMID_RULES_PATH``                   the packaged ``rules/config/default.yaml``
+``lang``                      ``CRMID_LANG``                         ``en`` (reasons and action texts; ``zh``: Chinese)
 ``monitoring_config``         ``CRMID_MONITORING_CONFIG``            the packaged ``monitoring/config/default.yaml``
 ``api_token``                 ``CRMID_API_TOKEN``                    none (the API is open; reloads refused)
 ``max_body_bytes``            ``CRMID_MAX_BODY_BYTES``               5,000,000
@@ -37,8 +38,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# plain constants of the rules (no engine is loaded): the languages decisions are explained in
+from crmid.rules.decision_table import DEFAULT_LANG, LANGUAGES
 
 __all__ = ["STORE_DISABLED", "Workspace"]
 
@@ -78,6 +82,8 @@ class Workspace(BaseSettings):
     model_uri: str | None = None
     store_url: str | None = None
     rules_path: str | None = None
+    #: language of the rules' reasons and action texts (``crmid score --lang``, ``?lang=``)
+    lang: str = DEFAULT_LANG
     monitoring_config: str | None = None
     api_token: SecretStr | None = None
     max_body_bytes: int = Field(5_000_000, gt=0)
@@ -89,6 +95,13 @@ class Workspace(BaseSettings):
     mlflow_run_id: str | None = Field(None, validation_alias=_env("mlflow_run_id"))
 
     _sources: dict[str, str] | None = PrivateAttr(None)
+
+    @field_validator("lang")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"lang (CRMID_LANG, --lang) = {value!r}: expected one of {', '.join(LANGUAGES)}")
+        return value
 
     @model_validator(mode="after")
     def _fill_locations(self) -> Workspace:

@@ -83,7 +83,7 @@ def run_demo(workspace: Workspace) -> int:
     tx_path = write_table_atomic(transactions, workspace.work_dir / "cdnow.parquet")
     store = open_store(workspace.store_url) if workspace.store_enabled else None
     summary = run_batch(transactions=tx_path, as_of=as_of, out=workspace.work_dir / "scores.parquet",
-                        context=load_context(workspace), store=store)
+                        context=load_context(workspace), store=store, lang=workspace.lang)
     print(summary.lines())
     if store is None:
         return 0

@@ -31,6 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 from crmid._lazy import lazy_exports
 
+# the languages are plain constants (no engine, no durable-rules): cheap to import here
+from .decision_table import DEFAULT_LANG
+
 if TYPE_CHECKING:
     from .engine import RulesEngine
 
@@ -77,11 +80,11 @@ def default_engine() -> RulesEngine:
         return _DEFAULT
 
 
-def decide(facts: Mapping[str, Any]) -> dict:
+def decide(facts: Mapping[str, Any], lang: str = DEFAULT_LANG) -> dict:
     """Decide one customer with the default engine (see :meth:`RulesEngine.decide`)."""
-    return default_engine().decide(facts)
+    return default_engine().decide(facts, lang)
 
 
-def decide_frame(frame):
+def decide_frame(frame, *, lang: str = DEFAULT_LANG):
     """Decide a frame of customers with the default engine (see :meth:`RulesEngine.decide_frame`)."""
-    return default_engine().decide_frame(frame)
+    return default_engine().decide_frame(frame, lang=lang)

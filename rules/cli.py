@@ -1,7 +1,8 @@
 """``crmid decide`` and ``crmid rules check``: the rules from the command line.
 
 ``crmid decide --input facts.jsonl --out decisions.jsonl`` reads one JSON object of facts per
-line (``-`` = stdin/stdout) and writes one decision per line, in the same order.
+line (``-`` = stdin/stdout) and writes one decision per line, in the same order; ``--lang zh``
+writes the reasons and action texts in Chinese (default: plain English).
 ``crmid rules check FILE`` validates a configuration and prints what it would change against
 the rules in force (the packaged default, or ``--against``).
 
@@ -23,11 +24,30 @@ from crmid.customerbase.cli import DeprecatedAlias, add_format_option, to_json
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["add_commands", "read_facts", "write_decisions"]
+__all__ = ["add_commands", "add_lang_option", "read_facts", "write_decisions"]
 
 # exit codes: 0 ok, 2 bad input or configuration (argparse also uses 2 for bad usage)
 _OK = 0
 _BAD_INPUT = 2
+
+
+def _language(text: str) -> str:
+    from .decision_table import LANGUAGES
+
+    if text not in LANGUAGES:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(LANGUAGES)}, got {text!r}")
+    return text
+
+
+def add_lang_option(parser: argparse.ArgumentParser) -> None:
+    """``--lang LANG``: the language of the reasons and action texts a command writes.
+
+    Not given, it is the workspace's (``CRMID_LANG``, else English): the command reads
+    ``workspace.lang``, which the entry point resolves with this option over the environment.
+    """
+    parser.add_argument("--lang", type=_language, default=None, metavar="LANG",
+                        help="language of reasons and action texts: en (plain English) or zh (Chinese, with the "
+                             "textbook's terms); default: env CRMID_LANG, else en")
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +58,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", "-o", metavar="FILE", help="decisions, one JSON object per line; - = stdout (required)")
     # the vocabulary's name is --out on every command; --output keeps working, with a note
     p.add_argument("--output", dest="out", action=DeprecatedAlias, replacement="--out FILE")
+    add_lang_option(p)
     p.set_defaults(func=_decide)
 
     rules = subparsers.add_parser("rules", help="rules configuration tools")
@@ -136,7 +157,8 @@ def _decide(args: argparse.Namespace, workspace) -> int:
     finally:
         if src is not sys.stdin:
             src.close()
-    decisions = engine.decide_frame(pd.DataFrame.from_records(records)) if records else pd.DataFrame()
+    decisions = (engine.decide_frame(pd.DataFrame.from_records(records), lang=workspace.lang) if records
+                 else pd.DataFrame())
     out = _open_out(args.out)
     try:
         write_decisions(decisions, out)

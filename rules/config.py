@@ -46,6 +46,7 @@ __all__ = [
     "ConfigError",
     "Names",
     "Num",
+    "Opt",
     "Record",
     "RulesConfig",
     "Str",
@@ -111,8 +112,15 @@ class Names:
 
 
 @dataclass(frozen=True)
+class Opt:
+    """A key of a :class:`Record` that may be left out; when present its value has the shape ``value``."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
 class Record:
-    """A mapping with exactly these keys (all required)."""
+    """A mapping with exactly these keys (all required, but those whose shape is an :class:`Opt`)."""
 
     fields: Mapping[str, Any]
 
@@ -139,6 +147,8 @@ ACTION = Record({
     "action": Str(ACTION_CODE, "an action code (lower case letters, digits, _)"),
     "priority": Num(),
     "text": Str(),
+    # the text in Chinese (crmid score --lang zh); without it Chinese decisions show the English text
+    "text_zh": Opt(Str()),
 })
 
 # the sections that belong to no rule family: the version every decision carries, the facts
@@ -209,10 +219,12 @@ def _check_shape(value: Any, spec: Any, key: str, problems: list[str]) -> None:
             if name not in spec.fields:
                 problems.append(f"unknown key {_join(key, name)!r}")
         for name, sub in spec.fields.items():
-            if name not in value:
-                problems.append(f"missing key {_join(key, name)!r}")
-            else:
+            if name in value:
                 _check_shape(value[name], sub, _join(key, name), problems)
+            elif not isinstance(sub, Opt):
+                problems.append(f"missing key {_join(key, name)!r}")
+    elif isinstance(spec, Opt):
+        _check_shape(value, spec.value, key, problems)
     elif isinstance(spec, Table):
         if not isinstance(value, Mapping):
             problems.append(f"{shown} must be a mapping")

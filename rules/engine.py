@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from .config import ConfigError, RulesConfig, diff_configs, load_config
+from .decision_table import DEFAULT_LANG
 from .rulesets import CompiledRules
 
 __all__ = ["RulesEngine"]
@@ -69,13 +70,16 @@ class RulesEngine:
         return copy.deepcopy(self._compiled.config.section("facts"))
 
     # ----------------------------------------------------------------------------------------
-    def decide(self, facts: Mapping[str, Any]) -> dict:
+    def decide(self, facts: Mapping[str, Any], lang: str = DEFAULT_LANG) -> dict:
         """Decide one customer.
 
         Parameters
         ----------
         facts : mapping
             The customer's facts (see :mod:`rules.facts`); only ``customer_id`` is required.
+        lang : str
+            Language of the reasons and of ``action_text``: ``en`` (plain English, the default)
+            or ``zh`` (Chinese, with the textbook's terms). The decision itself is the same.
 
         Returns
         -------
@@ -84,17 +88,22 @@ class RulesEngine:
             ``value_type``, ``lifecycle_stage``, ``temperature``, ``purchase_type``,
             ``man_class``, ``six_c_score``, ``six_c_grade``, ``distributor_score``,
             ``distributor_fit``, ``churn_risk``, ``action``, ``action_text``, ``priority``,
-            ``reasons`` (list of ``{"rule", "reason"}`` in firing order) and ``rules_version``.
+            ``reasons`` (list of ``{"rule", "reason", "term"}`` in firing order; ``term``, the
+            textbook's Chinese term, only where the rule has one, in every language) and
+            ``rules_version``.
 
         Raises
         ------
         rules.FactsError
             A field has the wrong type or is out of its domain.
+        ValueError
+            ``lang`` is not a language of :data:`rules.decision_table.LANGUAGES`.
         """
         # one read of the reference: the whole evaluation uses this configuration
-        return self._compiled.decide_one(facts)
+        return self._compiled.decide_one(facts, lang)
 
-    def decide_frame(self, frame: pd.DataFrame, *, reasons_json: bool = False) -> pd.DataFrame:
+    def decide_frame(self, frame: pd.DataFrame, *, reasons_json: bool = False,
+                     lang: str = DEFAULT_LANG) -> pd.DataFrame:
         """Decide every row of a facts frame (the batch fast path).
 
         Parameters
@@ -103,6 +112,11 @@ class RulesEngine:
             Columns named as the facts; ``six_c`` / ``distributor_criteria`` as dict columns or
             flattened (``six_c_character``, ``distributor_reputation`` ...). NaN/None = absent.
             Other columns are ignored.
+        reasons_json : bool
+            Also return the reasons as JSON text (see below).
+        lang : str
+            Language of the reasons and texts, as in :meth:`decide`; chosen per call, the
+            compiled rules are the same.
 
         Returns
         -------
@@ -112,7 +126,7 @@ class RulesEngine:
             ``reasons_json`` also ``reasons_json``: the reasons as JSON text (built once per
             distinct list, far cheaper than encoding a million lists).
         """
-        return self._compiled.decide_frame(frame, reasons_json=reasons_json)
+        return self._compiled.decide_frame(frame, reasons_json=reasons_json, lang=lang)
 
     def reload(self, path: str | Path | None = None) -> dict:
         """Validate a configuration file and put it in force without a restart.

@@ -8,7 +8,7 @@ stage. Anyone with one of them is a customer (whose stage may still be ``not_ass
 from __future__ import annotations
 
 from .config import DAYS, TREND, Record, RulesConfig, check_below
-from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .decision_table import NUMBER, Cond, DecisionTable, Rule, Text, fmt, missing
 from .family import LABEL, Output, RuleFamily
 
 __all__ = ["FAMILY", "tables"]
@@ -22,25 +22,36 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
     out = "lifecycle_stage"
     rules = [
         Rule("lifecycle.acquisition", (missing("frequency"), missing("recency_days"), missing("value_percentile")),
-             {out: "acquisition"}, "No purchase and no value on record -> potential acquisition stage (潜在获取期)"),
-        Rule("lifecycle.not_assessed.recency", (missing("recency_days"),), {out: "not_assessed"},
-             "Days since last purchase unknown: lifecycle stage not assessed"),
-        Rule("lifecycle.termination", (Cond("recency_days", ">=", term),), {out: "termination"},
-             f"No purchase for >= {fmt(term)} days -> termination stage (终止期)"),
-        Rule("lifecycle.decline.recency", (Cond("recency_days", ">=", decl),), {out: "decline"},
-             f"No purchase for >= {fmt(decl)} days -> decline stage (衰退期)"),
-        Rule("lifecycle.decline.trend", (Cond("spend_trend", "<", down),), {out: "decline"},
-             f"Spend trend < {fmt(down)} -> decline stage (衰退期)"),
-        Rule("lifecycle.growth.new", (Cond("tenure_days", "<", young),), {out: "growth"},
-             f"Customer for < {fmt(young)} days -> growth stage (成长期)"),
-        Rule("lifecycle.growth.trend", (Cond("spend_trend", ">=", up),), {out: "growth"},
-             f"Spend trend >= {fmt(up)} -> growth stage (成长期)"),
+             {out: "acquisition"}, Text(
+                 "No purchase and no value on record -> potential acquisition stage",
+                 "没有购买记录，也没有价值记录 -> 处于潜在获取期"), term="潜在获取期"),
+        Rule("lifecycle.not_assessed.recency", (missing("recency_days"),), {out: "not_assessed"}, Text(
+            "Days since last purchase unknown: lifecycle stage not assessed",
+            "距上次购买的天数未知：不评定生命周期阶段")),
+        Rule("lifecycle.termination", (Cond("recency_days", ">=", term),), {out: "termination"}, Text(
+            f"No purchase for >= {fmt(term)} days -> termination stage",
+            f"已有 >= {fmt(term)} 天没有购买 -> 处于终止期"), term="终止期"),
+        Rule("lifecycle.decline.recency", (Cond("recency_days", ">=", decl),), {out: "decline"}, Text(
+            f"No purchase for >= {fmt(decl)} days -> decline stage",
+            f"已有 >= {fmt(decl)} 天没有购买 -> 处于衰退期"), term="衰退期"),
+        Rule("lifecycle.decline.trend", (Cond("spend_trend", "<", down),), {out: "decline"}, Text(
+            f"Spend trend < {fmt(down)} -> decline stage",
+            f"消费趋势 < {fmt(down)} -> 处于衰退期"), term="衰退期"),
+        Rule("lifecycle.growth.new", (Cond("tenure_days", "<", young),), {out: "growth"}, Text(
+            f"Customer for < {fmt(young)} days -> growth stage",
+            f"成为客户 < {fmt(young)} 天 -> 处于成长期"), term="成长期"),
+        Rule("lifecycle.growth.trend", (Cond("spend_trend", ">=", up),), {out: "growth"}, Text(
+            f"Spend trend >= {fmt(up)} -> growth stage",
+            f"消费趋势 >= {fmt(up)} -> 处于成长期"), term="成长期"),
         Rule("lifecycle.maturity", (Cond("tenure_days", ">=", young), Cond("spend_trend", ">=", down)),
-             {out: "maturity"},
-             f"Customer for >= {fmt(young)} days, spend trend between {fmt(down)} and {fmt(up)} "
-             f"-> maturity stage (成熟期)"),
-        Rule("lifecycle.not_assessed", (), {out: "not_assessed"},
-             "Tenure or spend trend unknown: lifecycle stage not assessed"),
+             {out: "maturity"}, Text(
+                 f"Customer for >= {fmt(young)} days, spend trend between {fmt(down)} and {fmt(up)} "
+                 f"-> maturity stage",
+                 f"成为客户 >= {fmt(young)} 天，消费趋势在 {fmt(down)} 与 {fmt(up)} 之间 -> 处于成熟期"),
+             term="成熟期"),
+        Rule("lifecycle.not_assessed", (), {out: "not_assessed"}, Text(
+            "Tenure or spend trend unknown: lifecycle stage not assessed",
+            "客户时长或消费趋势未知：不评定生命周期阶段")),
     ]
     inputs = {"frequency": NUMBER, "recency_days": NUMBER, "value_percentile": NUMBER, "spend_trend": NUMBER,
               "tenure_days": NUMBER}

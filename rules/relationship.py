@@ -7,7 +7,7 @@ cuts are in the configuration (``relationship``).
 from __future__ import annotations
 
 from .config import PROBABILITY, Record, RulesConfig
-from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .decision_table import NUMBER, Cond, DecisionTable, Rule, Text, fmt, missing
 from .family import LABEL, Output, RuleFamily
 
 __all__ = ["FAMILY", "tables"]
@@ -21,20 +21,25 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
     rich, poor = Cond("value_percentile", ">=", pr), Cond("value_percentile", "<", pr)
     out = "relationship_type"
     rules = [
-        Rule("relationship.not_assessed.loyalty", (missing("loyalty"),), {out: "not_assessed"},
-             "Loyalty unknown: relationship type not assessed"),
-        Rule("relationship.not_assessed.profit", (missing("value_percentile"),), {out: "not_assessed"},
-             "Value percentile unknown: relationship type not assessed"),
-        Rule("relationship.partner", (loyal, rich), {out: "partner"},
-             f"Loyalty >= {fmt(lo)} and value percentile >= {fmt(pr)} -> partner (伙伴): hold on tight"),
-        Rule("relationship.functional", (disloyal, rich), {out: "functional"},
-             f"Loyalty < {fmt(lo)} but value percentile >= {fmt(pr)} -> functional (功能): "
-             f"high value but easily poached"),
-        Rule("relationship.emotional", (loyal, poor), {out: "emotional"},
-             f"Loyalty >= {fmt(lo)} but value percentile < {fmt(pr)} -> emotional (感情): "
-             f"loyal advocate, cherish"),
-        Rule("relationship.acquaintance", (disloyal, poor), {out: "acquaintance"},
-             f"Loyalty < {fmt(lo)} and value percentile < {fmt(pr)} -> acquaintance (认识)"),
+        Rule("relationship.not_assessed.loyalty", (missing("loyalty"),), {out: "not_assessed"}, Text(
+            "Loyalty unknown: relationship type not assessed",
+            "忠诚度未知：不评定顾客关系类型")),
+        Rule("relationship.not_assessed.profit", (missing("value_percentile"),), {out: "not_assessed"}, Text(
+            "Value percentile unknown: relationship type not assessed",
+            "价值百分位未知：不评定顾客关系类型")),
+        Rule("relationship.partner", (loyal, rich), {out: "partner"}, Text(
+            f"Loyalty >= {fmt(lo)} and value percentile >= {fmt(pr)} -> partner: hold on tight",
+            f"忠诚度 >= {fmt(lo)} 且价值百分位 >= {fmt(pr)} -> 伙伴关系：要紧紧抓住"), term="伙伴"),
+        Rule("relationship.functional", (disloyal, rich), {out: "functional"}, Text(
+            f"Loyalty < {fmt(lo)} but value percentile >= {fmt(pr)} -> functional: high value but easily poached",
+            f"忠诚度 < {fmt(lo)} 但价值百分位 >= {fmt(pr)} -> 功能关系：价值高，但容易被竞争对手挖走"),
+            term="功能"),
+        Rule("relationship.emotional", (loyal, poor), {out: "emotional"}, Text(
+            f"Loyalty >= {fmt(lo)} but value percentile < {fmt(pr)} -> emotional: loyal advocate, cherish",
+            f"忠诚度 >= {fmt(lo)} 但价值百分位 < {fmt(pr)} -> 感情关系：忠诚的拥护者，应当珍惜"), term="感情"),
+        Rule("relationship.acquaintance", (disloyal, poor), {out: "acquaintance"}, Text(
+            f"Loyalty < {fmt(lo)} and value percentile < {fmt(pr)} -> acquaintance",
+            f"忠诚度 < {fmt(lo)} 且价值百分位 < {fmt(pr)} -> 认识关系"), term="认识"),
     ]
     return [DecisionTable("relationship", {"loyalty": NUMBER, "value_percentile": NUMBER}, rules, (out,))]
 

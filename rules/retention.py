@@ -37,9 +37,9 @@ from .config import (
     Table,
     check_descending,
 )
-from .decision_table import CATEGORY, NUMBER, Cond, DecisionTable, Rule, fmt, missing
+from .decision_table import CATEGORY, NUMBER, Cond, DecisionTable, Rule, Text, fmt, missing
 from .family import LABEL, TEXT, Output, RuleFamily
-from .value_tier import TIER_LABELS
+from .value_tier import TIER_LABELS, TIER_TERMS
 
 __all__ = ["ACTION_OUTPUTS", "ADJUSTMENT_OUTPUTS", "FAMILY", "LIFECYCLE_STAGES", "tables"]
 
@@ -58,46 +58,82 @@ _CUSTOMER_STAGES = tuple(s for s in LIFECYCLE_STAGES if s != "acquisition")
 # the action table has a column per churn band, and one for customers whose churn is unknown
 _BANDS_AND_UNKNOWN = (*CHURN_BANDS, "unknown")
 
+# churn risk band (and "unknown": no churn probability) -> how a reason says it
+_RISK_NAMES = {
+    "low": Text("low churn risk", "流失风险低"),
+    "medium": Text("medium churn risk", "流失风险中等"),
+    "high": Text("high churn risk", "流失风险高"),
+    "critical": Text("critical churn risk", "流失风险极高"),
+    "unknown": Text("unknown churn risk", "流失风险未知"),
+}
+# MAN class -> how a prospect reason names it (the textbook's M·A·N 法则)
+_MAN_CLASS_NAMES = {
+    "qualified": Text("qualified", "合格"),
+    "cultivate_need": Text("cultivate_need", "需培养需求"),
+    "find_decision_maker": Text("find_decision_maker", "需找到决策人"),
+    "check_financing": Text("check_financing", "需核查购买能力"),
+    "low_priority": Text("low_priority", "低优先级"),
+    "not_prospect": Text("not_prospect", "不是潜在顾客"),
+    "not_assessed": Text("not_assessed", "未审查"),
+}
+# (family, label) -> why a priority adjustment applies, and the textbook's term for the label
 _ADJUSTMENT_WHY = {
-    ("value_type", "maintain"): "most profitable, maintain (重点维系)",
-    ("value_type", "develop"): "can become the most profitable, develop (加强联系)",
-    ("value_type", "retain"): "losing value, retain (设法挽留)",
-    ("relationship_type", "partner"): "partner (伙伴): hold on tight",
-    ("relationship_type", "functional"): "functional (功能): high value but easily poached",
-    ("relationship_type", "emotional"): "emotional (感情): loyal advocate",
-    ("relationship_type", "acquaintance"): "acquaintance (认识)",
-    ("customer_kind", "transactional"): "transactional (交易型): buys on price only",
-    ("customer_kind", "relationship"): "relationship customer (关系型)",
-    ("temperature", "hot"): "hot prospect (热客): likely to order within a month",
-    ("temperature", "warm"): "warm prospect (暖客): likely to order within three months",
-    ("temperature", "cold"): "cold prospect (冷客)",
+    ("value_type", "maintain"): (Text("most profitable, maintain", "最有利可图，重点维系"), "重点维系"),
+    ("value_type", "develop"): (Text("can become the most profitable, develop",
+                                     "有望成为最有利可图的客户，加强联系"), "加强联系"),
+    ("value_type", "retain"): (Text("losing value, retain", "价值正在流失，设法挽留"), "设法挽留"),
+    ("relationship_type", "partner"): (Text("partner: hold on tight", "伙伴关系，要紧紧抓住"), "伙伴"),
+    ("relationship_type", "functional"): (Text("functional: high value but easily poached",
+                                               "功能关系，价值高但容易被竞争对手挖走"), "功能"),
+    ("relationship_type", "emotional"): (Text("emotional: loyal advocate", "感情关系，忠诚的拥护者"), "感情"),
+    ("relationship_type", "acquaintance"): (Text("acquaintance", "认识关系"), "认识"),
+    ("customer_kind", "transactional"): (Text("transactional: buys on price only", "交易型客户，只看价格购买"),
+                                         "交易型"),
+    ("customer_kind", "relationship"): (Text("relationship customer", "关系型客户"), "关系型"),
+    ("temperature", "hot"): (Text("hot prospect: likely to order within a month", "热客，可能在一个月内订货"),
+                             "热客"),
+    ("temperature", "warm"): (Text("warm prospect: likely to order within three months",
+                                   "暖客，可能在三个月内订货"), "暖客"),
+    ("temperature", "cold"): (Text("cold prospect", "冷客"), "冷客"),
 }
 
 
 def _action(entry: dict) -> dict:
-    return {"action": entry["action"], "action_text": entry["text"], "base_priority": entry["priority"]}
+    # the Chinese text is optional in the configuration: without it, Chinese decisions show the English one
+    text = Text(entry["text"], entry.get("text_zh", entry["text"]))
+    return {"action": entry["action"], "action_text": text, "base_priority": entry["priority"]}
 
 
 def _signed(x: float) -> str:
     return f"+{fmt(x)}" if x >= 0 else fmt(x)
 
 
+def _then(entry: dict) -> Text:
+    """What an action rule leads to: the action code and its priority."""
+    return Text(f"{entry['action']} (priority {fmt(entry['priority'])})",
+                f"{entry['action']}（优先级 {fmt(entry['priority'])}）")
+
+
 def tables(config: RulesConfig) -> list[DecisionTable]:
     """Churn risk, the two action tables and the priority adjustment tables, in order."""
     cuts = config.section("churn_risk")["cut_points"]
     churn_rules = [Rule("churn.not_assessed", (missing("churn_probability"),), {"churn_risk": "not_assessed"},
-                        "Churn probability unknown: churn risk not assessed")]
+                        Text("Churn probability unknown: churn risk not assessed", "流失概率未知：不评定流失风险"))]
     for band in reversed(CHURN_BANDS[1:]):
         churn_rules.append(Rule(f"churn.{band}", (Cond("churn_probability", ">=", cuts[band]),),
-                                {"churn_risk": band}, f"Churn probability >= {fmt(cuts[band])} -> {band} churn risk"))
+                                {"churn_risk": band}, Text(
+                                    f"Churn probability >= {fmt(cuts[band])} -> {_RISK_NAMES[band].en}",
+                                    f"流失概率 >= {fmt(cuts[band])} -> {_RISK_NAMES[band].zh}")))
     churn_rules.append(Rule("churn.low", (Cond("churn_probability", "<", cuts["medium"]),), {"churn_risk": "low"},
-                            f"Churn probability < {fmt(cuts['medium'])} -> low churn risk"))
+                            Text(f"Churn probability < {fmt(cuts['medium'])} -> {_RISK_NAMES['low'].en}",
+                                 f"流失概率 < {fmt(cuts['medium'])} -> {_RISK_NAMES['low'].zh}")))
 
     cfg = config.section("retention")
     prospect = Cond("lifecycle_stage", "==", "acquisition")
     prospect_rules = [
-        Rule(f"retention.prospect.{cls}", (prospect, Cond("man_class", "==", cls)), _action(entry),
-             f"Prospect with MAN class {cls} -> {entry['action']} (priority {fmt(entry['priority'])})")
+        Rule(f"retention.prospect.{cls}", (prospect, Cond("man_class", "==", cls)), _action(entry), Text(
+            f"Prospect with MAN class {cls} -> {_then(entry).en}",
+            f"尚无购买记录，M·A·N 审查结果为「{_MAN_CLASS_NAMES[cls].zh}」-> {_then(entry).zh}"))
         for cls in MAN_CLASSES for entry in [cfg["prospect_actions"][cls]]
     ]
 
@@ -107,23 +143,26 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
     if let_go["tiers"]:
         customer_rules.append(Rule(
             "retention.let_go", (customer, Cond("value_tier", "in", tuple(let_go["tiers"])), Cond("profit", "<", 0)),
-            _action(let_go),
-            f"{'/'.join(let_go['tiers'])} tier with negative profit: costs more than it brings -> "
-            f"{let_go['action']} (priority {fmt(let_go['priority'])})"))
+            _action(let_go), Text(
+                f"{'/'.join(let_go['tiers'])} tier with negative profit: costs more than it brings -> "
+                f"{_then(let_go).en}",
+                f"{'/'.join(TIER_TERMS[t] for t in let_go['tiers'])}层级且利润为负：成本高于带来的收益 -> "
+                f"{_then(let_go).zh}")))
     for tier in TIERS:
         for band in _BANDS_AND_UNKNOWN:
             entry = cfg["actions"][tier][band]
             risk = "not_assessed" if band == "unknown" else band
-            said = "unknown churn risk" if band == "unknown" else f"{band} churn risk"
+            label = TIER_LABELS[tier]
             customer_rules.append(Rule(
                 f"retention.{tier}.{band}",
-                (customer, Cond("value_tier", "==", tier), Cond("churn_risk", "==", risk)), _action(entry),
-                f"{TIER_LABELS[tier][0].upper()}{TIER_LABELS[tier][1:]} tier with {said} -> {entry['action']} "
-                f"(priority {fmt(entry['priority'])})"))
+                (customer, Cond("value_tier", "==", tier), Cond("churn_risk", "==", risk)), _action(entry), Text(
+                    f"{label.en[0].upper()}{label.en[1:]} tier with {_RISK_NAMES[band].en} -> {_then(entry).en}",
+                    f"{label.zh}，{_RISK_NAMES[band].zh} -> {_then(entry).zh}")))
     un = cfg["unassessed"]
     customer_rules.append(Rule(
-        "retention.unassessed", (customer, Cond("value_tier", "==", "not_assessed")), _action(un),
-        f"Customer whose value tier is not assessed -> {un['action']} (priority {fmt(un['priority'])})"))
+        "retention.unassessed", (customer, Cond("value_tier", "==", "not_assessed")), _action(un), Text(
+            f"Customer whose value tier is not assessed -> {_then(un).en}",
+            f"价值层级未评定的客户 -> {_then(un).zh}")))
 
     out = [
         DecisionTable("churn_risk", {"churn_probability": NUMBER}, churn_rules, ("churn_risk",)),
@@ -140,7 +179,7 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
         for label, delta in adjustments[family].items():
             if delta == 0:
                 continue
-            why = _ADJUSTMENT_WHY[(family, label)]
+            why, term = _ADJUSTMENT_WHY[(family, label)]
             if family == "temperature":
                 # only prospects someone will actually pursue get more urgent when hot
                 pursued = tuple(c for c in MAN_CLASSES if c != "not_prospect")
@@ -148,7 +187,8 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
             else:
                 when = (customer, Cond(family, "==", label))
             rules.append(Rule(f"retention.adjust.{family}.{label}", when, {field_out: delta},
-                              f"Priority {_signed(delta)}: {why}"))
+                              Text(f"Priority {_signed(delta)}: {why.en}", f"优先级 {_signed(delta)}：{why.zh}"),
+                              term=term))
         if rules:
             inputs = {"lifecycle_stage": CATEGORY, family: CATEGORY}
             if family == "temperature":

@@ -47,7 +47,7 @@ from durable import engine as durable_engine
 from . import families, retention
 from .banding import Cat, event_value, group_rows, table_codes
 from .config import RulesConfig
-from .decision_table import DecisionTable, Rule
+from .decision_table import DEFAULT_LANG, DecisionTable, Rule, Text, check_lang
 from .facts import FactsError, normalize_facts, normalize_frame
 from .family import NUMBER
 from .scorecards import missing_names, weighted_score
@@ -217,19 +217,22 @@ class CompiledRules:
             record[f"{name}_score"] = None if np.isnan(score[0]) else float(score[0])
             record[f"{name}_missing"] = missing_names(int(bits[0]), weights)
 
-    def decide_one(self, facts: Mapping[str, Any]) -> dict:
+    def decide_one(self, facts: Mapping[str, Any], lang: str = DEFAULT_LANG) -> dict:
         """Decide one customer by posting it to every table in turn (the reference path).
 
         Parameters
         ----------
         facts : mapping
             One customer's facts (see :mod:`rules.facts`).
+        lang : str
+            Language of the reasons and texts, one of :data:`rules.decision_table.LANGUAGES`.
 
         Returns
         -------
         dict
             The decision (:attr:`output_columns`).
         """
+        check_lang(lang)
         record = normalize_facts(facts, self._criteria)
         self._scores_one(record)
         reasons = []
@@ -242,8 +245,8 @@ class CompiledRules:
                         record.setdefault(out, None)
                     continue
                 rule, seen = hit
-                record.update(rule.then)
-                reasons.append({"rule": rule.id, "reason": _reason(rule, seen)})
+                record.update({k: _in(v, lang) for k, v in rule.then.items()})
+                reasons.append(_reason(rule, seen, lang))
         if record.get("action") is None:
             raise RulesError(f"no retention action for customer {record['customer_id']!r}")
         priority = record["base_priority"]
@@ -259,17 +262,20 @@ class CompiledRules:
     # ----------------------------------------------------------------------------------------
     # a frame: group, decide distinct inputs once, join back
     # ----------------------------------------------------------------------------------------
-    def decide_frame(self, frame: pd.DataFrame, *, reasons_json: bool = False) -> pd.DataFrame:
+    def decide_frame(self, frame: pd.DataFrame, *, reasons_json: bool = False,
+                     lang: str = DEFAULT_LANG) -> pd.DataFrame:
         """Decide every row of ``frame``; one output row per input row, in the same order.
 
         Rows are grouped per table by the cells of the table's inputs; each group is decided once
         by the engine and the outcome joined back. ``reasons`` holds one list per row; rows with
         the same reasons share one list, so treat them as read-only. With ``reasons_json`` an
-        extra column ``reasons_json`` holds the same lists as JSON text.
+        extra column ``reasons_json`` holds the same lists as JSON text. Reasons and texts are in
+        ``lang``, put in once per distinct outcome (no cost per row).
         """
+        check_lang(lang)
         n = len(frame)
         if 0 < n <= _ONE_BY_ONE_MAX:
-            return self._decide_rows(frame, reasons_json)
+            return self._decide_rows(frame, reasons_json, lang)
         cols = normalize_frame(frame.reset_index(drop=True), self._criteria)
         for name, prefix, weights in self._scorecards:
             score, bits = weighted_score({k: cols[prefix + k] for k in weights}, weights)
@@ -299,12 +305,14 @@ class CompiledRules:
                           for i in rep]
                 hits = self._post_many(table, events)
                 fired_u = np.array([h is not None for h in hits], dtype=bool)
-                reasons_u = [None if h is None else {"rule": h[0].id, "reason": _reason(*h)} for h in hits]
+                # built per distinct outcome of this call, in this call's language: nothing is
+                # kept between calls, so two languages never share a reason
+                reasons_u = [None if h is None else _reason(*h, lang) for h in hits]
                 fired_rows = fired_u[inverse] if len(hits) else np.zeros(n, dtype=bool)
                 # per table: which of its distinct outcomes each row got, and those outcomes' reasons
                 reason_cols.append((inverse if len(hits) else np.zeros(n, dtype=np.int64), reasons_u or [None]))
                 for out in table.outputs:
-                    new = Cat.canonical(inverse, [None if h is None else h[0].then[out] for h in hits])
+                    new = Cat.canonical(inverse, [None if h is None else _in(h[0].then[out], lang) for h in hits])
                     old = cols.get(out)
                     if table.optional and isinstance(old, Cat):
                         # rows this table did not decide keep what an earlier table set
@@ -314,7 +322,7 @@ class CompiledRules:
                     cols[out] = new
         return self._assemble(frame, cols, reason_cols, reasons_json)
 
-    def _decide_rows(self, frame: pd.DataFrame, reasons_json: bool) -> pd.DataFrame:
+    def _decide_rows(self, frame: pd.DataFrame, reasons_json: bool, lang: str) -> pd.DataFrame:
         """A few rows one by one, in :meth:`decide_frame`'s output form (the tests prove the two paths equal)."""
         records = []
         for position, row in enumerate(frame.to_dict("records")):
@@ -322,7 +330,7 @@ class CompiledRules:
             facts = {k: v for k, v in row.items() if v is not None and v is not pd.NA and not (
                 isinstance(v, float) and v != v)}
             try:
-                records.append(self.decide_one(facts))
+                records.append(self.decide_one(facts, lang))
             except FactsError as exc:
                 # named by row, as the fast path names it
                 raise FactsError(exc.field, exc.value, exc.expected, row=position,
@@ -378,11 +386,17 @@ class CompiledRules:
         return total
 
 
-def _reason(rule: Rule, seen: Mapping[str, Any]) -> str:
-    fields = rule.reason_fields()
-    if not fields:
-        return rule.reason
-    return rule.reason.format(**{f: seen.get(f) for f in fields})
+def _reason(rule: Rule, seen: Mapping[str, Any], lang: str) -> dict:
+    """One reason of a decision: the rule's id, its text in ``lang`` and its textbook term, if any."""
+    reason = {"rule": rule.id, "reason": rule.text(lang, seen)}
+    if rule.term is not None:
+        reason["term"] = rule.term
+    return reason
+
+
+def _in(value: Any, lang: str) -> Any:
+    """An output value as decided in ``lang``: a :class:`Text` becomes its text, anything else stays."""
+    return value.get(lang) if isinstance(value, Text) else value
 
 
 def _join_reasons(reason_cols: list[tuple[np.ndarray, list]], n: int, *,

@@ -8,7 +8,7 @@ the next purchase.
 from __future__ import annotations
 
 from .config import DAYS, PROBABILITY, Record, RulesConfig, check_below
-from .decision_table import NUMBER, Cond, DecisionTable, Rule, fmt
+from .decision_table import NUMBER, Cond, DecisionTable, Rule, Text, fmt
 from .family import LABEL, Output, RuleFamily
 
 __all__ = ["FAMILY", "tables"]
@@ -21,20 +21,27 @@ def tables(config: RulesConfig) -> list[DecisionTable]:
     hd, wd = cfg["hot_days_up_to"], cfg["warm_days_up_to"]
     out = "temperature"
     rules = [
-        Rule("temperature.hot", (Cond("p_purchase_30d", ">=", h),), {out: "hot"},
-             f"Probability of buying within 30 days >= {fmt(h)} -> hot (热客)"),
-        Rule("temperature.warm", (Cond("p_purchase_90d", ">=", w),), {out: "warm"},
-             f"Probability of buying within 90 days >= {fmt(w)} -> warm (暖客)"),
+        Rule("temperature.hot", (Cond("p_purchase_30d", ">=", h),), {out: "hot"}, Text(
+            f"Probability of buying within 30 days >= {fmt(h)} -> hot prospect",
+            f"30 天内购买的概率 >= {fmt(h)} -> 热客"), term="热客"),
+        Rule("temperature.warm", (Cond("p_purchase_90d", ">=", w),), {out: "warm"}, Text(
+            f"Probability of buying within 90 days >= {fmt(w)} -> warm prospect",
+            f"90 天内购买的概率 >= {fmt(w)} -> 暖客"), term="暖客"),
         Rule("temperature.cold", (Cond("p_purchase_30d", "<", h), Cond("p_purchase_90d", "<", w)), {out: "cold"},
-             f"Probabilities of buying within 30 days < {fmt(h)} and within 90 days < {fmt(w)} -> cold (冷客)"),
-        Rule("temperature.hot.days", (Cond("expected_days_to_next_purchase", "<=", hd),), {out: "hot"},
-             f"Next purchase expected within {fmt(hd)} days -> hot (热客)"),
-        Rule("temperature.warm.days", (Cond("expected_days_to_next_purchase", "<=", wd),), {out: "warm"},
-             f"Next purchase expected within {fmt(wd)} days -> warm (暖客)"),
-        Rule("temperature.cold.days", (Cond("expected_days_to_next_purchase", ">", wd),), {out: "cold"},
-             f"Next purchase expected after more than {fmt(wd)} days -> cold (冷客)"),
-        Rule("temperature.not_assessed", (), {out: "not_assessed"},
-             "Purchase probabilities and expected days to next purchase unknown: temperature not assessed"),
+             Text(f"Probabilities of buying within 30 days < {fmt(h)} and within 90 days < {fmt(w)} -> cold prospect",
+                  f"30 天内购买的概率 < {fmt(h)}，且 90 天内购买的概率 < {fmt(w)} -> 冷客"), term="冷客"),
+        Rule("temperature.hot.days", (Cond("expected_days_to_next_purchase", "<=", hd),), {out: "hot"}, Text(
+            f"Next purchase expected within {fmt(hd)} days -> hot prospect",
+            f"预计 {fmt(hd)} 天内再次购买 -> 热客"), term="热客"),
+        Rule("temperature.warm.days", (Cond("expected_days_to_next_purchase", "<=", wd),), {out: "warm"}, Text(
+            f"Next purchase expected within {fmt(wd)} days -> warm prospect",
+            f"预计 {fmt(wd)} 天内再次购买 -> 暖客"), term="暖客"),
+        Rule("temperature.cold.days", (Cond("expected_days_to_next_purchase", ">", wd),), {out: "cold"}, Text(
+            f"Next purchase expected after more than {fmt(wd)} days -> cold prospect",
+            f"预计超过 {fmt(wd)} 天后才再次购买 -> 冷客"), term="冷客"),
+        Rule("temperature.not_assessed", (), {out: "not_assessed"}, Text(
+            "Purchase probabilities and expected days to next purchase unknown: temperature not assessed",
+            "购买概率和预计距下次购买的天数都未知：不评定冷热程度")),
     ]
     inputs = {"p_purchase_30d": NUMBER, "p_purchase_90d": NUMBER, "expected_days_to_next_purchase": NUMBER}
     return [DecisionTable("temperature", inputs, rules, (out,))]

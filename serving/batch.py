@@ -4,8 +4,8 @@ A run is one unit
 -----------------
 A run's outputs are three files and, with a store, one stored run: the scores (``--out``), the
 rejects (``--rejects``, default ``<name>.rejects.csv`` beside it) and the run manifest
-(``<name>.manifest.json`` beside it: run id, as-of, model and rules versions, counts, and each
-file's size, row count and SHA-256). Readers see the previous run or the new one, whole:
+(``<name>.manifest.json`` beside it: run id, as-of, model and rules versions, the language of the
+reasons, counts, and each file's size, row count and SHA-256). Readers see the previous run or the new one, whole:
 
 1. the scores and rejects are written under hidden temporary names
    (``.<file>.<run id>.partial``), flushed to disk;
@@ -47,6 +47,7 @@ from crmid.customerbase import read_profiles, read_transactions
 from crmid.customerbase.io import file_sha256, publish_file, table_format, write_table_file
 from crmid.models.spend import spend_totals
 from crmid.progress import StageProgress
+from crmid.rules.decision_table import DEFAULT_LANG, check_lang
 
 from .scoring import ScoringResult, profiles_without, score_customers
 
@@ -110,6 +111,8 @@ class BatchSummary:
     warnings: list[str] = field(default_factory=list)
     #: expected spend of the scored base per horizon (:func:`crmid.models.spend.spend_totals`)
     spend: dict = field(default_factory=dict)
+    #: language of the run's reasons and action texts (``en`` or ``zh``)
+    lang: str = DEFAULT_LANG
 
     def lines(self) -> str:
         stages = ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())
@@ -142,6 +145,7 @@ class BatchSummary:
         return {
             "engine": "local",
             "run_id": self.run_id,
+            "lang": self.lang,
             "counts": {"input_customers": self.input_customers, "scored": self.scored, "rejected": self.rejected},
             "rows": self.rows,
             "files": {"scores": str(self.out), "rejects": str(self.rejects_out),
@@ -232,7 +236,7 @@ def verify_run(manifest_path: str | Path) -> dict:
     Returns
     -------
     dict
-        The manifest: ``run_id``, ``as_of``, ``model_version``, ``rules_version``, ``counts``,
+        The manifest: ``run_id``, ``as_of``, ``model_version``, ``rules_version``, ``lang``, ``counts``,
         ``files`` (per file: ``path``, ``rows``, ``bytes``, ``sha256``) and ``store``.
 
     Raises
@@ -342,6 +346,7 @@ def run_batch(
     encoding: str = "utf-8",
     keep_runs: int | None = DEFAULT_KEEP_RUNS,
     fault_at: str | None = None,
+    lang: str = DEFAULT_LANG,
 ) -> BatchSummary:
     """Score every customer of a transactions file at ``as_of`` and write the results as one unit.
 
@@ -362,6 +367,9 @@ def run_batch(
         Complete runs the store keeps (the newest); None keeps every run.
     fault_at : str, optional
         Tests only: kill the process at this point of :data:`FAULT_POINTS`.
+    lang : str
+        Language of the reasons and action texts (``en`` or ``zh``, the workspace's ``lang``);
+        the manifest and the summary record it.
 
     Raises
     ------
@@ -371,6 +379,7 @@ def run_batch(
     """
     if fault_at is not None and fault_at not in FAULT_POINTS:
         raise ValueError(f"fault point {fault_at!r}: expected one of {', '.join(FAULT_POINTS)}")
+    check_lang(lang)  # refused before any work, as a wrong extension is
     if keep_runs is not None and keep_runs < 1:
         raise ValueError(f"--keep-runs {keep_runs}: keep at least the latest run")
     out = Path(out)
@@ -384,7 +393,7 @@ def run_batch(
         cleaned = recover_outputs(out, rejects_out, store=store)
         summary = _run(transactions=transactions, as_of=as_of, out=out, rejects_out=rejects_out,
                        manifest_path=manifest_path, context=context, customers=customers, columns=columns,
-                       dedupe=dedupe, store=store, encoding=encoding, fault_at=fault_at)
+                       dedupe=dedupe, store=store, encoding=encoding, fault_at=fault_at, lang=lang)
         summary.cleaned = cleaned
         _fault("published", fault_at)
         if store is not None and keep_runs is not None:
@@ -396,7 +405,7 @@ def run_batch(
 
 
 def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Path, context, customers, columns,
-         dedupe, store, encoding, fault_at) -> BatchSummary:
+         dedupe, store, encoding, fault_at, lang) -> BatchSummary:
     progress = StageProgress(_STAGES)
 
     def on_stage(name: str) -> None:
@@ -417,7 +426,7 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
 
     result: ScoringResult = score_customers(
         frame, as_of, scorer=context.require_scorer(), engine=context.engine, profiles=profiles, report=report,
-        on_stage=on_stage,
+        on_stage=on_stage, lang=lang,
     )
     seconds.update(result.seconds)
 
@@ -434,6 +443,7 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
         "as_of": str(_date(as_of)),
         "model_version": context.model_version,
         "rules_version": context.rules_version,
+        "lang": lang,
         "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "counts": {
             "input_customers": input_customers, "scored": len(result.scored), "rejected": rejected_customers,
@@ -510,7 +520,7 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
     summary = BatchSummary(
         input_customers=input_customers, scored=len(result.scored), rejected=rejected_customers,
         out=out, rejects_out=rejects_out, run_id=run_id if store is not None else None, seconds=seconds,
-        rows=report.rows_line(), manifest=manifest_path,
+        rows=report.rows_line(), manifest=manifest_path, lang=lang,
         spend=spend_totals(result.scored, getattr(context.scorer.spend, "interval_", None)),
     )
     if profiles is not None and len(profiles) and report.customers_in and profile_only == len(profiles):

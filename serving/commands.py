@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from crmid.customerbase.cli import add_format_option, add_transaction_arguments, to_json
+from crmid.rules.cli import add_lang_option
 
 __all__ = ["add_commands"]
 
@@ -63,7 +64,7 @@ def _score(args, workspace) -> int:
             customers=args.customers, columns=parse_column_mapping(args.columns), dedupe=args.dedupe,
             rejects_out=args.rejects, store=store, encoding=args.encoding,
             keep_runs=DEFAULT_KEEP_RUNS if args.keep_runs is None else (args.keep_runs or None),
-            fault_at=args.fault_at,
+            fault_at=args.fault_at, lang=workspace.lang,
         )
     finally:
         if store is not None:
@@ -173,6 +174,7 @@ def add_commands(sub) -> None:
     # tests only (the crash-safety test): kill the process with SIGKILL at this point of the run,
     # one of serving.batch.FAULT_POINTS
     p.add_argument("--fault-at", default=None, help=argparse.SUPPRESS)
+    add_lang_option(p)
     add_format_option(p, ("text", "json"), "text")
     p.set_defaults(func=_score)
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from crmid.customerbase import TransactionLog, ValidationReport
 from crmid.models.scorer import OUTPUT_COLUMNS
+from crmid.rules.decision_table import DEFAULT_LANG
 from crmid.rules.families import output_columns
 
 from .customer_facts import build_facts, clv, clv_reference
@@ -82,7 +83,7 @@ class ScoringResult:
     ----------
     scored : pandas.DataFrame
         One row per customer, columns :data:`SCORE_COLUMNS`; ``reasons`` is a JSON list of
-        ``{"rule", "reason"}``.
+        ``{"rule", "reason", "term"}`` (``term`` only where the rule has a textbook term).
     rejects : pandas.DataFrame
         ``customer_id`` and ``reason`` of every input customer not in ``scored``.
     reference : numpy.ndarray
@@ -145,17 +146,19 @@ def decide_stage(
     model_version: str,
     scored_at: pd.Timestamp,
     as_of,
+    lang: str = DEFAULT_LANG,
 ) -> pd.DataFrame:
     """Stage 2: facts and the rules decision, merged into the scored rows (:data:`SCORE_COLUMNS`).
 
     ``profiles`` are joined to the customers of ``predicted``. ``prospects`` are profiles of
     people with no transaction yet: they are decided on their profile alone (MAN, 6C,
-    distributor criteria), with the model fields empty.
+    distributor criteria), with the model fields empty. ``lang`` is the language of the reasons
+    and action texts (``en`` or ``zh``).
     """
     facts = build_facts(predicted, reference=reference, policy=policy, profiles=profiles)
     if prospects is not None and len(prospects):
         facts = pd.concat([facts, prospects.reset_index(drop=True)], ignore_index=True)
-    decisions = engine.decide_frame(facts, reasons_json=True).reset_index(drop=True)
+    decisions = engine.decide_frame(facts, reasons_json=True, lang=lang).reset_index(drop=True)
     # the columns of the families this engine was compiled with
     out_columns = score_columns([c for c in decisions.columns if c != "reasons_json"])
     n = len(facts)
@@ -208,6 +211,7 @@ def score_customers(
     reference: np.ndarray | None = None,
     scored_at: pd.Timestamp | None = None,
     on_stage=None,
+    lang: str = DEFAULT_LANG,
 ) -> ScoringResult:
     """Score every customer known at ``as_of``: the batch job, one customer, or one partition.
 
@@ -228,6 +232,9 @@ def score_customers(
         Time stamp written to every row (default: now, UTC).
     on_stage : callable, optional
         Called with each stage's name as it starts (progress bars).
+    lang : str
+        Language of the reasons and action texts: ``en`` (default) or ``zh``; the decisions
+        themselves do not depend on it.
     """
     on_stage = on_stage or (lambda stage: None)
     seconds: dict[str, float] = {}
@@ -253,7 +260,7 @@ def score_customers(
     scored = decide_stage(
         predicted, reference=reference, engine=engine, policy=policy, profiles=profiles, prospects=prospects,
         model_version=scorer.version, as_of=as_of,
-        scored_at=scored_at if scored_at is not None else pd.Timestamp.now(tz="UTC").tz_localize(None),
+        scored_at=scored_at if scored_at is not None else pd.Timestamp.now(tz="UTC").tz_localize(None), lang=lang,
     )
     seconds["facts+rules"] = time.perf_counter() - t0
     return ScoringResult(scored=scored, rejects=rejects, reference=reference, seconds=seconds)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from crmid.customerbase import FEATURES, validate_profiles, validate_transactions
 from crmid.customerbase.contract import TRANSACTION_OPTIONAL, TRANSACTION_REQUIRED
+from crmid.rules.decision_table import DEFAULT_LANG
 from crmid.rules.families import outputs
 from crmid.rules.family import NUMBER
 
@@ -126,6 +127,7 @@ def score_spark(
     profiles=None,
     buckets: int | None = None,
     scored_at: pd.Timestamp | None = None,
+    lang: str = DEFAULT_LANG,
 ):
     """Score a Spark DataFrame of transactions with the single-machine scoring functions.
 
@@ -144,6 +146,8 @@ def score_spark(
     buckets : int, optional
         Number of customer buckets (default: 4 x the default parallelism).
     scored_at : pandas.Timestamp, optional
+    lang : str
+        Language of the reasons and action texts (``en`` or ``zh``).
 
     Returns
     -------
@@ -222,7 +226,7 @@ def score_spark(
             prospects = profiles_without(prof, predicted_part)
         scored = decide_stage(predicted_part, reference=reference_b.value, engine=worker_engine, policy=policy,
                               profiles=prof, prospects=prospects, model_version=model_version,
-                              scored_at=scored_at, as_of=as_of)
+                              scored_at=scored_at, as_of=as_of, lang=lang)
         return _to_spark_frame(scored, score_schema)
 
     if profiles is None:
@@ -300,7 +304,7 @@ def run_spark_batch(*, transactions: str, as_of, out: str, workspace, customers:
             lambda p: spark.read.option("header", True).csv(p))
         prof = preader(str(customers))
     scored, rejects = score_spark(spark, tx, as_of, scorer=context.require_scorer(), engine=context.engine,
-                                  profiles=prof)
+                                  profiles=prof, lang=workspace.lang)
     scored.write.mode("overwrite").parquet(out)
     rejects_out = out.rstrip("/") + ".rejects"
     rejects.write.mode("overwrite").parquet(rejects_out)

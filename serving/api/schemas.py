@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
+    StrictBool,
     Discriminator,
     Field,
     Tag,
@@ -17,11 +18,12 @@ from pydantic import (
     model_validator,
 )
 
+from crmid.rules.decision_table import LANGUAGES
 from crmid.rules.families import output_columns, outputs, registered_families
 from crmid.rules.family import LABEL, NUMBER, TEXT, RuleFamily
 
 __all__ = [  # noqa: RUF022 - grouped by endpoint, not sorted
-    "SixC", "Facts", "DecideRequest", "DecideBody", "Reason", "Decision", "decision_model", "DecideResponse",
+    "Lang", "SixC", "Facts", "DecideRequest", "DecideBody", "Reason", "Decision", "decision_model", "DecideResponse",
     "Transaction", "Profile", "ScoreRequest", "ScoredCustomer", "RetainEntry", "RetainResponse",
     "VersionResponse", "ReloadResponse", "ModelReloadResponse", "ReadyResponse", "ErrorResponse",
 ]
@@ -41,7 +43,11 @@ class SixC(BaseModel):
 
 
 class Facts(BaseModel):
-    """One customer's rule inputs; every field but ``customer_id`` is optional; numbers are finite."""
+    """One customer's rule inputs; every field but ``customer_id`` is optional; numbers are finite.
+
+    Yes/no fields take JSON ``true``/``false`` only: a ``0`` or ``"no"`` is refused rather than read
+    as an answer of the MAN rule the sender may not have meant.
+    """
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     customer_id: str = Field(min_length=1)
@@ -58,13 +64,13 @@ class Facts(BaseModel):
     tenure_days: float | None = Field(default=None, ge=0)
     spend_trend: float | None = Field(default=None, ge=0)
     loyalty: float | None = Share
-    money: bool | None = None
-    authority: bool | None = None
-    need: bool | None = None
+    money: StrictBool | None = None
+    authority: StrictBool | None = None
+    need: StrictBool | None = None
     six_c: SixC | None = None
     distributor_criteria: dict[str, Annotated[float, Field(ge=0, le=100)]] | None = None
     segment: Literal["consumer", "business", "distributor"] | None = None
-    price_sensitive: bool | None = None
+    price_sensitive: StrictBool | None = None
 
 
 class DecideRequest(BaseModel):
@@ -84,9 +90,22 @@ DecideBody = Annotated[
 ]
 
 
+#: the languages of reasons and action texts (``?lang=``); a request without one gets the workspace's
+Lang = Literal[LANGUAGES]
+
+
 class Reason(BaseModel):
-    rule: str
-    reason: str
+    """One rule that fired, and why, in the language asked for."""
+
+    rule: str = Field(description="the rule's stable id", examples=["tier.platinum"])
+    reason: str = Field(description="why the rule fired, one line in the request's language (en: plain English, "
+                                    "zh: Chinese)",
+                        examples=["Value percentile >= 0.95 (top 5%) -> platinum (VIP) tier"])
+    # left out (not null) when the rule has none: the same reasons as the batch files and the store
+    term: str | None = Field(default=None, exclude_if=lambda v: v is None,
+                             description="the textbook's Chinese term for what the rule decided, in every "
+                                         "language; absent when the rule has none",
+                             examples=["铂金"])
 
 
 # decision columns the engine itself sets (not a rule family's output), and how they are typed
@@ -192,11 +211,11 @@ class Profile(BaseModel):
                              "customer")
         return data
 
-    money: bool | None = None
-    authority: bool | None = None
-    need: bool | None = None
+    money: StrictBool | None = None
+    authority: StrictBool | None = None
+    need: StrictBool | None = None
     segment: Literal["consumer", "business", "distributor"] | None = None
-    price_sensitive: bool | None = None
+    price_sensitive: StrictBool | None = None
     cost_to_serve: float | None = None
 
 

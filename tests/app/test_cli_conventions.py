@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -195,3 +196,36 @@ def test_shell_completion_answers_through_argcomplete(tmp_path):
     done = subprocess.run([sys.executable, "-m", "crmid"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "--transactions" in out.read_text().split()
+
+
+def test_score_lang_zh_writes_chinese_reasons_and_records_the_language(tmp_path, tx_file, model_dir):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRMID_", "MLFLOW_"))}
+    crmid = [sys.executable, "-m", "crmid"]
+    runs = {}
+    for lang in ("en", "zh"):
+        out = tmp_path / lang
+        argv = [*crmid, *_score(out, tx_file, model_dir, "--store", "none", "--format", "json")]
+        if lang == "zh":
+            argv += ["--lang", "zh"]  # en: the default, not said
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
+        assert done.returncode == 0, done.stderr
+        summary = json.loads(done.stdout)
+        manifest = json.loads(Path(summary["files"]["manifest"]).read_text(encoding="utf-8"))
+        assert summary["lang"] == manifest["lang"] == lang
+        runs[lang] = pd.read_parquet(summary["files"]["scores"])
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    en, zh = runs["en"], runs["zh"]
+    zh_reasons = [json.loads(text) for text in zh["reasons"]]
+    en_reasons = [json.loads(text) for text in en["reasons"]]
+    assert all(cjk.search(r["reason"]) for reasons in zh_reasons for r in reasons)
+    assert not any(cjk.search(r["reason"]) for reasons in en_reasons for r in reasons)
+    assert zh["action_text"].astype(str).map(lambda t: bool(cjk.search(t))).all()
+    # the same decisions, explained in another language
+    for column in ("customer_id", "value_tier", "lifecycle_stage", "action", "priority"):
+        assert zh[column].astype(str).tolist() == en[column].astype(str).tolist(), column
+    assert [[r["rule"] for r in x] for x in zh_reasons] == [[r["rule"] for r in x] for x in en_reasons]
+
+    done = subprocess.run([*crmid, *_score(tmp_path / "fr", tx_file, model_dir, "--store", "none", "--lang", "fr")],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2 and "argument --lang: expected one of en, zh, got 'fr'" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "fr" / "scores.parquet").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,31 @@ def test_decide_as_a_real_process(tmp_path):
                           capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["value_tier"] == "iron"
+
+
+def test_decide_lang_zh_writes_chinese_reasons_and_texts(tmp_path, engine, capsys, monkeypatch):
+    monkeypatch.delenv("CRMID_LANG", raising=False)
+    facts = [{"customer_id": "a", "value_percentile": 0.97, "churn_probability": 0.9, "recency_days": 30}]
+    src = _write_lines(tmp_path / "facts.jsonl", [json.dumps(f) for f in facts])
+    out = tmp_path / "decisions.jsonl"
+    assert run(["decide", "--input", str(src), "--out", str(out), "--lang", "zh"]) == 0
+    (decision,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert decision == engine.decide(facts[0], "zh")
+    assert decision["reasons"] != engine.decide(facts[0])["reasons"]
+    assert all(re.search(r"[\u4e00-\u9fff]", r["reason"]) for r in decision["reasons"])
+    # the environment sets it when the option is not given; the option wins over it
+    monkeypatch.setenv("CRMID_LANG", "zh")
+    assert run(["decide", "--input", str(src), "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == decision
+    assert run(["decide", "--input", str(src), "--out", str(out), "--lang", "en"]) == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == engine.decide(facts[0])
+
+
+def test_decide_unknown_language_is_a_usage_error(tmp_path):
+    src = _write_lines(tmp_path / "facts.jsonl", ['{"customer_id": "a"}'])
+    done = subprocess.run([sys.executable, "-m", "crmid", "decide", "--input", str(src), "--out", "-",
+                           "--lang", "fr"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert errors == ["crmid decide: error: argument --lang: expected one of en, zh, got 'fr'"]
+    assert "Traceback" not in done.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -247,3 +248,61 @@ def test_mixed_time_zones_score_by_calendar_day(service):
     assert plain.status_code == mixed.status_code == 200
     for field in ("value_tier", "action", "churn_probability", "clv"):
         assert plain.json()[field] == mixed.json()[field]
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_decide_and_score_answer_in_the_language_asked_for(service, engine):
+    c = service["client"]
+    facts = [{"customer_id": "p1", "value_percentile": 0.99, "churn_probability": 0.9, "loyalty": 0.8, "frequency": 12,
+              "recency_days": 40, "tenure_days": 400, "spend_trend": 1.0},
+             {"customer_id": "m1", "money": True, "authority": False, "need": True, "segment": "business"}]
+    zh = c.post("/v1/decide", params={"lang": "zh"}, json={"customers": facts})
+    assert zh.status_code == 200, zh.text
+    en = c.post("/v1/decide", json={"customers": facts}).json()["decisions"]
+    for f, d, e in zip(facts, zh.json()["decisions"], en, strict=True):
+        assert d == json.loads(json.dumps(engine.decide(f, "zh")))
+        assert all(_CJK.search(r["reason"]) for r in d["reasons"]) and _CJK.search(d["action_text"])
+        assert not any(_CJK.search(r["reason"]) for r in e["reasons"])  # the service's default: English
+        assert {k: v for k, v in d.items() if k not in ("reasons", "action_text")} == \
+               {k: v for k, v in e.items() if k not in ("reasons", "action_text")}
+        # the textbook's term is the same field in both languages, and absent where a rule has none
+        assert [r.get("term") for r in d["reasons"]] == [r.get("term") for r in e["reasons"]]
+        assert any("term" in r for r in e["reasons"]) and any("term" not in r for r in e["reasons"])
+    one = c.post("/v1/decide", params={"lang": "zh"}, json=facts[0]).json()
+    assert one == zh.json()["decisions"][0]
+
+    body = _score_body(service)
+    scored = {lang: c.post("/v1/score", params={"lang": lang}, json=body) for lang in ("en", "zh")}
+    assert scored["zh"].status_code == scored["en"].status_code == 200
+    zh_row, en_row = scored["zh"].json(), scored["en"].json()
+    assert all(_CJK.search(r["reason"]) for r in zh_row["reasons"]) and _CJK.search(zh_row["action_text"])
+    assert [r["rule"] for r in zh_row["reasons"]] == [r["rule"] for r in en_row["reasons"]]
+    for field in ("value_tier", "action", "priority", "churn_probability", "clv"):
+        assert zh_row[field] == en_row[field]
+
+
+@pytest.mark.parametrize("path", ["/v1/decide", "/v1/score"])
+def test_an_unknown_language_gets_422_naming_it(service, path):
+    body = {"customer_id": "x"} if path == "/v1/decide" else _score_body(service)
+    r = service["client"].post(path, params={"lang": "fr"}, json=body)
+    assert r.status_code == 422
+    assert r.json()["error"] == "invalid_request" and any("lang" in p for p in r.json()["detail"]), r.json()
+
+
+def test_the_service_language_comes_from_its_setting(tmp_path):
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("CRMID_", "MLFLOW_"))}, "CRMID_LANG": "zh"}
+    port = free_port()
+    # no model, no store: the rules answer /v1/decide on their own
+    server = Service([str(Path(sys.executable).with_name("crmid")), "serve", "--port", str(port), "--store", "none",
+                      "--work-dir", str(tmp_path / "w")], tmp_path, port, env)
+    try:
+        facts = {"customer_id": "c", "value_percentile": 0.5, "churn_probability": 0.5}
+        default = server.post("/v1/decide", json=facts).json()
+        asked = server.post("/v1/decide", params={"lang": "en"}, json=facts).json()
+    finally:
+        server.stop()
+    assert all(_CJK.search(r["reason"]) for r in default["reasons"])
+    assert not any(_CJK.search(r["reason"]) for r in asked["reasons"])
+    assert default["value_tier"] == asked["value_tier"] and default["action"] == asked["action"]

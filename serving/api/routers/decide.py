@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi import APIRouter, Body, Depends, HTTPException, Query
 
-from ..deps import ContextDep
-from ..schemas import DecideBody, DecideResponse, Decision, Facts
+from ..deps import ContextDep, StateDep
+from ..schemas import DecideBody, DecideResponse, Decision, Facts, Lang
 from ..security import require_token
 
 router = APIRouter(prefix="/v1", tags=["decide"], dependencies=[Depends(require_token)])
+
+#: the ``lang`` query parameter of the endpoints that explain decisions
+LANG_DESCRIPTION = ("language of the reasons and action texts: en (plain English) or zh (Chinese, with the "
+                    "textbook's terms); default: the service's setting (CRMID_LANG, else en)")
 
 _EXAMPLES = {
     "one customer": {
@@ -29,9 +33,11 @@ _EXAMPLES = {
 
 
 @router.post("/decide", response_model=Decision | DecideResponse)
-def decide(body: Annotated[DecideBody, Body(openapi_examples=_EXAMPLES)], *, context: ContextDep):
+def decide(body: Annotated[DecideBody, Body(openapi_examples=_EXAMPLES)], *, context: ContextDep, state: StateDep,
+           lang: Annotated[Lang | None, Query(description=LANG_DESCRIPTION)] = None):
     """Decide for one customer (a facts object, answered by one decision) or for many
     (``{"customers": [...]}``, answered by ``{"decisions": [...]}`` in the same order).
+    ``?lang=zh`` gives the reasons and action texts in Chinese; the decision is the same.
 
     (A plain ``def``: FastAPI runs it in a worker thread, so the CPU-bound rules never block
     the event loop.)
@@ -39,10 +45,12 @@ def decide(body: Annotated[DecideBody, Body(openapi_examples=_EXAMPLES)], *, con
     from crmid.rules import FactsError
 
     engine = context.engine
+    lang = lang or state.workspace.lang
     try:
         if isinstance(body, Facts):
-            return engine.decide(body.model_dump(exclude_none=True))
-        return DecideResponse(decisions=[engine.decide(f.model_dump(exclude_none=True)) for f in body.customers])
+            return engine.decide(body.model_dump(exclude_none=True), lang)
+        return DecideResponse(decisions=[engine.decide(f.model_dump(exclude_none=True), lang)
+                                         for f in body.customers])
     except FactsError as exc:
         # facts the schema lets through but the rules in force do not know (e.g. a distributor
         # criterion this configuration does not weigh)

@@ -15,8 +15,9 @@ from crmid.customerbase import ContractError, TransactionLog, validate_profiles,
 from ...context import NoModelError, reference_for
 from ...scoring import score_customers
 from ..deps import ContextDep, StateDep
-from ..schemas import ScoredCustomer, ScoreRequest
+from ..schemas import Lang, ScoredCustomer, ScoreRequest
 from ..security import require_token
+from .decide import LANG_DESCRIPTION
 
 router = APIRouter(prefix="/v1", tags=["score"], dependencies=[Depends(require_token)])
 
@@ -39,7 +40,8 @@ def _plain(value):
 @router.post("/score", response_model=ScoredCustomer,
              responses={503: {"description": "no model loaded yet: train one, then POST /v1/model/reload"}})
 def score(body: ScoreRequest, state: StateDep, context: ContextDep,
-          curve: Annotated[bool, Query(description="add the survival curve S(t), weekly to 365 days")] = False) -> dict:
+          curve: Annotated[bool, Query(description="add the survival curve S(t), weekly to 365 days")] = False,
+          lang: Annotated[Lang | None, Query(description=LANG_DESCRIPTION)] = None) -> dict:
     """Score one customer as of a date, exactly as the batch job would (same function).
 
     The value percentile is ranked against the CLV distribution of the latest complete batch
@@ -70,7 +72,8 @@ def score(body: ScoreRequest, state: StateDep, context: ContextDep,
                                   "and no profile: nothing to score"])
     reference = reference_for(context, state.store)
     result = score_customers(clean, body.as_of, scorer=scorer, engine=context.engine,
-                             profiles=profiles, report=report, reference=reference.table)
+                             profiles=profiles, report=report, reference=reference.table,
+                             lang=lang or state.workspace.lang)
     if result.scored.empty:
         # e.g. every transaction is after as_of: the customer is not known yet, and says why
         raise HTTPException(422, [f"customer {body.customer_id}: {r}" for r in result.rejects["reason"]]
