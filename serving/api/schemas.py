@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
-    StrictBool,
     Discriminator,
     Field,
+    StrictBool,
     Tag,
     create_model,
     field_validator,
@@ -33,7 +33,7 @@ Share = Field(default=None, ge=0, le=1)
 
 
 class SixC(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     character: float | None = Score100
     capacity: float | None = Score100
     capital: float | None = Score100
@@ -49,7 +49,7 @@ class Facts(BaseModel):
     as an answer of the MAN rule the sender may not have meant.
     """
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
     customer_id: str = Field(min_length=1)
     value_percentile: float | None = Share
     clv: float | None = None
@@ -74,7 +74,7 @@ class Facts(BaseModel):
 
 
 class DecideRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     customers: list[Facts] = Field(min_length=1)
 
 
@@ -171,12 +171,26 @@ class DecideResponse(BaseModel):
 _EARLIEST, _LATEST = dt.datetime(1678, 1, 1), dt.datetime(2261, 12, 31)
 
 
+def _date_text(value):
+    """A date field's JSON value must be text (``1998-06-30``, or with a time): no number, no boolean."""
+    if not isinstance(value, str | dt.date):
+        raise ValueError("a date as text: YYYY-MM-DD (a time and zone may follow)")
+    return value
+
+
 class Transaction(BaseModel):
     """One purchase (negative amount: a return); amounts are finite."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    date: dt.date | dt.datetime
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+    # dates come as JSON text, parsed in lax mode (strict refuses a string date); a number is not
+    # read as seconds since 1970 (_date_text)
+    date: Annotated[dt.date, Field(strict=False)] | Annotated[dt.datetime, Field(strict=False)]
     amount: float
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_is_text(cls, value):
+        return _date_text(value)
 
     @field_validator("date")
     @classmethod
@@ -200,7 +214,7 @@ class Transaction(BaseModel):
 class Profile(BaseModel):
     """Profile attributes of the data contract (flattened 6C and distributor criteria allowed)."""
 
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -220,11 +234,16 @@ class Profile(BaseModel):
 
 
 class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     customer_id: str = Field(min_length=1)
-    as_of: dt.date
+    as_of: dt.date = Field(strict=False)
     transactions: list[Transaction] = Field(default_factory=list)
     profile: Profile | None = None
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _date_is_text(cls, value):
+        return _date_text(value)
 
 
 class Driver(BaseModel):

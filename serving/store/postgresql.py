@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -60,7 +61,17 @@ class PostgresScoresStore(SqlScoresStore):
                 # in the ranking's own order (NULLs of value at risk last): a filter on a number (minimum
                 # churn) walks it and stops at the page's end, where the ascending index made the
                 # planner sort every matching row (1 s for half a million)
-                f"CREATE INDEX {part}_rank ON {part} (priority DESC, value_at_risk DESC NULLS LAST)", *by_label]
+                # and covering every filter of the list: once the partition is vacuumed (_write_run), a
+                # filter whose customers sit low in the ranking (minimum churn, iron and lead, a tier and a
+                # temperature together) is read from the index alone, never from the table (1M customers:
+                # 0.5-2.2 s -> 30-90 ms for the top 100)
+                f"CREATE INDEX {part}_rank ON {part} (priority DESC, value_at_risk DESC NULLS LAST) "
+                f"INCLUDE ({', '.join(self._rank_covers())})", *by_label]
+
+    def _rank_covers(self) -> list[str]:
+        """Columns the ranking's index carries besides its keys: the customer and every filter of the retain list."""
+        return ["customer_id", "churn_probability",
+                *(label for label in _FILTER_LABELS if label in self.score_rows.c)]
 
     def _create_partitions(self, conn, runs: Sequence[tuple[int, str]]) -> None:
         for key, run_id in runs:
@@ -123,3 +134,20 @@ class PostgresScoresStore(SqlScoresStore):
                     raise
         finally:
             conn.close()
+        self._mark_visible(part)
+
+    def _mark_visible(self, part: str) -> None:
+        """VACUUM a loaded partition so that its pages are known all-visible and index-only scans skip the table.
+
+        Outside the load's transaction (VACUUM cannot run in one), so the run is already complete:
+        if it fails, the retain list is slower on this run until autovacuum comes by, and nothing
+        else changes; hence a warning, not an error (about 0.5 s for a million customers).
+        """
+        try:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sa.text(f"VACUUM {part}"))
+        except sa.exc.SQLAlchemyError as exc:
+            where = self.engine.url.render_as_string(hide_password=True)
+            warnings.warn(f"{where}: VACUUM {part} failed ({exc.__class__.__name__}: {str(exc).splitlines()[0]}); "
+                          "the retain list reads this run more slowly until autovacuum runs", RuntimeWarning,
+                          stacklevel=2)
