@@ -206,6 +206,51 @@ class TransactionLog:
         start = part["start"][codes]
         return start + (upto[part["stop"][codes]] - upto[start])
 
+    def purchase_history(self, as_of, *, last: int) -> pd.DataFrame:
+        """Each known customer's last ``last`` purchase occasions on or before ``as_of``, as JSON text.
+
+        Parameters
+        ----------
+        as_of : date-like
+        last : int
+            At most this many occasions per customer, the most recent ones.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``customer_id`` (the customers of :meth:`snapshot`, in its order) and
+            ``purchase_history``: ``[["1997-01-01", 11.77], ...]``, oldest first (one entry per
+            purchase day, its amounts summed); null for a customer with returns only.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if last < 1:
+            raise ValueError(f"last={last!r}: expected at least 1 purchase occasion")
+        codes = self.known_codes(as_of)
+        occ = self._occ
+        end = self._index_at(occ, codes, _day_number(as_of))
+        start = np.maximum(occ["start"][codes], end - int(last))
+        counts = (end - start).astype(np.int64)
+        offsets = np.zeros(codes.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        # the flat index of every kept occasion: its customer's first kept one plus its rank
+        flat = np.repeat(start.astype(np.int64) - offsets[:-1], counts) + np.arange(offsets[-1], dtype=np.int64)
+        # built by Arrow's kernels, not per customer in Python (seconds for a million customers)
+        day = occ["day"][flat]
+        # each calendar day formatted once and looked up (a cast of every row's date costs 5x more)
+        first = int(day.min()) if day.size else 0
+        calendar = pa.array(_EPOCH + np.arange(first, (int(day.max()) + 1) if day.size else 1), pa.date32())
+        days = pa.DictionaryArray.from_arrays(pa.array(day - first, pa.int32()),
+                                              calendar.cast(pa.string())).cast(pa.string())
+        amounts = pa.array(occ["amount"][flat] / _MONEY_SCALE).cast(pa.string())
+        items = pc.binary_join_element_wise('["', days, '",', amounts, "]", "")
+        lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), items)
+        text = pc.binary_join_element_wise("[", pc.binary_join(lists, ","), "]", "")
+        text = pc.if_else(pa.array(counts > 0), text, pa.scalar(None, pa.string()))
+        return pd.DataFrame({"customer_id": self._ids(codes),
+                             "purchase_history": text.to_pandas(types_mapper=pd.ArrowDtype)})
+
     def known_codes(self, as_of) -> np.ndarray:
         """Codes of customers with at least one transaction dated on or before ``as_of``."""
         return np.flatnonzero(self._first_seen <= _day_number(as_of)).astype(np.int64)

@@ -43,7 +43,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crmid.customerbase import read_profiles, read_transactions
+import numpy as np
+import pandas as pd
+
+from crmid.customerbase import TransactionLog, read_profiles, read_transactions
 from crmid.customerbase.io import file_sha256, publish_file, table_format, write_table_file
 from crmid.models.spend import spend_totals
 from crmid.progress import StageProgress
@@ -69,6 +72,9 @@ __all__ = [
 
 #: complete runs the store keeps by default (``crmid score --keep-runs``)
 DEFAULT_KEEP_RUNS = 10
+#: purchase occasions per customer kept in the store for the customer page's timeline (the most
+#: recent ones): a display choice, not a business number
+HISTORY_LAST = 24
 #: the manifest's ``format``: readers refuse a format they do not know
 MANIFEST_FORMAT = "crmid-run/1"
 #: where ``fault_at`` can kill a run, in the order a run passes them
@@ -332,6 +338,24 @@ def _output_lock(out: Path):
 
 
 # ---------------------------------------------------------------------------------- the job
+def with_history(scored: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """``scored`` with each customer's ``purchase_history`` (null for a prospect), joined by customer id.
+
+    The scored rows start with the snapshot's customers in the snapshot's order, which is the
+    history's: then the column is taken as it is, with no join of a million ids.
+    """
+    n = len(history)
+    ids = scored["customer_id"]
+    if len(scored) >= n and np.array_equal(ids.iloc[:n].astype(str).to_numpy(),
+                                           history["customer_id"].astype(str).to_numpy()):
+        column = pd.concat([history["purchase_history"].reset_index(drop=True),
+                            pd.Series(pd.NA, index=range(n, len(scored)), dtype=history["purchase_history"].dtype)])
+    else:
+        column = ids.astype(str).map(pd.Series(history["purchase_history"].to_numpy(),
+                                               index=history["customer_id"].astype(str)))
+    return scored.assign(purchase_history=column.to_numpy())
+
+
 def run_batch(
     *,
     transactions: str | Path,
@@ -424,8 +448,9 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
                          f"the previous run's files and stored run are left as they were")
     seconds["read+validate"] = time.perf_counter() - t0
 
+    log = TransactionLog(frame)
     result: ScoringResult = score_customers(
-        frame, as_of, scorer=context.require_scorer(), engine=context.engine, profiles=profiles, report=report,
+        log, as_of, scorer=context.require_scorer(), engine=context.engine, profiles=profiles, report=report,
         on_stage=on_stage, lang=lang,
     )
     seconds.update(result.seconds)
@@ -489,8 +514,10 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
                 _fault(f"store:{step}", fault_at)
 
         try:
+            history = log.purchase_history(as_of, last=HISTORY_LAST)
             store.save_run(
-                result.scored, as_of=as_of, n_rejected=rejected_customers, model_version=context.model_version,
+                with_history(result.scored, history), as_of=as_of, n_rejected=rejected_customers,
+                model_version=context.model_version,
                 rules_version=context.rules_version, clv_reference=result.reference, run_id=run_id,
                 on_step=on_store_step,
             )

@@ -60,9 +60,13 @@ _LEADING_FIELDS = {
     "monetary_total": sa.Float,
     "tenure_days": sa.Float,
     "drivers": sa.Text,
+    # the customer's last purchases, JSON [[date, amount], ...] (TransactionLog.purchase_history): the
+    # customer page's timeline, kept with the run because the input file may be gone when it is read
+    "purchase_history": sa.Text,
 }
-#: leading fields a scored frame may lack (stored as NULL): the customer page's facts and drivers
-_OPTIONAL_FIELDS = frozenset({"recency_days", "frequency", "monetary_total", "tenure_days", "drivers"})
+#: leading fields a scored frame may lack (stored as NULL): the customer page's facts, drivers and history
+_OPTIONAL_FIELDS = frozenset({"recency_days", "frequency", "monetary_total", "tenure_days", "drivers",
+                              "purchase_history"})
 #: ... and after them: the engine's priority and the id of the run's reasons text
 _TRAILING_FIELDS = {
     "priority": sa.Float,

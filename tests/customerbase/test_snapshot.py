@@ -166,3 +166,28 @@ def test_return_only_customer_is_known_not_dropped():
     snap = snapshot(tx, "2024-01-10")
     r = _row(snap, "r")
     assert r["n_purchases"] == 0 and r["returns_count"] == 1 and np.isnan(r["recency_days"])
+
+
+def test_purchase_history_is_the_last_purchase_days_up_to_as_of():
+    import json
+
+    tx = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "a", "a", "b", "c", "c"],
+        "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-03-01", "2024-05-01",
+                                "2024-01-10", "2024-01-05", "2024-02-05"]),
+        "amount": [10.0, 5.5, 20.0, 30.25, 99.0, -8.0, 7.0, -7.0],
+    })
+    log = TransactionLog(tx)
+    history = log.purchase_history("2024-03-31", last=2)
+    # the snapshot's customers, in its order
+    assert list(history["customer_id"].astype(str)) == list(log.snapshot("2024-03-31")["customer_id"].astype(str))
+    got = dict(zip(history["customer_id"].astype(str), history["purchase_history"], strict=True))
+    # a: the last two purchase days on or before as-of (the May purchase is after it)
+    assert json.loads(got["a"]) == [["2024-02-01", 20.0], ["2024-03-01", 30.25]]
+    # one day's purchases are summed; returns are not purchases
+    assert json.loads(log.purchase_history("2024-03-31", last=5).set_index("customer_id")
+                      .loc["a", "purchase_history"])[0] == ["2024-01-01", 15.5]
+    assert pd.isna(got["b"])  # returns only
+    assert json.loads(got["c"]) == [["2024-01-05", 7.0]]
+    with pytest.raises(ValueError, match="at least 1"):
+        log.purchase_history("2024-03-31", last=0)

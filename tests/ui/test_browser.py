@@ -14,6 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from .conftest import AS_OF, TOKEN, csv_rows, retain_csv
@@ -121,6 +122,17 @@ def test_one_customer_explained_and_back(open_service, scored_workspace, browsin
         assert reason in reasons
     # the earlier run is part of the customer's trend
     assert page.locator("table.history tbody tr").count() == 2
+    # the purchase history: the customer's purchase days up to the as-of date (one day's
+    # purchases summed), the last 24 of them, as they are in the transactions file
+    tx = pd.read_csv(scored_workspace / "tx.csv", dtype={"customer_id": str})
+    mine = tx[(tx["customer_id"] == first["customer_id"]) & (tx["date"] <= AS_OF) & (tx["amount"] >= 0)]
+    days = mine.groupby("date")["amount"].sum().sort_index().tail(24)
+    rows = page.locator("table.purchases tbody tr")
+    assert rows.count() == len(days) > 0
+    assert [r.split("\t")[0] for r in rows.all_inner_texts()] == list(days.index)
+    shown_amounts = [float(t.replace(",", "")) for t in page.locator("table.purchases tbody td.num").all_inner_texts()]
+    assert shown_amounts == pytest.approx(days.round(2).tolist(), abs=0.006)
+    assert page.locator("svg[data-chart='purchases'] rect.bar").count() == len(days)
     browsing.shot("customer")
     page.get_by_role("link", name="← Back to the retain list").click()
     page.wait_for_url(re.compile(r"/ui\?tier=gold$"))

@@ -95,7 +95,7 @@ _MONEY_FIELDS = {"clv", "value_at_risk", "expected_spend_90d", "expected_spend_1
                  "monetary_total"}
 _DAYS_FIELDS = {"next_purchase_days_median", "next_purchase_days_p90", "recency_days", "tenure_days"}
 #: shown in the decision card, the drivers and the reasons, so not repeated among the stored facts
-_SHOWN_ABOVE = {"customer_id", "run_id", "reasons", "reasons_id", "action_text", "drivers"}
+_SHOWN_ABOVE = {"customer_id", "run_id", "reasons", "reasons_id", "action_text", "drivers", "purchase_history"}
 
 
 def require_login(request: Request, workspace: WorkspaceDep) -> None:
@@ -291,11 +291,14 @@ def customer_page(customer_id: str, request: Request, store: StoreDep, context: 
     curve = charts.next_purchase_curve(within, row.get("next_purchase_days_median"), row.get("next_purchase_days_p90"))
     trend = charts.trend([str(h["as_of"]) for h in history_rows], [h["churn_probability"] for h in history_rows],
                          title="Churn probability")
+    purchases = [(d, float(a)) for d, a in json.loads(row.get("purchase_history") or "[]")]
+    timeline = charts.purchase_timeline(purchases, run.as_of, money=money)
     return _page(
         "customer.html", context, workspace, nav="retain", c=row, run=run, back=back,
         listed=(row.get("priority") or 0) > 0, reasons=_reasons(row.get("reasons")), curve=curve,
         curve_points=[(f"{t} days", p, _not_yet(p)) for t, p in within.items()],
         drivers=_drivers(row.get("drivers")), share_bar=charts.share_bar, trend=trend, history=history_rows,
+        timeline=timeline, purchases=purchases,
         facts=_facts(row),
     )
 

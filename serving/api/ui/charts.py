@@ -11,7 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Bar", "Chart", "Point", "churn_histogram", "next_purchase_curve", "trend", "value_pyramid"]
+__all__ = ["Bar", "Chart", "Point", "churn_histogram", "next_purchase_curve", "purchase_timeline", "trend",
+           "value_pyramid"]
 
 #: drawing box of the charts (SVG user units); the page scales the SVG to its column width
 WIDTH, HEIGHT = 340, 180
@@ -237,6 +238,49 @@ def trend(labels: Sequence[str], values: Sequence[float | None], *, title: str) 
     for (i, v), (x, y) in zip(known, coords, strict=True):
         chart.points.append(Point(x, y, title=f"{labels[i]}: {_pct(v)}"))
     chart.lines.append(Line(left, top + h, left + w, top + h, css="axis"))
+    return chart
+
+
+def purchase_timeline(purchases: Sequence[tuple[str, float]], as_of: str, *, money) -> Chart | None:
+    """The customer's purchases as bars on a time axis ending at ``as_of`` (height: the amount).
+
+    Parameters
+    ----------
+    purchases : sequence of (str, float)
+        ``(YYYY-MM-DD, amount)``, oldest first, as the store keeps them.
+    as_of : str
+        The run's as-of date: the axis ends there, so the silence since the last purchase shows.
+    money : callable
+        Formats an amount for the bars' titles (the page's currency format).
+
+    Returns
+    -------
+    Chart or None
+        None when there is no purchase.
+    """
+    if not purchases:
+        return None
+    import datetime as dt
+
+    days = [dt.date.fromisoformat(d) for d, _ in purchases]
+    end = dt.date.fromisoformat(str(as_of)[:10])
+    start = min(days)
+    span = max((end - start).days, 1)
+    largest = max((a for _, a in purchases), default=0.0) or 1.0
+    chart = Chart(title="Purchase history",
+                  description=f"{len(purchases)} purchase days from {start} to {days[-1]}, amount as height; "
+                              f"the axis ends at the as-of date {end}.")
+    left, top, w, h = _plot_box()
+    bar = max(min(w / (2 * len(purchases)), 6.0), 1.5)
+    for day, (label, amount) in zip(days, purchases, strict=True):
+        x = left + (day - start).days / span * (w - bar)
+        height = max(amount, 0.0) / largest * h
+        chart.bars.append(Bar(x, top + h - height, bar, max(height, 1.0), css="bar",
+                              title=f"{label}: {money(amount)}"))
+    chart.lines.append(Line(left, top + h, left + w, top + h, css="axis"))
+    chart.texts += [Text(left, top + h + 16, str(start), anchor="start", css="tick"),
+                    Text(left + w, top + h + 16, str(end), anchor="end", css="tick"),
+                    Text(left - 4, top + 8, money(largest), anchor="end", css="tick")]
     return chart
 
 
