@@ -37,7 +37,7 @@ import json
 import operator
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -162,8 +162,22 @@ class CompiledRules:
     # ----------------------------------------------------------------------------------------
     # engine calls
     # ----------------------------------------------------------------------------------------
+    def _readable(self, table: DecisionTable, event: dict) -> dict:
+        """``event`` with every number the engine cannot read replaced by one in the same cell.
+
+        durable-rules' JSON reader fails on a number written with an exponent (``1e+20``,
+        ``1e-07``: "error code 204"), which is how Python writes a finite float outside
+        1e-4..1e16. A table's rules only compare a number with their thresholds, so any value on
+        the same side of each threshold decides the same: that value is posted instead.
+        """
+        odd = [k for k, v in event.items() if isinstance(v, float) and "e" in repr(v)]
+        if not odd:
+            return event
+        return {**event, **{k: _same_cell(event[k], table.thresholds(k)) for k in odd}}
+
     def _post_one(self, table: DecisionTable, event: dict) -> tuple[Rule, dict] | None:
         """Post one event; the rule that fired and the event, or None (caller holds the lock)."""
+        event = self._readable(table, event)
         token = next(self._tokens)
         self._fired.clear()
         with contextlib.suppress(durable_engine.MessageNotHandledException):
@@ -187,6 +201,7 @@ class CompiledRules:
         """
         if table.optional:
             return [self._post_one(table, e) for e in events]
+        events = [self._readable(table, e) for e in events]
         results: list[tuple[Rule, dict] | None] = [None] * len(events)
         name = self._ruleset[table.name]
         for start in range(0, len(events), _BATCH):
@@ -384,6 +399,21 @@ class CompiledRules:
         for p in parts[1:]:
             total = total + values(p)
         return total
+
+
+def _same_cell(value: float, thresholds: Sequence[float]) -> float:
+    """A number on the same side of every threshold as ``value`` (strictly between, below or above them)."""
+    below = [t for t in thresholds if t < value]
+    above = [t for t in thresholds if t > value]
+    if len(below) + len(above) < len(thresholds):
+        return value  # it is one of the thresholds: written as the configuration writes it
+    if not thresholds:
+        return 0.0
+    if not above:
+        return max(below) + 1.0
+    if not below:
+        return min(above) - 1.0
+    return (max(below) + min(above)) / 2
 
 
 def _reason(rule: Rule, seen: Mapping[str, Any], lang: str) -> dict:

@@ -207,3 +207,23 @@ def test_reload_under_concurrent_evaluation(raw_config, write_config):
             t.join(timeout=60)
     assert not errors, errors[0]
     assert seen == {"A", "B"}
+
+
+# numbers Python writes with an exponent, which durable-rules' reader refused (error code 204)
+@pytest.mark.parametrize("field,odd,plain", [
+    ("tenure_days", 1e20, 5_000.0), ("recency_days", 1e300, 10_000.0), ("clv", 1e17, 1e9),
+    ("spend_trend", 1e-7, 0.0001), ("value_percentile", 1e-9, 0.0001), ("monetary", -1e18, -1e6),
+])
+def test_numbers_written_with_an_exponent_decide_like_their_neighbours(engine, field, odd, plain):
+    """Any finite number is decided, one by one and in a frame, as a number in the same cell of
+    every threshold is (``plain`` lies on the same side of each threshold of the packaged rules)."""
+    base = {"customer_id": "x", "value_percentile": 0.5, "churn_probability": 0.4, "recency_days": 30.0,
+            "tenure_days": 400.0, "spend_trend": 1.0, "loyalty": 0.6}
+    got, expected = engine.decide({**base, field: odd}), engine.decide({**base, field: plain})
+    assert {k: v for k, v in got.items() if k != "customer_id"} == {
+        k: v for k, v in expected.items() if k != "customer_id"}
+    # the frame path (more rows than the one-by-one path takes): the same decision for every row
+    frame = engine.decide_frame(pd.DataFrame([{**base, field: odd, "customer_id": f"c{i}"} for i in range(50)]))
+    assert set(frame["action"]) == {expected["action"]} and set(frame["priority"]) == {expected["priority"]}
+    assert {tuple(r["rule"] for r in reasons) for reasons in frame["reasons"]} == {
+        tuple(r["rule"] for r in expected["reasons"])}
