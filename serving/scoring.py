@@ -62,6 +62,7 @@ def score_columns(rule_columns=None) -> tuple[str, ...]:
         "frequency",
         "monetary_total",
         "tenure_days",
+        "segment",
         *(c for c in rule_columns if c not in ("customer_id", "rules_version")),
         "model_version",
         "rules_version",
@@ -173,6 +174,9 @@ def decide_stage(
         "value_at_risk": value * churn,
         **{c: facts[c].to_numpy(dtype=float) for c in ("value_percentile", "loyalty", "profit")},
         **{c: pred[c].to_numpy(dtype=float) for c in _SNAPSHOT_KEPT},
+        # the profile's segment when the profiles give one (a filter of the retain list)
+        "segment": _categorical(facts["segment"].astype(object)) if "segment" in facts.columns
+        else pd.array([pd.NA] * n, dtype="string"),
         # the rules' labels come as categoricals (Parquet stores each distinct text once); a
         # label column holding other than text comes as objects and is made categorical here
         **{c: _categorical(decisions[c]) for c in out_columns

@@ -249,7 +249,7 @@ def _score_dtype(column: str) -> str:
         return "boolean"
     text_outputs = {o.name for o in outputs() if o.kind != NUMBER}
     if column in text_outputs or column in ("customer_id", "action", "action_text", "reasons", "drivers",
-                                            "model_version", "rules_version"):
+                                            "model_version", "rules_version", "segment"):
         return "string"
     return "float64"
 

@@ -59,14 +59,18 @@ _LEADING_FIELDS = {
     "frequency": sa.Float,
     "monetary_total": sa.Float,
     "tenure_days": sa.Float,
+    # the profile's segment (consumer, business, distributor), a filter of the retain list
+    "segment": sa.String(64),
     "drivers": sa.Text,
     # the customer's last purchases, JSON [[date, amount], ...] (TransactionLog.purchase_history): the
     # customer page's timeline, kept with the run because the input file may be gone when it is read
     "purchase_history": sa.Text,
 }
 #: leading fields a scored frame may lack (stored as NULL): the customer page's facts, drivers and history
-_OPTIONAL_FIELDS = frozenset({"recency_days", "frequency", "monetary_total", "tenure_days", "drivers",
+_OPTIONAL_FIELDS = frozenset({"recency_days", "frequency", "monetary_total", "tenure_days", "segment", "drivers",
                               "purchase_history"})
+#: facts (not rule outputs) stored as labels: coded like the rules' labels, and filtered on the same way
+_FACT_LABELS = ("segment",)
 #: ... and after them: the engine's priority and the id of the run's reasons text
 _TRAILING_FIELDS = {
     "priority": sa.Float,
@@ -88,9 +92,21 @@ _OUTPUT_TYPES = {
 
 #: the label filters of the retain list that get an index of their own in each backend, so that
 #: a filter's first page is read from its label's range in the ranking's order
-_FILTER_LABELS = ("value_tier", "action", "lifecycle_stage", "temperature", "churn_risk")
+_FILTER_LABELS = ("value_tier", "action", "lifecycle_stage", "temperature", "churn_risk", "segment")
 #: between the host name and the process id in ``crmid_runs.owner``
 _OWNER_SEP = ":"
+
+
+def _text_array(column: pd.Series) -> pa.Array:
+    """A column of texts (missing: NULL) as an Arrow string array; anything else is written as text."""
+    try:
+        # texts and missing values, the usual case, in one Arrow conversion (a Python call per
+        # row took about a second for a million JSON documents)
+        return pa.array(column.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        values = column.astype(object)
+        return pa.array(values.where(values.notna(), None).map(
+            lambda v: v if v is None or isinstance(v, str) else str(v)), type=pa.string())
 
 
 def _alive(pid: int) -> bool:
@@ -137,9 +153,9 @@ class SqlScoresStore(ScoresStore):
         families = registered_families()
         self.score_fields = score_fields(families)
         self._output_names = frozenset(o.name for o in outputs(families))
-        self._label_names = tuple(o.name for o in outputs(families) if o.kind == LABEL)
-        #: outputs stored as codes of crmid_labels (labels and texts: a few distinct values each)
-        self._coded = tuple(o.name for o in outputs(families) if o.kind in _CODED_KINDS)
+        self._label_names = (*(o.name for o in outputs(families) if o.kind == LABEL), *_FACT_LABELS)
+        #: stored as codes of crmid_labels (labels and texts: a few distinct values each)
+        self._coded = (*(o.name for o in outputs(families) if o.kind in _CODED_KINDS), *_FACT_LABELS)
         self.engine = sa.create_engine(self._engine_url(url), future=True)
         self._configure_engine(self.engine)
         self.meta = sa.MetaData()
@@ -506,9 +522,7 @@ class SqlScoresStore(ScoresStore):
                 kind = pa.int16() if name in self._coded else pa.string() if self._is_text(name) else pa.float64()
                 arrays[name] = pa.nulls(n, kind)
             elif self._is_text(name):  # a text field stored as it is (e.g. a JSON document per customer)
-                column = scored[name].astype(object)
-                arrays[name] = pa.array(column.where(column.notna(), None).map(
-                    lambda v: v if v is None or isinstance(v, str) else str(v)), type=pa.string())
+                arrays[name] = _text_array(scored[name])
             else:
                 values = pd.to_numeric(scored[name]).to_numpy(dtype=np.float64, na_value=np.nan)
                 arrays[name] = pa.array(values, mask=np.isnan(values))

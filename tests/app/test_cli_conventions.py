@@ -229,3 +229,28 @@ def test_score_lang_zh_writes_chinese_reasons_and_records_the_language(tmp_path,
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 2 and "argument --lang: expected one of en, zh, got 'fr'" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "fr" / "scores.parquet").exists()
+
+
+def test_score_keeps_the_profiles_segment_in_the_file_and_the_store(tmp_path, tx_file, model_dir, capsys):
+    """A profile's segment is a column of the scores and a filter of the stored retain list."""
+    ids = pd.read_csv(tx_file, dtype={"customer_id": str})["customer_id"].drop_duplicates().tolist()
+    segments = {ids[0]: "business", ids[1]: "distributor", ids[2]: "business"}
+    profiles = tmp_path / "profiles.csv"
+    pd.DataFrame({"customer_id": [*segments, "P-new"], "segment": [*segments.values(), "consumer"]}).to_csv(
+        profiles, index=False)
+    store_url = f"sqlite:///{tmp_path / 'scores.db'}"
+    assert main([*_score(tmp_path, tx_file, model_dir, "--customers", str(profiles), "--store", store_url),
+                 "--format", "json"]) == 0
+    capsys.readouterr()
+    scores = pd.read_parquet(tmp_path / "scores.parquet").set_index("customer_id")
+    assert scores.loc[[*segments, "P-new"], "segment"].tolist() == [*segments.values(), "consumer"]
+    assert scores.drop(index=[*segments, "P-new"])["segment"].isna().all()
+    from crmid.serving.store import open_store
+
+    with open_store(store_url) as store:
+        listed = store.retain_page(top=None, labels={"segment": ["business"]})
+        assert set(listed["customer_id"]) <= {ids[0], ids[2]}
+        business = scores[(scores["segment"] == "business") & (scores["priority"] > 0)].index
+        assert set(listed["customer_id"]) == set(business)
+        assert store.count_retain(labels={"segment": ["consumer"]}) == int(
+            ((scores["segment"] == "consumer") & (scores["priority"] > 0)).sum())

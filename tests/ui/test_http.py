@@ -55,6 +55,7 @@ def _frame() -> pd.DataFrame:
         "action": ["<b>act</b>", "retain_vip", "retain_key", "nurture", "retain_key", "let_go"],
         "action_text": ["Call <em>now</em>", "Call", "Offer", "Nurture", "Offer", "Let go"],
         "priority": [100.0, 95.0, 80.0, 25.0, 80.0, 0.0],
+        "segment": ["business", "consumer", None, "distributor", "business", None],
         "reasons": [json.dumps([{"rule": "retention.<i>x</i>", "reason": "<script>alert('reason')</script>"},
                                 {"rule": "tier.platinum", "reason": "top & best"}])] + [
             json.dumps([{"rule": "retention.y", "reason": "because"}])] * (n - 1),
@@ -127,6 +128,21 @@ def test_filters_and_a_bad_number(crafted):
     assert "1 customer match the filters" in page.text
     # the customer with no action (priority 0) is not listed, like crmid retain
     assert "lead-4" not in crafted["open"].get("/ui").text
+
+
+def test_the_segment_filter(crafted):
+    """The profile's segment is a filter of the list and of its export, like the rules' labels."""
+    page = crafted["open"].get("/ui", params={"segment": "business"})
+    assert page.status_code == 200
+    assert "gold-3" in page.text and "plain-1" not in page.text and "plain/2" not in page.text
+    assert "2 customers match the filters" in page.text
+    # the choices offered are the segments the run holds
+    assert 'name="segment"' in page.text and ">distributor<" in page.text.replace("Distributor", "distributor")
+    store = open_store(crafted["url"])
+    got = crafted["open"].get("/ui/export.csv", params={"segment": "business"})
+    assert got.text == format_retain(store.retain_page(top=100, labels={"segment": ["business"]}), "csv") + "\n"
+    assert set(store.retain_page(top=100, labels={"segment": ["business"]})["customer_id"]) == {SCRIPT_ID, "gold-3"}
+    store.close()
 
 
 def test_csv_export_is_format_retain_of_the_filtered_list(crafted):
