@@ -57,7 +57,7 @@ def _frame() -> pd.DataFrame:
         "priority": [100.0, 95.0, 80.0, 25.0, 80.0, 0.0],
         "segment": ["business", "consumer", None, "distributor", "business", None],
         "reasons": [json.dumps([{"rule": "retention.<i>x</i>", "reason": "<script>alert('reason')</script>"},
-                                {"rule": "tier.platinum", "reason": "top & best"}])] + [
+                                {"rule": "tier.platinum", "reason": "top & best", "term": "铂金<b>"}])] + [
             json.dumps([{"rule": "retention.y", "reason": "because"}])] * (n - 1),
     })
 
@@ -91,6 +91,8 @@ def test_markup_in_the_data_is_text(crafted):
     assert one.status_code == 200
     assert SCRIPT_ID not in one.text and "<script" not in one.text.lower()
     assert "&lt;i&gt;x&lt;/i&gt;" in one.text and "top &amp; best" in one.text
+    # the textbook term beside the reason, as text too
+    assert '<td lang="zh">铂金&lt;b&gt;</td>' in one.text
 
 
 def test_an_unknown_customer_is_a_404_page_that_says_so(crafted):

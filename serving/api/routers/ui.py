@@ -236,7 +236,7 @@ def _reasons(text: str | None) -> list[dict]:
         reasons = json.loads(text) if text else []
     except ValueError:
         return [{"rule": "-", "reason": str(text), "decisive": False}]
-    return [{"rule": str(r.get("rule", "")), "reason": str(r.get("reason", "")),
+    return [{"rule": str(r.get("rule", "")), "reason": str(r.get("reason", "")), "term": str(r.get("term") or ""),
              "decisive": str(r.get("rule", "")).startswith("retention")} for r in reasons if isinstance(r, dict)]
 
 
