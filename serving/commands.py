@@ -11,6 +11,8 @@ import sys
 from crmid.customerbase.cli import add_format_option, add_transaction_arguments, to_json
 from crmid.rules.cli import add_lang_option
 
+from .filters import LABEL_FILTERS
+
 __all__ = ["add_commands"]
 
 
@@ -102,6 +104,16 @@ def _probability(text: str) -> float:
     return value
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount of at least 0, got {text!r}") from None
+    if not value >= 0.0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected an amount of at least 0, got {value}")
+    return value
+
+
 #: retain sorts read smallest first unless told otherwise
 _ASCENDING_SORTS = ("rank", "customer_id", "value_tier", "next_purchase_days_median", "action")
 
@@ -130,7 +142,22 @@ def _retain(args, workspace) -> int:
         # a quantity sorts largest first (the biggest spenders, the highest churn); the ranking itself,
         # ids and days to the next purchase smallest first; --ascending / --descending override
         descending = args.order == "desc" if args.order else args.sort not in _ASCENDING_SORTS
-        frame = store.retain_page(top=args.top, tiers=tiers, min_churn=args.min_churn, run_id=latest.run_id,
+        labels = {}
+        for option, column in LABEL_FILTERS.items():
+            values = [v.strip() for v in (getattr(args, option) or "").split(",") if v.strip()]
+            if not values:
+                continue
+            # the values this run holds: an unknown one is a typo, not an empty list
+            held = store.breakdown([column], run_id=latest.run_id)[column].dropna().astype(str).tolist() \
+                if column in store.label_columns else []
+            unknown = sorted(set(values) - set(held))
+            if unknown:
+                print(f"crmid retain: error: --{option} {','.join(unknown)}: not in the latest run; it holds "
+                      f"{', '.join(held) or 'none'}", file=sys.stderr)
+                return 2
+            labels[column] = values
+        frame = store.retain_page(top=args.top, tiers=tiers, min_churn=args.min_churn, labels=labels,
+                                  min_value_at_risk=args.min_value_at_risk, run_id=latest.run_id,
                                   sort=args.sort, descending=descending)
     if args.format == "table":
         print(f"who to retain now (run {latest.run_id}, as of {latest.as_of}, rules {latest.rules_version})\n")
@@ -185,6 +212,11 @@ def add_commands(sub) -> None:
     p.add_argument("--tier", metavar="TIERS", help="only these tiers, e.g. platinum,gold")
     p.add_argument("--min-churn", type=_probability, metavar="P",
                    help="only customers with at least this churn probability (0..1)")
+    for option, column in LABEL_FILTERS.items():
+        p.add_argument(f"--{option}", metavar="VALUES",
+                       help=f"only these {column.replace('_', ' ')} values, comma-separated (as the web page's filter)")
+    p.add_argument("--min-value-at-risk", type=_non_negative, metavar="AMOUNT",
+                   help="only customers with at least this value at risk (money)")
     p.add_argument("--sort", default="rank", metavar="COLUMN",
                    help="order by this column instead of the retain ranking, e.g. expected_spend_365d, clv, "
                         "value_at_risk, churn_probability (quantities largest first)")

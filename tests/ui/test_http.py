@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import subprocess
 from urllib.parse import quote
 
 import httpx
@@ -19,6 +20,7 @@ import pytest
 from crmid.serving.retain_list import format_retain
 from crmid.serving.store import open_store
 
+from ..journeys.conftest import clean_env
 from .conftest import start_service
 
 pytestmark = pytest.mark.slow
@@ -145,6 +147,28 @@ def test_the_segment_filter(crafted):
     assert got.text == format_retain(store.retain_page(top=100, labels={"segment": ["business"]}), "csv") + "\n"
     assert set(store.retain_page(top=100, labels={"segment": ["business"]})["customer_id"]) == {SCRIPT_ID, "gold-3"}
     store.close()
+
+
+def test_crmid_retain_takes_the_pages_filters(crafted, tmp_path):
+    """`crmid retain --segment/--action/--temperature/--lifecycle/--min-value-at-risk` print the rows
+    the page exports with the same filters; a value the run does not hold is a one-line error."""
+    env = clean_env(CRMID_STORE_URL=crafted["url"])
+    cases = [({"segment": "business"}, ["--segment", "business"]),
+             ({"action": "retain_key", "temperature": "cold"}, ["--action", "retain_key", "--temperature", "cold"]),
+             ({"lifecycle": ["maturity", "growth"]}, ["--lifecycle", "maturity,growth"]),
+             ({"min_var": "200"}, ["--min-value-at-risk", "200"])]
+    for params, options in cases:
+        page = crafted["open"].get("/ui/export.csv", params=params).text
+        printed = subprocess.run(["crmid", "retain", "--format", "csv", "--top", "100", *options], cwd=tmp_path,
+                                 env=env, capture_output=True, text=True, timeout=120)
+        assert printed.returncode == 0, printed.stderr
+        assert printed.stdout == page, (options, printed.stdout, page)
+        assert len(page.splitlines()) > 1, options  # each case lists somebody
+    for options, expected in ((["--segment", "retail"], "--segment retail: not in the latest run"),
+                              (["--min-value-at-risk", "-5"], "expected an amount of at least 0")):
+        wrong = subprocess.run(["crmid", "retain", *options], cwd=tmp_path, env=env, capture_output=True,
+                               text=True, timeout=120)
+        assert wrong.returncode == 2 and expected in wrong.stderr and "Traceback" not in wrong.stderr
 
 
 def test_csv_export_is_format_retain_of_the_filtered_list(crafted):

@@ -13,18 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
+from crmid.serving.filters import LABEL_FILTERS
 from crmid.serving.store.base import RETAIN_SORTS
 
 __all__ = ["LABEL_FILTERS", "PAGE_SIZES", "ListQuery", "parse_list_query"]
 
-#: query parameter -> the stored label column it filters on; a column the store lacks (``segment``
-#: is stored only by a rule family that outputs it) is neither offered nor applied
-LABEL_FILTERS = {
-    "action": "action",
-    "lifecycle": "lifecycle_stage",
-    "temperature": "temperature",
-    "segment": "segment",
-}
 #: rows per page the page offers; the first is the default
 PAGE_SIZES = (50, 25, 100, 200)
 #: the direction a column sorts in on its first click: the most urgent, valuable or risky first,
