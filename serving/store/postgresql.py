@@ -38,6 +38,11 @@ class PostgresScoresStore(SqlScoresStore):
     # byte order, as on SQLite; and the index on a million ids builds in half the time
     _customer_id_type = sa.String(128, collation="C")
 
+    def __init__(self, url: str):
+        #: partition name -> its table, for the queries that read one run (see _run_rows)
+        self._partition_tables: dict[str, sa.Table] = {}
+        super().__init__(url)
+
     def _engine_url(self, url: str) -> str:
         # SQLAlchemy 2.1 reads a plain postgresql:// URL as psycopg 3; crmid ships psycopg2, so
         # a URL that names no driver uses the one that is installed
@@ -70,10 +75,21 @@ class PostgresScoresStore(SqlScoresStore):
 
     def _rank_covers(self) -> list[str]:
         """Columns the ranking's index carries besides its keys: the customer and every filter of the retain list."""
-        # the run id too: the query names it, and a condition on a column the index lacks sends
-        # every row to the table, however pruned the partitions are
-        return ["run_id", "customer_id", "churn_probability",
-                *(label for label in _FILTER_LABELS if label in self.score_rows.c)]
+        # not the run id: the list reads the run's partition by name (_run_rows), so no query
+        # tests it, and the index is 40% narrower than with it
+        return ["customer_id", "churn_probability", *(label for label in _FILTER_LABELS if label in self.score_rows.c)]
+
+    def _run_rows(self, conn, run_id: str) -> tuple[sa.Table | None, list]:
+        # the run's partition itself, by name: no run id left to test on each row (a condition on
+        # a column the covering index lacks would send every row to the table)
+        key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
+        if key is None:
+            return None, []
+        name = self._partition(key)
+        if name not in self._partition_tables:
+            self._partition_tables[name] = sa.Table(name, sa.MetaData(),
+                                                    *[sa.Column(c.name, c.type) for c in self.score_rows.columns])
+        return self._partition_tables[name], []
 
     def _create_partitions(self, conn, runs: Sequence[tuple[int, str]]) -> None:
         for key, run_id in runs:

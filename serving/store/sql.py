@@ -656,11 +656,13 @@ class SqlScoresStore(ScoresStore):
         s = self.scores.c
         return sa.case({t: i for i, t in enumerate(TIER_ORDER)}, value=s.value_tier, else_=len(TIER_ORDER))
 
-    def _order(self, sort: str, descending: bool, *, mirrored: bool = False, tier_codes: dict | None = None) -> list:
+    def _order(self, sort: str, descending: bool, *, mirrored: bool = False, tier_codes: dict | None = None,
+               rows: sa.Table | None = None) -> list:
         """ORDER BY terms: the sort column (if any), then the one retain ranking (reversed for ``rank`` descending).
 
         ``mirrored``: the exact reverse of that order (the last row first), NULLs included.
-        ``tier_codes``: order crmid_score_rows itself (labels as codes; tier label -> its code), not the view.
+        ``tier_codes``: order the stored rows themselves (labels as codes; tier label -> its code),
+        not the view: those of ``rows`` (default crmid_score_rows; see :meth:`_run_rows`).
         """
         if sort not in RETAIN_SORTS:
             raise ValueError(f"sort {sort!r}: expected one of {', '.join(RETAIN_SORTS)}")
@@ -668,7 +670,7 @@ class SqlScoresStore(ScoresStore):
             s = self.scores.c
             tier_rank = self._tier_rank()
         else:
-            s = self.score_rows.c
+            s = (self.score_rows if rows is None else rows).c
             tier_rank = sa.case({tier_codes[t]: i for i, t in enumerate(TIER_ORDER) if t in tier_codes},
                                 value=s.value_tier, else_=len(TIER_ORDER))
         # (expression, ascending, where NULLs go); None where the column has none among listed rows
@@ -721,14 +723,10 @@ class SqlScoresStore(ScoresStore):
         (on the view the labels are decoded by a CASE, which no index can); the run is its key
         (SQLite) or its id (PostgreSQL, which then reads that run's partition only).
         """
-        r = self.score_rows.c
-        if self._rows_run_column == "run_key":
-            key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
-            if key is None:
-                return None
-            conditions = [r.run_key == int(key)]
-        else:
-            conditions = [r.run_id == run_id]
+        rows, conditions = self._run_rows(conn, run_id)
+        if rows is None:
+            return None
+        r = rows.c
         conditions.append(r.priority > 0)
         wanted: list[tuple[str, list[str]]] = []
         if tiers:
@@ -755,7 +753,17 @@ class SqlScoresStore(ScoresStore):
             conditions.append(r.value_at_risk >= float(min_value_at_risk))
         if customer_ids:
             conditions.append(r.customer_id.in_([str(c) for c in customer_ids]))
-        return conditions, known.get("value_tier", {})
+        return conditions, known.get("value_tier", {}), rows
+
+    def _run_rows(self, conn, run_id: str) -> tuple[sa.Table | None, list]:
+        """The table a run's stored rows are read from, and the WHERE terms that pick them there (None: no such run)."""
+        r = self.score_rows.c
+        if self._rows_run_column == "run_key":
+            key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
+            if key is None:
+                return None, []
+            return self.score_rows, [r.run_key == int(key)]
+        return self.score_rows, [r.run_id == run_id]
 
     def _retain_columns(self) -> list:
         s, r = self.scores.c, self.reasons.c
@@ -809,10 +817,10 @@ class SqlScoresStore(ScoresStore):
                                                min_value_at_risk=min_value_at_risk, customer_ids=customer_ids)
                 if coded is None:
                     return pd.DataFrame(columns=list(RETAIN_COLUMNS))
-                where, tier_codes = coded
+                where, tier_codes, rows = coded
                 mirrored = inner is not order
-                rows_order = self._order(sort, descending, mirrored=mirrored, tier_codes=tier_codes)
-                page = (sa.select(self.score_rows.c.customer_id).where(*where).order_by(*rows_order).limit(top)
+                rows_order = self._order(sort, descending, mirrored=mirrored, tier_codes=tier_codes, rows=rows)
+                page = (sa.select(rows.c.customer_id).where(*where).order_by(*rows_order).limit(top)
                         .offset(offset).subquery("page"))
             query = (sa.select(*self._retain_columns()).select_from(page)
                      .join(self.scores, sa.and_(s.run_id == run_id, s.customer_id == page.c.customer_id))
@@ -833,7 +841,8 @@ class SqlScoresStore(ScoresStore):
                                        min_value_at_risk=min_value_at_risk, customer_ids=customer_ids)
             if coded is None:
                 return 0
-            query = sa.select(sa.func.count()).select_from(self.score_rows).where(*coded[0])
+            where, _, rows = coded
+            query = sa.select(sa.func.count()).select_from(rows).where(*where)
             return int(conn.execute(query).scalar())
 
     def iter_retain(self, *, chunk_rows: int = 50_000, sort: str = "rank", descending: bool = False,

@@ -340,26 +340,37 @@ def test_a_store_of_the_previous_layout_is_moved_into_the_coded_rows(store):
 
 @pytest.mark.parametrize("store", ["postgresql"], indirect=True)
 def test_postgresql_serves_a_filter_low_in_the_ranking_from_the_index_alone(store):
-    """PostgreSQL: the run's partition is vacuumed after the load, so the ranking's covering index
-    answers a filter whose customers sit at the bottom of the list (here: the lowest tier) without
-    reading the table (an index-only scan with no heap fetch). SQLite keeps its own indexes."""
+    """PostgreSQL: the run's partition is vacuumed after the load and the list reads that partition
+    by name, so the ranking's covering index answers a filter whose customers sit low in the list
+    (minimum churn, a label) without reading the table: an index-only scan with no heap fetch."""
     frame = _big()
     run_id = store.save_run(frame, as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
                             clv_reference=np.zeros(1))
     with store.engine.connect() as conn:
         key = conn.execute(sa.select(store.runs.c.run_key).where(store.runs.c.run_id == run_id)).scalar()
-        part = store._partition(key)
-        vacuumed = conn.execute(sa.text("select last_vacuum from pg_stat_user_tables where relname = :t"),
-                                {"t": part}).scalar()
-        assert vacuumed is not None, f"{part} was not vacuumed after the load"
-        # the planner's choice on 50,000 rows, with the other plans priced out so that the
-        # index's coverage (not the table's size) is what is checked
-        conn.execute(sa.text("set enable_seqscan = off"))
-        conn.execute(sa.text("set enable_bitmapscan = off"))
-        plan = "\n".join(conn.execute(sa.text(
-            # as the store asks it: on the parent table, naming the run (a condition the index must cover)
-            "explain (analyze, costs off) select customer_id from crmid_score_rows where run_id = :run "
-            "and priority > 0 and churn_probability >= 0.5 order by priority desc, value_at_risk desc nulls last "
-            "limit 100"), {"run": run_id}).scalars())
-    assert f"Index Only Scan using {part}_rank" in plan, plan
-    assert "Heap Fetches: 0" in plan, plan
+    part = store._partition(key)
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append(cursor.mogrify(statement, parameters).decode())
+
+    sa.event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        common = str(frame.loc[frame["priority"] > 0, "temperature"].dropna().astype(str).mode()[0])
+        for filters in ({"min_churn": 0.5}, {"labels": {"temperature": [common]}, "min_churn": 0.2}):
+            statements.clear()
+            page = store.retain_page(top=100, run_id=run_id, **filters)
+            assert len(page) == 100
+            query = statements[-1]  # the page's own query, as the store sent it
+            with store.engine.connect() as conn:
+                vacuumed = conn.execute(sa.text("select last_vacuum from pg_stat_user_tables where relname = :t"),
+                                        {"t": part}).scalar()
+                assert vacuumed is not None, f"{part} was not vacuumed after the load"
+                # the other plans priced out, so that the index's coverage (not 50,000 rows' size) is checked
+                conn.execute(sa.text("set enable_seqscan = off"))
+                conn.execute(sa.text("set enable_bitmapscan = off"))
+                plan = "\n".join(conn.execute(sa.text("explain (analyze, costs off) " + query)).scalars())
+            assert f"Index Only Scan using {part}_rank" in plan, plan
+            assert "Heap Fetches: 0" in plan, plan
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", capture)
