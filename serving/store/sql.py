@@ -217,9 +217,9 @@ class SqlScoresStore(ScoresStore):
         legacy = "crmid_scores" in sa.inspect(self.engine).get_table_names()
         self.meta.create_all(self.engine)
         self._add_run_columns()
+        self._add_output_columns()  # before the indexes: a new index may be on a new column
         for index in self.score_rows.indexes:  # create_all adds none to a table that exists already
             index.create(self.engine, checkfirst=True)
-        self._add_output_columns()
         with self.engine.begin() as conn:
             if legacy:
                 self._migrate_legacy(conn)

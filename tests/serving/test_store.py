@@ -374,3 +374,26 @@ def test_postgresql_serves_a_filter_low_in_the_ranking_from_the_index_alone(stor
             assert "Heap Fetches: 0" in plan, plan
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", capture)
+
+
+def test_a_store_made_before_a_stored_column_gets_it_and_its_index(tmp_path):
+    """A SQLite store written by an earlier crmid, without the segment column (and so without its
+    index), opens: the column is added before the indexes are made, and old runs read it as empty."""
+    url = f"sqlite:///{tmp_path / 'scores.db'}"
+    with open_store(url) as store:
+        run_id = store.save_run(_scored(), as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
+                                clv_reference=np.zeros(1))
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # back to the earlier layout
+        conn.execute(sa.text("DROP VIEW crmid_scores"))
+        conn.execute(sa.text("DROP INDEX ix_crmid_score_rows_by_segment"))
+        conn.execute(sa.text("ALTER TABLE crmid_score_rows DROP COLUMN segment"))
+    engine.dispose()
+    with open_store(url) as store:
+        assert store.customer("c3", run_id=run_id)["segment"] is None
+        indexes = {i["name"] for i in sa.inspect(store.engine).get_indexes("crmid_score_rows")}
+        assert "ix_crmid_score_rows_by_segment" in indexes
+        later = store.save_run(_scored().assign(segment="business"), as_of="2024-02-29", n_rejected=0,
+                               model_version="m", rules_version="r", clv_reference=np.zeros(1))
+        assert set(store.retain_page(top=None, labels={"segment": ["business"]}, run_id=later)["customer_id"]) == {
+            f"c{i}" for i in range(6)}
