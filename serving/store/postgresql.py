@@ -60,7 +60,11 @@ class PostgresScoresStore(SqlScoresStore):
         """The indexes of a run's partition: its customers (unique), the retain ranking's order."""
         # one per label the retain list filters on, in the ranking's order: a filter's first page
         # is the first entries of its label's range, however rare the label
-        by_label = [f"CREATE INDEX {part}_by_{label} ON {part} ({label}, priority DESC, value_at_risk DESC NULLS LAST)"
+        # covering like the ranking's (below): a label low in the ranking (lead, let go) or with
+        # another filter beside it (lead and cold) is then read from its own index alone; with the
+        # table to visit, the planner walked the ranking's index instead (120 ms for 700k entries)
+        by_label = [f"CREATE INDEX {part}_by_{label} ON {part} ({label}, priority DESC, value_at_risk DESC NULLS LAST) "
+                    f"INCLUDE ({', '.join(c for c in self._rank_covers() if c != label)})"
                     for label in _FILTER_LABELS if label in self.score_rows.c]
         return [f"CREATE UNIQUE INDEX {part}_customer ON {part} (customer_id)",  # a repeated customer fails here
                 # in the ranking's own order (NULLs of value at risk last): a filter on a number (minimum
