@@ -70,18 +70,23 @@ CURVE_STEP_DAYS: int = 7
 CURVE_MAX_DAYS: int = 365
 
 #: per-customer drivers: how many are reported, and the LightGBM surrogate that explains a churn
-#: probability served by BG/NBD or the blend (see models.drivers)
+#: probability served by BG/NBD or the blend (see models.drivers). Shallow trees: TreeSHAP's cost
+#: grows with the square of the depth, and the surrogate explains a smooth classical model. On 1M
+#: synthetic customers (Pareto/NBD serving churn) 100 leaf-wise trees of 15 leaves took 89 us a row
+#: (90 s of the 141 s run); 40 trees of depth 3 take 9 us at the same fit (R^2 0.995 on held-out
+#: customers against 0.996)
 DRIVERS_TOP: int = 5
 SURROGATE_PARAMS: dict = {
     "objective": "regression",
-    "learning_rate": 0.1,
+    "learning_rate": 0.3,
     "num_leaves": 15,
+    "max_depth": 3,
     "min_child_samples": 50,
     "verbose": -1,
     "deterministic": True,
     "force_row_wise": True,
 }
-SURROGATE_NUM_BOOST_ROUND: int = 100
+SURROGATE_NUM_BOOST_ROUND: int = 40
 
 #: Pareto/NBD maximum-likelihood fit. The optimiser works on log-parameters with time rescaled
 #: so the mean T is 1; each start is (r, alpha, s, beta) in that unit and the best optimum of
