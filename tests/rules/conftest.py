@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import copy
+import math
 
+import numpy as np
 import pytest
 import yaml
 
 from crmid.rules import RulesEngine, load_config
+
+
+def plain(value):
+    """A decision value as JSON has it: numpy scalars as Python's, NaN as None (as the one-by-one path gives)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ and missing fields, both must give identical decisions, reasons included.
 from __future__ import annotations
 
 import json
-import math
 import os
 
 import numpy as np
@@ -19,17 +18,11 @@ from crmid.rules import RulesEngine
 from crmid.rules.banding import cell_codes
 from crmid.rules.synthetic import random_facts, to_records
 
+from .conftest import plain
+
 # one-by-one evaluation runs ~500 customers/s: this keeps the test near 15 s; raise it for a
 # longer soak with CRMID_RULES_EQUIVALENCE_N
 N = int(os.environ.get("CRMID_RULES_EQUIVALENCE_N", "8000"))
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def test_fast_path_equals_one_by_one(engine):
@@ -40,7 +33,7 @@ def test_fast_path_equals_one_by_one(engine):
     mismatches = []
     for row, facts in zip(fast.to_dict("records"), records, strict=True):
         slow = engine.decide(facts)
-        fast_row = {k: _plain(v) for k, v in row.items()}
+        fast_row = {k: plain(v) for k, v in row.items()}
         if fast_row != slow:
             mismatches.append((facts, {k: (fast_row[k], slow[k]) for k in slow if fast_row[k] != slow[k]}))
     assert not mismatches, f"{len(mismatches)} mismatches, first: {mismatches[0]}"
@@ -73,7 +66,7 @@ def test_fast_path_on_another_configuration(raw_config, write_config):
     frame = random_facts(1500, seed=7, config=engine.config)
     fast = engine.decide_frame(frame)
     for row, facts in zip(fast.to_dict("records"), to_records(frame, nested=False), strict=True):
-        assert {k: _plain(v) for k, v in row.items()} == engine.decide(facts)
+        assert {k: plain(v) for k, v in row.items()} == engine.decide(facts)
 
 
 def test_cells_separate_every_side_of_every_threshold():
@@ -114,6 +107,6 @@ def test_small_frames_decide_as_the_fast_path_does(engine, size):
         assert list(part.index) == list(frame.index[start:start + size])
         expected = fast.iloc[start:start + size]
         for got, want in zip(part.to_dict("records"), expected.to_dict("records"), strict=True):
-            assert {k: _plain(v) for k, v in got.items()} == {k: _plain(v) for k, v in want.items()}
+            assert {k: plain(v) for k, v in got.items()} == {k: plain(v) for k, v in want.items()}
         for name in ("six_c_score", "distributor_score"):
             assert part[name].dtype == np.float64

@@ -9,10 +9,8 @@ same decision in both, and the batch path equal to the one-customer path in each
 from __future__ import annotations
 
 import json
-import math
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -21,6 +19,8 @@ from crmid.rules.config import config_from_mapping
 from crmid.rules.decision_table import CATEGORY, LANGUAGES, NUMBER, Cond, DecisionTable, Rule, Text
 from crmid.rules.rulesets import build_tables
 from crmid.rules.synthetic import random_facts, to_records
+
+from .conftest import plain
 
 #: Chinese characters and the full-width punctuation Chinese text is written with
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
@@ -42,14 +42,6 @@ def untranslated(rule: Rule) -> list[str]:
     if rule.term is not None and not CJK.search(rule.term):
         problems.append(f"{rule.id}: its term {rule.term!r} is not a Chinese term")
     return problems
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +157,7 @@ def test_batch_and_one_customer_give_the_same_reasons(engine, population, decide
     records = to_records(population)
     for i in range(0, N, 13):  # ~300 customers one by one, spread over the population
         one = engine.decide(records[i], lang)
-        row = {k: _plain(v) for k, v in frame.iloc[i].to_dict().items()}
+        row = {k: plain(v) for k, v in frame.iloc[i].to_dict().items()}
         assert row["reasons"] == one["reasons"]
         assert row["action_text"] == one["action_text"]
         assert json.loads(row["reasons_json"]) == one["reasons"]
