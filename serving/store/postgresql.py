@@ -83,13 +83,10 @@ class PostgresScoresStore(SqlScoresStore):
         # tests it, and the index is 40% narrower than with it
         return ["customer_id", "churn_probability", *(label for label in _FILTER_LABELS if label in self.score_rows.c)]
 
-    def _run_rows(self, conn, run_id: str) -> tuple[sa.Table | None, list]:
+    def _rows_of_run(self, run_key: int, run_id: str) -> tuple[sa.Table, list]:
         # the run's partition itself, by name: no run id left to test on each row (a condition on
         # a column the covering index lacks would send every row to the table)
-        key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
-        if key is None:
-            return None, []
-        name = self._partition(key)
+        name = self._partition(run_key)
         if name not in self._partition_tables:
             self._partition_tables[name] = sa.Table(name, sa.MetaData(),
                                                     *[sa.Column(c.name, c.type) for c in self.score_rows.columns])

@@ -757,13 +757,15 @@ class SqlScoresStore(ScoresStore):
 
     def _run_rows(self, conn, run_id: str) -> tuple[sa.Table | None, list]:
         """The table a run's stored rows are read from, and the WHERE terms that pick them there (None: no such run)."""
-        r = self.score_rows.c
-        if self._rows_run_column == "run_key":
-            key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
-            if key is None:
-                return None, []
-            return self.score_rows, [r.run_key == int(key)]
-        return self.score_rows, [r.run_id == run_id]
+        key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
+        if key is None:
+            return None, []
+        return self._rows_of_run(int(key), run_id)
+
+    def _rows_of_run(self, run_key: int, run_id: str) -> tuple[sa.Table, list]:
+        """The table holding one run's rows and the terms that pick them there (PostgreSQL: its partition)."""
+        run = self.score_rows.c[self._rows_run_column]
+        return self.score_rows, [run == (run_key if self._rows_run_column == "run_key" else run_id)]
 
     def _retain_columns(self) -> list:
         s, r = self.scores.c, self.reasons.c
