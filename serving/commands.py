@@ -94,24 +94,22 @@ _whole_number = _whole_number_from(0)
 _positive_int = _whole_number_from(1)
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, got {value}")
-    return value
+def _number(expected: str, ok):
+    """An argparse ``type``: a number for which ``ok(value)`` holds, else a one-line error saying ``expected``."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+
+    return parse
 
 
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an amount of at least 0, got {text!r}") from None
-    if not value >= 0.0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected an amount of at least 0, got {value}")
-    return value
+_probability = _number("a probability between 0 and 1", lambda v: 0.0 <= v <= 1.0)
+_non_negative = _number("an amount of at least 0", lambda v: 0.0 <= v < float("inf"))
 
 
 #: retain sorts read smallest first unless told otherwise
