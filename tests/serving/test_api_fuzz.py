@@ -23,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ..journeys.conftest import Service, clean_env, free_port, run
+from ..journeys.conftest import clean_env, run
+from ..ui.conftest import start_service
 
 TOKEN = "fuzz-test-token"
 AS_OF, SCORED = "1998-03-31", "1998-06-30"
@@ -39,9 +40,7 @@ def service(tmp_path_factory):
     tx[tx["customer_id"].isin(ids)].to_csv(cwd / "small.csv", index=False)
     run(["crmid", "train", "--transactions", "small.csv", "--as-of", AS_OF, "--horizon", "90"], cwd)
     run(["crmid", "score", "--transactions", "small.csv", "--as-of", SCORED, "--out", "s.parquet"], cwd)
-    port = free_port()
-    service = Service(["crmid", "serve", "--host", "127.0.0.1", "--port", str(port)], cwd, port,
-                      clean_env(CRMID_API_TOKEN=TOKEN))
+    service = start_service(cwd, CRMID_API_TOKEN=TOKEN)
     yield service
     service.stop()
 
