@@ -399,3 +399,34 @@ def test_a_store_made_before_a_stored_column_gets_it_and_its_index(tmp_path):
                                model_version="m", rules_version="r", clv_reference=np.zeros(1))
         assert set(store.retain_page(top=None, labels={"segment": ["business"]}, run_id=later)["customer_id"]) == {
             f"c{i}" for i in range(6)}
+
+
+def test_a_new_sqlite_store_has_large_pages_and_an_older_file_keeps_its_own(tmp_path):
+    """A new store file gets 16 KiB pages (a million-row run writes in about 14 s instead of 22 s);
+    a file made with SQLite's default 4 KiB pages (by an earlier crmid) keeps them and still works."""
+    from crmid.serving.store.sqlite import _PAGE_SIZE
+
+    new = tmp_path / "new.db"
+    with open_store(f"sqlite:///{new}") as store:
+        run_id = store.save_run(_scored(), as_of="2024-01-31", n_rejected=0, model_version="m",
+                                rules_version="r", clv_reference=np.zeros(1))
+        assert store.customer("c5", run_id=run_id)["value_tier"] == "platinum"
+    old = tmp_path / "old.db"
+    plain = sa.create_engine(f"sqlite:///{old}")
+    with plain.begin() as conn:
+        conn.execute(sa.text("PRAGMA journal_mode=WAL"))
+        conn.execute(sa.text("CREATE TABLE made_before (x INTEGER)"))
+    plain.dispose()
+    with open_store(f"sqlite:///{old}") as store:
+        run_id = store.save_run(_scored(), as_of="2024-01-31", n_rejected=0, model_version="m",
+                                rules_version="r", clv_reference=np.zeros(1))
+        assert list(store.retain_page(top=2, run_id=run_id)["customer_id"]) == ["c5", "c4"]
+
+    def page_size(path):
+        engine = sa.create_engine(f"sqlite:///{path}")
+        with engine.connect() as conn:
+            size = conn.execute(sa.text("PRAGMA page_size")).scalar()
+        engine.dispose()
+        return size
+
+    assert (_PAGE_SIZE, page_size(new), page_size(old)) == (16384, 16384, 4096)
