@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,14 @@ from scipy import special
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import CustomerScorer
 from crmid.models.calibration import logit
-from crmid.models.drivers import apportion, classifier_contributions, driver_phrases
+from crmid.models.drivers import (
+    _TABLES_FROM,
+    _splits,
+    apportion,
+    classifier_contributions,
+    driver_phrases,
+    tree_contributions,
+)
 from crmid.models.features import add_model_features
 from crmid.training import fit_scorer
 
@@ -127,3 +135,68 @@ def test_scorer_round_trip_keeps_the_surrogate(cdnow_3k, tmp_path):
     scorer.save(tmp_path / "s")
     again = CustomerScorer.load(tmp_path / "s")
     pd.testing.assert_frame_equal(again.predict(snap, drivers=True), scorer.predict(snap, drivers=True))
+
+
+def _booster(X, y, categorical=False, **params):
+    import lightgbm as lgb
+
+    base = {"objective": "regression", "max_depth": 3, "num_leaves": 8, "learning_rate": 0.3, "verbose": -1,
+            "min_child_samples": 20, "deterministic": True, "seed": 1}
+    data = lgb.Dataset(X, label=y, categorical_feature=[0] if categorical else "auto")
+    return lgb.train({**base, **params}, data, num_boost_round=25)
+
+
+def _rows(n, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 6)).astype(np.float32)
+    X[rng.random(n) < 0.1, 1] = np.nan
+    X[rng.random(n) < 0.2, 2] = 0.0
+    y = X[:, 0] * 2 + np.nan_to_num(X[:, 1]) - (X[:, 2] == 0) + rng.normal(size=n) * 0.1
+    return X, y
+
+
+@pytest.mark.parametrize("params", [{}, {"zero_as_missing": True}, {"use_missing": False}],
+                         ids=["nan-missing", "zero-missing", "no-missing"])
+def test_tabled_contributions_equal_lightgbms_own(params):
+    """Many rows: the per-tree tables give pred_contrib's numbers exactly, whatever the missing-value
+    handling of the splits, for NaN and zero cells and for cells exactly at a split's threshold."""
+    X, y = _rows(4000)
+    booster = _booster(X, y, **params)
+    assert _splits(booster) is not None  # the tables serve this booster
+    rows, _ = _rows(_TABLES_FROM + 1000, seed=1)
+    thresholds = [(f, t) for tree in _splits(booster) for f, t, _, _ in tree]
+    for i, (feature, threshold) in enumerate(thresholds):  # values on the split points themselves
+        rows[i, feature] = np.float32(threshold)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the check against pred_contrib must not have fired
+        got = tree_contributions(booster, rows)
+    np.testing.assert_allclose(got, booster.predict(rows, pred_contrib=True), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("params", [{"max_depth": -1, "num_leaves": 31}, {"categorical": True}],
+                         ids=["large-trees", "categorical-split"])
+def test_boosters_the_tables_do_not_serve_go_through_pred_contrib(params):
+    X, y = _rows(4000)
+    X[:, 0] = np.floor(np.abs(X[:, 0]) * 3)  # small integers: a categorical feature when asked
+    booster = _booster(X, y, **params)
+    assert _splits(booster) is None
+    rows, _ = _rows(_TABLES_FROM + 10, seed=2)
+    rows[:, 0] = np.floor(np.abs(rows[:, 0]) * 3)
+    np.testing.assert_allclose(tree_contributions(booster, rows), booster.predict(rows, pred_contrib=True),
+                               rtol=0, atol=1e-12)
+
+
+def test_a_scorers_drivers_are_the_same_by_table_as_by_pred_contrib(cdnow_scorer, cdnow_scored):
+    """The CDNOW scorer's churn classifier and surrogate, on enough customers for the tables."""
+    snap, _ = cdnow_scored
+    arr = _features(cdnow_scorer, snap)
+    arr = np.tile(arr, (int(np.ceil(_TABLES_FROM / len(arr))) + 1, 1))
+    boosters = [cdnow_scorer.churn.classifier_.booster_]
+    if cdnow_scorer.driver_surrogate is not None:
+        surrogate = cdnow_scorer.driver_surrogate
+        boosters.append(surrogate.booster_)
+    for booster in boosters:
+        assert _splits(booster) is not None
+        sub = arr[:, [cdnow_scorer.feature_names_.index(f) for f in booster.feature_name()]]
+        np.testing.assert_allclose(tree_contributions(booster, sub), booster.predict(sub, pred_contrib=True),
+                                   rtol=0, atol=1e-12)
