@@ -180,12 +180,16 @@ def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int
     k = min(defaults.DRIVERS_TOP if top is None else int(top), effects.shape[1])
     if n == 0 or k == 0:
         return pd.array(["[]"] * n, dtype="string")
-    size = np.abs(effects)
-    # the k largest per row (unordered, O(features)), then ordered among themselves
-    part = np.argpartition(-size, k - 1, axis=1)[:, :k] if k < effects.shape[1] else np.tile(
-        np.arange(k), (n, 1))
+    width = effects.shape[1]
+    order = np.empty((n, k), dtype=np.intp)
+    for start in range(0, n, _CHUNK):  # in chunks of rows: the temporaries are rows x features each
+        size = np.abs(effects[start:start + _CHUNK])
+        # the k largest per row (unordered, O(features)), then ordered among themselves
+        part = np.argpartition(size, width - k, axis=1)[:, width - k:] if k < width else np.tile(
+            np.arange(k), (len(size), 1))
+        rows = np.arange(len(size))[:, None]
+        order[start:start + _CHUNK] = part[rows, np.argsort(-size[rows, part], axis=1, kind="stable")]
     rows = np.arange(n)[:, None]
-    order = part[rows, np.argsort(-size[rows, part], axis=1, kind="stable")]
     picked_effects = np.round(effects[rows, order] * 100.0, 2)
     picked_values = values[rows, order].astype(np.float64)
     # the per-feature JSON head ("feature" and "label") is built once, not once per row

@@ -99,6 +99,14 @@ _OWNER_SEP = ":"
 
 def _text_array(column: pd.Series) -> pa.Array:
     """A column of texts (missing: NULL) as an Arrow string array; anything else is written as text."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.ArrowDtype) or (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        # already Arrow: its buffers as they are (a million drivers' JSON went through a Python
+        # string each, 0.6 GB more at the store's peak)
+        texts = pa.array(column)
+        texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+        if pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type):
+            return texts.cast(pa.string())
     try:
         # texts and missing values, the usual case, in one Arrow conversion (a Python call per
         # row took about a second for a million JSON documents)
@@ -528,12 +536,20 @@ class SqlScoresStore(ScoresStore):
                 arrays[name] = pa.array(values, mask=np.isnan(values))
         reasons_id, texts = pd.factorize(scored["reasons"], use_na_sentinel=False)
         arrays["reasons_id"] = pa.array(reasons_id.astype(np.int32))
+        order = self._row_order(arrays["customer_id"])
+        if order is not None:
+            for name in arrays:  # one column at a time: the run is never held twice
+                arrays[name] = arrays[name].take(order)
         reasons = pa.table({
             "run_id": pa.array([run_id] * len(texts), pa.string()),
             "reasons_id": pa.array(np.arange(len(texts), dtype=np.int32)),
             "reasons": pa.array(["[]" if pd.isna(t) else str(t) for t in texts], pa.string()),
         })
         return pa.table(arrays), reasons
+
+    def _row_order(self, customer_ids: pa.Array) -> pa.Array | None:
+        """The order a backend takes a run's rows in (indices into them); None: as they come."""
+        return None
 
     def _is_text(self, name: str) -> bool:
         """Whether a stored per-customer field that is no coded label holds text (not a number)."""

@@ -121,6 +121,10 @@ class SqliteScoresStore(SqlScoresStore):
             finally:
                 raw.close()
 
+    def _row_order(self, customer_ids: pa.Array) -> pa.Array | None:
+        # key order: appended to the B-tree, not inserted at random places (4.8 s -> 2.3 s a million)
+        return pc.sort_indices(customer_ids) if self._path is not None else None
+
     def _write_run(self, run_id: str, run_key: int, rows: pa.Table, reasons: pa.Table, chunk_rows: int,
                    before_commit=None) -> None:
         path = self._path
@@ -130,8 +134,6 @@ class SqliteScoresStore(SqlScoresStore):
         import adbc_driver_manager
         import adbc_driver_sqlite.dbapi
 
-        # key order: appended to the B-tree, not inserted at random places (4.8 s -> 2.3 s a million)
-        rows = rows.take(pc.sort_indices(rows["customer_id"]))
         statement = f"INSERT INTO {self.reasons.name}"
         # the ADBC driver carries its own copy of SQLite. Two copies must never have one file open
         # in one process at once: closing it in one drops the other's POSIX locks (a run was lost
