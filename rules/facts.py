@@ -4,7 +4,8 @@ One customer's facts are a mapping; every field is optional except ``customer_id
 
 * numbers: ``value_percentile``, ``clv``, ``profit``, ``churn_probability``, ``p_purchase_30d``,
   ``p_purchase_90d``, ``expected_days_to_next_purchase``, ``recency_days``, ``frequency``
-  (repeat purchases), ``monetary``, ``tenure_days``, ``spend_trend``, ``loyalty``;
+  (repeat purchases), ``monetary`` (net spend: purchases minus returns, below 0 when returns
+  outweigh purchases), ``tenure_days``, ``spend_trend``, ``loyalty``;
 * booleans: ``money``, ``authority``, ``need`` (MAN), ``price_sensitive`` (true/false; 0/1 too);
 * ``segment``: consumer | business | distributor;
 * ``six_c``: mapping dimension -> 0..100, or flat ``six_c_<dimension>`` fields;

@@ -41,6 +41,14 @@ FACT_COLUMNS = (
     "loyalty",
 )
 
+def _net_spend(customers: pd.DataFrame) -> np.ndarray:
+    """Spend over all purchase occasions minus the money returned (a frame without returns: the spend)."""
+    spend = customers["monetary_total"].to_numpy(dtype=float)
+    if "returns_amount" not in customers.columns:
+        return spend
+    return spend - np.nan_to_num(customers["returns_amount"].to_numpy(dtype=float))
+
+
 def _finite_or_nan(series: pd.Series) -> np.ndarray:
     values = series.to_numpy(dtype=float)
     return np.where(np.isfinite(values), values, np.nan)
@@ -109,7 +117,8 @@ def build_facts(
             "expected_days_to_next_purchase": _finite_or_nan(customers["next_purchase_days_median"]),
             "recency_days": customers["recency_days"].to_numpy(dtype=float),
             "frequency": customers["frequency"].to_numpy(dtype=float),
-            "monetary": customers["monetary_total"].to_numpy(dtype=float),
+            # net spend, purchases minus returns: below zero (returns only) the rules say so
+            "monetary": _net_spend(customers),
             "tenure_days": customers["tenure_days"].to_numpy(dtype=float),
             "spend_trend": customers[f"spend_trend_{policy['spend_trend_window_days']}d"].to_numpy(dtype=float),
             "loyalty": loyalty(customers, churn, policy),

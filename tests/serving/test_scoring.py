@@ -102,3 +102,22 @@ def test_score_command_rejects_and_counts(tmp_path, cdnow_sample, model_dir, cap
     assert 0 < len(listed) <= 5 and all(r["value_tier"] == "platinum" for r in listed)
     priorities = [r["priority"] for r in listed]
     assert priorities == sorted(priorities, reverse=True)
+
+
+def test_a_returns_only_customer_is_lead_with_the_returns_reason_end_to_end(cdnow_sample, scorer, engine):
+    """Issue 18, item 3, through the scoring itself (not facts typed by hand): a customer whose only
+    rows are returns is lead, says why, and gets no offer of more; the others are unchanged."""
+    ids = cdnow_sample["customer_id"].drop_duplicates().iloc[:300]
+    base = cdnow_sample[cdnow_sample["customer_id"].isin(ids)]
+    returns = pd.DataFrame({"customer_id": ["RET", "RET"], "date": pd.to_datetime(["1997-02-01", "1997-03-01"]),
+                            "amount": [-30.0, -12.0]})
+    clean, report = validate_transactions(pd.concat([base, returns], ignore_index=True), as_of=AS_OF)
+    scored = score_customers(clean, AS_OF, scorer=scorer, engine=engine, report=report).scored.set_index("customer_id")
+    ret = scored.loc["RET"]
+    assert ret["value_tier"] == "lead"
+    assert "tier.returns_only" in {r["rule"] for r in json.loads(ret["reasons"])}
+    lead_actions = {band["action"] for band in engine.config.section("retention")["actions"]["lead"].values()}
+    assert ret["action"] in lead_actions
+    # a customer with purchases is never read as returns only
+    others = scored.drop(index="RET")
+    assert not any("tier.returns_only" in r for r in others["reasons"])
