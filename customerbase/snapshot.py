@@ -27,6 +27,7 @@ __all__ = [
     "WINDOWS",
     "TransactionLog",
     "label_snapshot",
+    "longest_quiet_stretch",
     "snapshot",
     "snapshots",
 ]
@@ -474,3 +475,13 @@ def _sort_by_customer_day(codes: np.ndarray, days: np.ndarray) -> tuple[np.ndarr
     packed.sort()
     return (packed & ((1 << b_row) - 1), packed >> (b_day + b_row),
             ((packed >> b_row) & ((1 << b_day) - 1)) + day0)
+
+
+def longest_quiet_stretch(dates: pd.Series) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
+    """The most days the whole base went without any purchase, and between which dates."""
+    days = pd.Series(pd.to_datetime(dates).dt.normalize().unique()).sort_values().reset_index(drop=True)
+    if len(days) < 2:
+        return 0, None, None
+    gaps = days.diff().dt.days.to_numpy()[1:]
+    i = int(gaps.argmax())
+    return int(gaps[i]), days[i], days[i + 1]

@@ -553,6 +553,9 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
         rows=report.rows_line(), manifest=manifest_path, lang=lang,
         spend=spend_totals(result.scored, getattr(context.scorer.spend, "interval_", None)),
     )
+    note = as_of_gap_note(frame, as_of)
+    if note:
+        summary.warnings.append(note)
     if profiles is not None and len(profiles) and report.customers_in and profile_only == len(profiles):
         # a profiles file keyed differently from the transactions (another id format, another
         # system) would otherwise turn every profile into a prospect without a word
@@ -565,6 +568,33 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
         print(f"crmid: internal error: {summary.input_customers} customers in, "
               f"{summary.scored} scored + {summary.rejected} rejected out", file=sys.stderr)
     return summary
+
+
+def as_of_gap_note(transactions, as_of) -> str | None:
+    """What scoring at ``as_of`` reads into the days after the last transaction; None when there are none.
+
+    Those days are read as silence: every customer is that much quieter. Within the longest
+    quiet stretch the base has had (month end two days after the last purchase) that is
+    normal; longer, data may be missing, and the note says so. Scoring fits nothing on those
+    days, so it warns and goes on (``crmid train`` refuses such a gap without ``--allow-gap``).
+    """
+    import pandas as pd
+
+    from crmid.customerbase.snapshot import longest_quiet_stretch
+
+    if len(transactions) == 0:
+        return None
+    end = pd.Timestamp(transactions["date"].max()).normalize()
+    gap = int((pd.Timestamp(as_of).normalize() - end).days)
+    if gap <= 0:
+        return None
+    quiet, q_from, q_to = longest_quiet_stretch(transactions["date"])
+    where = f" ({q_from.date()} .. {q_to.date()})" if q_from is not None else ""
+    note = f"as-of date {_date(as_of)} is {gap} days after the last transaction ({end.date()}): "
+    if gap <= quiet:
+        return note + f"those days are read as silence (the base's longest quiet stretch: {quiet} days{where})"
+    return note + (f"longer than the longest quiet stretch the base has had ({quiet} days{where}): data may be "
+                   "missing, and every customer reads that much quieter than they are")
 
 
 def _date(as_of) -> dt.date:

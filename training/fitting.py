@@ -28,7 +28,6 @@ __all__ = [
     "curve_knots",
     "fit_baseline_scorer",
     "fit_scorer",
-    "longest_quiet_stretch",
 ]
 
 
@@ -51,16 +50,6 @@ def check_dates(data_start, data_end, cutoff, *, allowed_gap_days: int = 0) -> N
         raise TrainingInputError(
             f"as-of date {cutoff.date()} is after the data end {end.date()} "
             f"({(cutoff - end).days} days without data would be read as silence)")
-
-
-def longest_quiet_stretch(dates: pd.Series) -> tuple[int, pd.Timestamp | None, pd.Timestamp | None]:
-    """The most days the whole base went without any purchase, and between which dates."""
-    days = pd.Series(pd.to_datetime(dates).dt.normalize().unique()).sort_values().reset_index(drop=True)
-    if len(days) < 2:
-        return 0, None, None
-    gaps = days.diff().dt.days.to_numpy()[1:]
-    i = int(gaps.argmax())
-    return int(gaps[i]), days[i], days[i + 1]
 
 
 def check_training_inputs(log: TransactionLog, cutoff, horizon, *, step_days=None, allowed_gap_days: int = 0) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from crmid.customerbase.snapshot import TransactionLog
+from crmid.customerbase.snapshot import TransactionLog, longest_quiet_stretch
 from crmid.models import defaults as model_defaults
 from crmid.models.drift import reference_profile
 from crmid.models.value import clv, clv_reference
@@ -22,7 +22,6 @@ from .fitting import (
     check_training_inputs,
     fit_baseline_scorer,
     fit_scorer,
-    longest_quiet_stretch,
 )
 
 if TYPE_CHECKING:

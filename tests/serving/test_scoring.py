@@ -121,3 +121,28 @@ def test_a_returns_only_customer_is_lead_with_the_returns_reason_end_to_end(cdno
     # a customer with purchases is never read as returns only
     others = scored.drop(index="RET")
     assert not any("tier.returns_only" in r for r in others["reasons"])
+
+
+def test_scoring_after_the_last_transaction_says_how_many_days_are_read_as_silence(tmp_path, cdnow_sample,
+                                                                                      model_dir, capsys):
+    """Issue 18, item 5: as-of a few days after the data ends is normal (a note with the gap);
+    a gap longer than the base has ever been quiet is scored too, with a warning that data may be missing."""
+    cut = cdnow_sample[cdnow_sample["date"] <= AS_OF - pd.Timedelta(days=2)]
+    cut.assign(date=cut["date"].dt.strftime("%Y-%m-%d")).to_csv(tmp_path / "tx.csv", index=False)
+    last = cut["date"].max().date()
+    days = pd.Series(cut["date"].dt.normalize().unique()).sort_values()
+    quiet = int(days.diff().dt.days.max())
+    for as_of, expected in [(last + pd.Timedelta(days=quiet), "those days are read as silence"),
+                            (last + pd.Timedelta(days=quiet + 30), "data may be missing")]:
+        out = tmp_path / f"scores_{as_of}.parquet"
+        assert main(["score", "--transactions", str(tmp_path / "tx.csv"), "--as-of", str(as_of), "--out", str(out),
+                     "--model-uri", model_dir, "--store", "none"]) == 0
+        err = capsys.readouterr().out  # the summary's warning lines (on stderr with --format json)
+        gap = (pd.Timestamp(as_of) - pd.Timestamp(last)).days
+        assert f"warning: as-of date {as_of} is {gap} days after the last transaction ({last})" in err
+        assert expected in err and f"longest quiet stretch{'' if gap <= quiet else ' the base has had'}" in err
+        assert len(pd.read_parquet(out)) == cut["customer_id"].nunique()
+    # scored on the last day itself: no note
+    assert main(["score", "--transactions", str(tmp_path / "tx.csv"), "--as-of", str(last), "--out",
+                 str(tmp_path / "same.parquet"), "--model-uri", model_dir, "--store", "none"]) == 0
+    assert "after the last transaction" not in capsys.readouterr().out
