@@ -135,7 +135,7 @@ class BatchSummary:
         if self.pruned:
             text += f"store: {len(self.pruned)} older run(s) deleted (keeping the latest runs)\n"
         for h, t in sorted(self.spend.items()):
-            band = "" if t["low"] is None else f" (80% interval {t['low']:,.0f} .. {t['high']:,.0f})"
+            band = "" if t["low"] is None else f" (80% interval {t['low']:,.0f} .. {t['high']:,.0f}{_outside(t)})"
             tiers = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(t["by"].items(), key=lambda kv: -kv[1]))
             text += f"expected spend next {h} days: {t['total']:,.0f}{band}; by tier: {tiers}\n"
         text += "".join(f"warning: {w}\n" for w in self.warnings)
@@ -568,6 +568,14 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
         print(f"crmid: internal error: {summary.input_customers} customers in, "
               f"{summary.scored} scored + {summary.rejected} rejected out", file=sys.stderr)
     return summary
+
+
+def _outside(total: dict) -> str:
+    """Why a forecast total can lie outside its own interval: the interval is the classical
+    forecast's backtest band (see SpendForecaster.interval_), which the served model left."""
+    if total["low"] <= total["total"] <= total["high"]:
+        return ""
+    return "; the forecast lies outside the band BG/NBD x Gamma-Gamma's backtests give"
 
 
 def as_of_gap_note(transactions, as_of) -> str | None:

@@ -146,3 +146,23 @@ def test_scoring_after_the_last_transaction_says_how_many_days_are_read_as_silen
     assert main(["score", "--transactions", str(tmp_path / "tx.csv"), "--as-of", str(last), "--out",
                  str(tmp_path / "same.parquet"), "--model-uri", model_dir, "--store", "none"]) == 0
     assert "after the last transaction" not in capsys.readouterr().out
+
+
+def test_the_run_summary_says_when_a_spend_forecast_lies_outside_its_interval():
+    """The 80% interval is the classical forecast's backtest band; a served total outside it is said
+    in words, not left for the reader to notice (a million-customer run printed 21.6M (19.8M .. 20.7M))."""
+    from pathlib import Path
+
+    from crmid.serving.batch import BatchSummary
+
+    def line(total, low, high):
+        summary = BatchSummary(input_customers=1, scored=1, rejected=0, out=Path("s.parquet"),
+                               rejects_out=Path("s.rejects.csv"), run_id=None,
+                               spend={90: {"total": total, "low": low, "high": high, "by": {"gold": total}}})
+        return next(t for t in summary.lines().splitlines() if t.startswith("expected spend next 90 days"))
+
+    assert line(100.0, 90.0, 110.0) == "expected spend next 90 days: 100 (80% interval 90 .. 110); by tier: gold 100"
+    assert line(120.0, 90.0, 110.0) == ("expected spend next 90 days: 120 (80% interval 90 .. 110; the forecast lies "
+                                        "outside the band BG/NBD x Gamma-Gamma's backtests give); by tier: gold 120")
+    assert "lies outside the band" in line(80.0, 90.0, 110.0)
+    assert "interval" not in line(100.0, None, None)
