@@ -17,6 +17,7 @@ import io
 import logging
 import os
 import sys
+import time
 import warnings
 
 from crmid import __version__
@@ -229,9 +230,11 @@ def _resolve_format(args) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
     parser = build_parser()
     _enable_completion(parser)
     args = parser.parse_args(argv)
+    args.started = started  # a command's start-up (settings, imports, model load) is timed from here
     verbose = getattr(args, "verbose", False)
     quiet = getattr(args, "quiet", False)
     if verbose and quiet:  # one before the command, the other after it

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from crmid.customerbase.cli import add_format_option, add_transaction_arguments, to_json
 from crmid.rules.cli import add_lang_option
@@ -60,6 +61,7 @@ def _score(args, workspace) -> int:
         from .store import open_store  # SQLAlchemy only when a store is used
 
         store = open_store(workspace.store_url)
+    started_in = time.perf_counter() - getattr(args, "started", time.perf_counter())
     try:
         summary = run_batch(
             transactions=args.transactions, as_of=args.as_of, out=args.out, context=context,
@@ -71,6 +73,8 @@ def _score(args, workspace) -> int:
     finally:
         if store is not None:
             store.close()
+    # before the run's own stages: parsing, settings, imports, the model's load and the store's opening
+    summary.seconds = {"start-up": started_in, **summary.seconds}
     _print_summary(summary, args.format)
     return 0
 

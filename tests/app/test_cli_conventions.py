@@ -163,6 +163,8 @@ def test_score_format_json_is_a_run_summary_whose_counts_add_up(tmp_path, tx_fil
     manifest = json.loads(Path(summary["files"]["manifest"]).read_text(encoding="utf-8"))
     assert manifest["run_id"] == summary["run_id"] and manifest["counts"]["scored"] == counts["scored"]
     assert {"read+validate", "publish"} <= set(summary["seconds"])
+    # start-up (settings, imports, the model's load) is reported first, as a stage of its own
+    assert next(iter(summary["seconds"])) == "start-up" and summary["seconds"]["start-up"] > 0
     for horizon in ("90", "365"):
         spend = summary["spend"][horizon]
         assert spend["total"] == pytest.approx(sum(spend["by"].values()))
