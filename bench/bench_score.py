@@ -133,9 +133,9 @@ def main() -> int:
 
 
 def _stages(stdout: str) -> dict[str, float]:
-    """The stage times ``crmid score`` prints: ``stages: read+validate 2.90 s, prepare 1.20 s, ...``."""
+    """The stage times ``crmid score`` prints: ``stages: start-up 1.30 s, read+validate 2.90 s, ...``."""
     text = re.search(r"stages: (.*)", stdout).group(1)
-    return {name: float(sec) for name, sec in re.findall(r"([\w+]+) ([\d.]+) s", text)}
+    return {name: float(sec) for name, sec in re.findall(r"([\w+-]+) ([\d.]+) s", text)}
 
 
 def _delete_run(url: str, run_id: str) -> None:
