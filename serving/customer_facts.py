@@ -41,6 +41,7 @@ FACT_COLUMNS = (
     "loyalty",
 )
 
+
 def _net_spend(customers: pd.DataFrame) -> np.ndarray:
     """Spend over all purchase occasions minus the money returned (a frame without returns: the spend)."""
     spend = customers["monetary_total"].to_numpy(dtype=float)
