@@ -17,6 +17,7 @@ returns, counted separately.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,9 @@ __all__ = [
     "FEATURES",
     "LABELS",
     "WINDOWS",
+    "DataGap",
     "TransactionLog",
+    "gap_after_data",
     "label_snapshot",
     "longest_quiet_stretch",
     "snapshot",
@@ -485,3 +488,32 @@ def longest_quiet_stretch(dates: pd.Series) -> tuple[int, pd.Timestamp | None, p
     gaps = days.diff().dt.days.to_numpy()[1:]
     i = int(gaps.argmax())
     return int(gaps[i]), days[i], days[i + 1]
+
+
+class DataGap(NamedTuple):
+    """How far an as-of date lies after the last transaction, against the base's own silences."""
+
+    #: days from the last transaction day to the as-of date (positive)
+    days: int
+    #: the last transaction day
+    last_day: pd.Timestamp
+    #: the most days the whole base ever went without a purchase (:func:`longest_quiet_stretch`)
+    quiet_days: int
+    #: where that stretch lies, `` (first .. last)``, or empty when the base has one day only
+    quiet_between: str
+
+
+def gap_after_data(dates: pd.Series, as_of) -> DataGap | None:
+    """The gap between the last transaction day and ``as_of``; None when ``as_of`` is not after it.
+
+    Training refuses a gap longer than the base's longest quiet stretch (data may be missing)
+    and scoring warns of it; both read the days of a shorter one as silence.
+    """
+    if len(dates) == 0:
+        return None
+    end = pd.Timestamp(dates.max()).normalize()
+    days = int((pd.Timestamp(as_of).normalize() - end).days)
+    if days <= 0:
+        return None
+    quiet, q_from, q_to = longest_quiet_stretch(dates)
+    return DataGap(days, end, quiet, f" ({q_from.date()} .. {q_to.date()})" if q_from is not None else "")

@@ -586,23 +586,18 @@ def as_of_gap_note(transactions, as_of) -> str | None:
     normal; longer, data may be missing, and the note says so. Scoring fits nothing on those
     days, so it warns and goes on (``crmid train`` refuses such a gap without ``--allow-gap``).
     """
-    import pandas as pd
+    from crmid.customerbase.snapshot import gap_after_data
 
-    from crmid.customerbase.snapshot import longest_quiet_stretch
-
-    if len(transactions) == 0:
+    gap = gap_after_data(transactions["date"], as_of)
+    if gap is None:
         return None
-    end = pd.Timestamp(transactions["date"].max()).normalize()
-    gap = int((pd.Timestamp(as_of).normalize() - end).days)
-    if gap <= 0:
-        return None
-    quiet, q_from, q_to = longest_quiet_stretch(transactions["date"])
-    where = f" ({q_from.date()} .. {q_to.date()})" if q_from is not None else ""
-    note = f"as-of date {_date(as_of)} is {gap} days after the last transaction ({end.date()}): "
-    if gap <= quiet:
-        return note + f"those days are read as silence (the base's longest quiet stretch: {quiet} days{where})"
-    return note + (f"longer than the longest quiet stretch the base has had ({quiet} days{where}): data may be "
-                   "missing, and every customer reads that much quieter than they are")
+    note = f"as-of date {_date(as_of)} is {gap.days} days after the last transaction ({gap.last_day.date()}): "
+    if gap.days <= gap.quiet_days:
+        return note + (f"those days are read as silence (the base's longest quiet stretch: {gap.quiet_days} "
+                       f"days{gap.quiet_between})")
+    return note + (f"longer than the longest quiet stretch the base has had ({gap.quiet_days} days"
+                   f"{gap.quiet_between}): data may be missing, and every customer reads that much quieter "
+                   "than they are")
 
 
 def _date(as_of) -> dt.date:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from crmid.customerbase.snapshot import TransactionLog, longest_quiet_stretch
+from crmid.customerbase.snapshot import TransactionLog, gap_after_data
 from crmid.models import defaults as model_defaults
 from crmid.models.drift import reference_profile
 from crmid.models.value import clv, clv_reference
@@ -104,19 +104,17 @@ def _gap_allowed(transactions: pd.DataFrame, cutoff: pd.Timestamp, allow_gap: bo
     the longest quiet stretch the whole base has had is read as silence. A longer gap suggests
     missing data and is refused unless ``allow_gap``.
     """
-    end = transactions["date"].max().normalize()
-    gap = int((cutoff - end).days)
-    if gap <= 0:
+    gap = gap_after_data(transactions["date"], cutoff)
+    if gap is None:
         return 0, None
-    quiet, q_from, q_to = longest_quiet_stretch(transactions["date"])
-    where = f" ({q_from.date()} .. {q_to.date()})" if q_from is not None else ""
-    if gap > quiet and not allow_gap:
+    if gap.days > gap.quiet_days and not allow_gap:
         raise TrainingInputError(
-            f"as-of date {cutoff.date()} is {gap} days after the last transaction ({end.date()}), longer than the "
-            f"longest quiet stretch the base has had ({quiet} days{where}): data may be missing; pass --allow-gap "
-            "to read those days as silence anyway")
-    return gap, (f"as-of date {cutoff.date()} is {gap} days after the last transaction ({end.date()}); those days "
-                 f"are read as silence (the base's longest quiet stretch: {quiet} days{where})")
+            f"as-of date {cutoff.date()} is {gap.days} days after the last transaction ({gap.last_day.date()}), "
+            f"longer than the longest quiet stretch the base has had ({gap.quiet_days} days{gap.quiet_between}): "
+            "data may be missing; pass --allow-gap to read those days as silence anyway")
+    return gap.days, (f"as-of date {cutoff.date()} is {gap.days} days after the last transaction "
+                      f"({gap.last_day.date()}); those days are read as silence (the base's longest quiet "
+                      f"stretch: {gap.quiet_days} days{gap.quiet_between})")
 
 
 def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: int | None = None,
