@@ -94,9 +94,7 @@ def _splits(booster):
 
 
 def _goes_left(x: np.ndarray, threshold: float, default_left: bool, missing_type: str) -> np.ndarray:
-    """LightGBM's numerical decision (tree.h, NumericalDecision) for a float64 column."""
-    # LightGBM's predictor drops cells with |x| <= kZeroThreshold from a row it reads: they are 0
-    x = np.where(np.abs(x) <= _ZERO, 0.0, x)
+    """LightGBM's numerical decision (tree.h, NumericalDecision) for a column as :func:`_as_read`."""
     nan = np.isnan(x)
     if missing_type == "NaN":
         return np.where(nan, default_left, x <= threshold)
@@ -104,6 +102,13 @@ def _goes_left(x: np.ndarray, threshold: float, default_left: bool, missing_type
     if missing_type == "Zero":
         return np.where(np.abs(x) <= _ZERO, default_left, x <= threshold)
     return x <= threshold
+
+
+def _as_read(column: np.ndarray) -> np.ndarray:
+    """A feature column as LightGBM's predictor reads it: doubles, and cells with |x| <= kZeroThreshold
+    dropped from the row, so 0."""
+    x = column.astype(np.float64)
+    return np.where(np.abs(x) <= _ZERO, 0.0, x)
 
 
 def _tabled(booster, trees, arr: np.ndarray) -> np.ndarray:
@@ -114,8 +119,8 @@ def _tabled(booster, trees, arr: np.ndarray) -> np.ndarray:
     for t, nodes in enumerate(trees):
         pattern = np.zeros(n, dtype=np.int64)
         for k, (feature, threshold, default_left, missing_type) in enumerate(nodes):
-            if feature not in columns:  # compared as doubles, as LightGBM compares them
-                columns[feature] = arr[:, feature].astype(np.float64)
+            if feature not in columns:  # once per feature, however many splits read it
+                columns[feature] = _as_read(arr[:, feature])
             pattern |= _goes_left(columns[feature], threshold, default_left, missing_type).astype(np.int64) << k
         first = np.full(1 << len(nodes), -1, dtype=np.int64)
         first[pattern[::-1]] = order  # the first row of each pattern (the last write wins)
