@@ -732,12 +732,13 @@ class SqlScoresStore(ScoresStore):
         return conditions
 
     def _coded_retain(self, conn, run_id: str, *, tiers=None, min_churn=None, labels=None, min_value_at_risk=None,
-                      customer_ids=None) -> tuple[list, dict] | None:
-        """The retain list's WHERE terms on crmid_score_rows itself, and the tier codes; None when nothing can match.
+                      customer_ids=None) -> tuple[list, dict, sa.Table] | None:
+        """The retain list's WHERE terms on the stored rows, the tier codes, and the table the rows
+        are read from (:meth:`_run_rows`); None when nothing can match.
 
         Label filters become conditions on the stored codes, which the per-label indexes serve
         (on the view the labels are decoded by a CASE, which no index can); the run is its key
-        (SQLite) or its id (PostgreSQL, which then reads that run's partition only).
+        (SQLite) or its partition, read by name (PostgreSQL).
         """
         rows, conditions = self._run_rows(conn, run_id)
         if rows is None:
