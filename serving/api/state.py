@@ -14,6 +14,7 @@ from crmid.config import Workspace
 
 from ..context import ScoringContext, load_context
 from ..store import ScoresStore, open_store
+from .coalescing import Coalescer
 
 __all__ = ["ServingState"]
 
@@ -23,6 +24,8 @@ class ServingState:
     workspace: Workspace
     context: ScoringContext
     store: ScoresStore | None
+    #: concurrent /v1/score requests scored in one call
+    coalescer: Coalescer = field(default_factory=Coalescer)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod

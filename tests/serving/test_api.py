@@ -306,3 +306,48 @@ def test_the_service_language_comes_from_its_setting(tmp_path):
     assert all(_CJK.search(r["reason"]) for r in default["reasons"])
     assert not any(_CJK.search(r["reason"]) for r in asked["reasons"])
     assert default["value_tier"] == asked["value_tier"] and default["action"] == asked["action"]
+
+
+def test_concurrent_scores_are_each_the_customers_own_answer(service):
+    """8 clients post 60 customers, each customer 3 times: every answer equals its sequential one.
+
+    Concurrent requests are scored together in one call (serving/api/coalescing.py); a customer
+    must never get another's row, nor a row that depends on who else was in the batch.
+    """
+    scored = service["scored"]
+    clean = service["clean"]
+    ids = [str(c) for c in scored["customer_id"].iloc[:60]]
+    by_id = {cid: g for cid, g in clean[clean["customer_id"].astype(str).isin(ids)].groupby("customer_id",
+                                                                                             observed=True)}
+    bodies = [{"customer_id": cid, "as_of": str(AS_OF.date()),
+               "transactions": [{"date": str(d.date()), "amount": float(a)}
+                                for d, a in zip(by_id[cid]["date"], by_id[cid]["amount"], strict=True)]}
+              for cid in ids]
+    bodies.append({"customer_id": "only-future", "as_of": str(AS_OF.date()),
+                   "transactions": [{"date": "1998-06-15", "amount": 10.0}]})
+
+    def strip(r):
+        return r.status_code, {k: v for k, v in r.json().items() if k != "scored_at"}
+
+    sequential = {b["customer_id"]: strip(service["client"].post("/v1/score", json=b)) for b in bodies}
+    assert sequential["only-future"][0] == 422
+    assert all(status == 200 for cid, (status, _) in sequential.items() if cid != "only-future")
+
+    def client_run(part):
+        with httpx.Client(base_url=service["base"], headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as c:
+            return [(b["customer_id"], strip(c.post("/v1/score", json=b))) for b in part]
+
+    def counters():
+        text = service["client"].get("/metrics").text
+        return [float(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))
+                for name in ("crmid_score_batches_total", "crmid_score_batched_customers_total")]
+
+    load = bodies * 3
+    before = counters()
+    with ThreadPoolExecutor(8) as pool:
+        answers = [a for part in pool.map(client_run, [load[i::8] for i in range(8)]) for a in part]
+    assert len(answers) == len(load)
+    for cid, got in answers:
+        assert got == sequential[cid], cid
+    batches, customers = (b - a for a, b in zip(before, counters(), strict=True))
+    assert customers == len(load) and batches < customers  # some requests did share a call

@@ -6,6 +6,8 @@ Two kinds of series:
   and the latency histogram ``crmid_http_request_duration_seconds``, both per method, endpoint
   (the route's path template, so ``/ui/customers/{customer_id}`` is one series) and status; and
   ``crmid_online_customers_scored_total`` (successful ``POST /v1/score`` answers: one customer each);
+  ``crmid_score_batches_total`` and ``crmid_score_batched_customers_total`` (the scoring calls behind
+  them: concurrent requests share one, see ``serving/api/coalescing.py``);
 * **read at each scrape** from what the service holds: ``crmid_info`` (crmid, model and rules
   versions), ``crmid_model_loaded``, the latest complete run (``crmid_latest_run_customers_scored``,
   ``..._rejected``, ``..._as_of_timestamp_seconds``) and its drift as ``crmid monitor`` measured and
@@ -22,7 +24,7 @@ import time
 
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from crmid import __version__
 
@@ -87,6 +89,14 @@ def _state_metrics(state) -> list:
     loaded = GaugeMetricFamily("crmid_model_loaded", "1 when a model is loaded")
     loaded.add_metric([], 1 if context.scorer is not None else 0)
     out = [info, loaded]
+    for name, text, value in (
+            ("crmid_score_batches_total", "Scoring calls made for POST /v1/score (fewer than the customers "
+             "scored when concurrent requests were scored together)", state.coalescer.batches_),
+            ("crmid_score_batched_customers_total", "Customers those scoring calls scored",
+             state.coalescer.items_)):
+        counter = CounterMetricFamily(name.removesuffix("_total"), text)
+        counter.add_metric([], value)
+        out.append(counter)
     store = state.store
     if store is None:
         return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Annotated
 
 import numpy as np
@@ -12,8 +13,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from crmid.customerbase import ContractError, TransactionLog, validate_profiles, validate_transactions
 
-from ...context import NoModelError, reference_for
-from ...scoring import score_customers
+from ...context import NoModelError, ScoringContext, reference_for
+from ...scoring import rejects_from_report, score_customers
 from ..deps import ContextDep, StateDep
 from ..schemas import Lang, ScoredCustomer, ScoreRequest
 from ..security import require_token
@@ -49,40 +50,79 @@ def score(body: ScoreRequest, state: StateDep, context: ContextDep,
     response's ``clv_reference`` names which (``run:<id>``, ``model:<version>``, or ``none``).
     """
     try:
-        scorer = context.require_scorer()
+        context.require_scorer()
     except NoModelError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
-    rows = [t.model_dump() for t in body.transactions]
-    frame = pd.DataFrame(rows, columns=["date", "amount", "order_id", "quantity", "product", "category",
-                                        "channel", "discount"])
-    frame.insert(0, "customer_id", body.customer_id)
+    lang = lang or state.workspace.lang
+    # concurrent requests of the same model, date and language are scored in one call (coalescing.py)
+    key = (id(context), body.as_of, lang)
+    row = state.coalescer.submit(key, body.customer_id, (body, curve),
+                                 lambda _key, requests: _score_together(requests, context, state.store, lang))
+    if isinstance(row, _Rejected):
+        # e.g. every transaction is after as_of: the customer is not known yet, and says why
+        raise HTTPException(422, row.reasons)
+    return row
+
+
+@dataclass(frozen=True)
+class _Rejected:
+    reasons: list[str]
+
+
+_TRANSACTION_FIELDS = ("date", "amount", "order_id", "quantity", "product", "category", "channel", "discount")
+
+
+def _score_together(requests: list[tuple[ScoreRequest, bool]], context: ScoringContext, store, lang) -> list:
+    """Validate and score the customers of several requests in one call: a row (or why none) each.
+
+    Every row is what the customer would get alone: the value percentile is ranked against one
+    fixed reference, not the batch, and the rest of the scoring is row by row. A request with bad
+    input makes the whole call raise; the coalescer then runs each request alone, so the error
+    (422, naming the field) is that request's own.
+    """
+    bodies = [b for b, _ in requests]
+    as_of = bodies[0].as_of
+    frame = pd.DataFrame([t.model_dump() for b in bodies for t in b.transactions], columns=_TRANSACTION_FIELDS)
+    frame.insert(0, "customer_id", [b.customer_id for b in bodies for _ in b.transactions])
     frame["date"] = pd.to_datetime(frame["date"])  # naive calendar dates already (see schemas.Transaction)
     try:
-        clean, report = validate_transactions(frame, source="request body", as_of=body.as_of,
+        clean, report = validate_transactions(frame, source="request body", as_of=as_of,
                                               max_abs_amount=context.engine.config.section("input")["max_abs_amount"])
-        profiles = None
-        if body.profile is not None:
-            profiles = validate_profiles(pd.DataFrame([{"customer_id": body.customer_id,
-                                                        **body.profile.model_dump(exclude_none=True)}]),
-                                         source="request body: profile")
+        given = [{"customer_id": b.customer_id, **b.profile.model_dump(exclude_none=True)}
+                 for b in bodies if b.profile is not None]
+        profiles = validate_profiles(pd.DataFrame(given), source="request body: profile") if given else None
     except ContractError as exc:
         raise HTTPException(422, [str(p) for p in exc.problems]) from exc
-    if clean.empty and profiles is None:
-        raise HTTPException(422, [f"customer {body.customer_id}: no transaction on or before {body.as_of} "
-                                  "and no profile: nothing to score"])
-    reference = reference_for(context, state.store)
-    result = score_customers(clean, body.as_of, scorer=scorer, engine=context.engine,
-                             profiles=profiles, report=report, reference=reference.table,
-                             lang=lang or state.workspace.lang)
-    if result.scored.empty:
-        # e.g. every transaction is after as_of: the customer is not known yet, and says why
-        raise HTTPException(422, [f"customer {body.customer_id}: {r}" for r in result.rejects["reason"]]
-                            or [f"customer {body.customer_id}: nothing to score at {body.as_of}"])
-    row = {k: _plain(v) for k, v in result.scored.iloc[0].to_dict().items()}
-    row["reasons"] = json.loads(row["reasons"])
-    row["drivers"] = json.loads(row["drivers"]) if row.get("drivers") else []
-    row["clv_reference"] = reference.source
-    if curve and not clean.empty:
-        days, survival = scorer.survival_curve(TransactionLog(clean).snapshot(body.as_of))
-        row["survival_curve"] = [{"day": d, "survival": float(v)} for d, v in zip(days, survival[0], strict=True)]
-    return row
+    known = set(pd.unique(clean["customer_id"]).astype(str))
+    with_profile = {b.customer_id for b in bodies if b.profile is not None}
+    result = None
+    if known or with_profile:
+        reference = reference_for(context, store)
+        result = score_customers(clean, as_of, scorer=context.scorer, engine=context.engine, profiles=profiles,
+                                 report=report, reference=reference.table, lang=lang)
+    position = {} if result is None else {cid: i for i, cid in enumerate(result.scored["customer_id"].astype(str))}
+    # the customers validation set aside (e.g. only future transactions), with why
+    rejects = rejects_from_report(report)
+    out = []
+    for body, curve in requests:
+        cid = body.customer_id
+        i = position.get(cid)
+        if cid not in known and cid not in with_profile:
+            out.append(_Rejected([f"customer {cid}: no transaction on or before {as_of} and no profile: "
+                                  "nothing to score"]))
+            continue
+        if i is None:
+            reasons = rejects.loc[rejects["customer_id"] == cid, "reason"]
+            out.append(_Rejected([f"customer {cid}: {x}" for x in reasons]
+                                 or [f"customer {cid}: nothing to score at {as_of}"]))
+            continue
+        row = {k: _plain(v) for k, v in result.scored.iloc[i].to_dict().items()}
+        row["reasons"] = json.loads(row["reasons"])
+        row["drivers"] = json.loads(row["drivers"]) if row.get("drivers") else []
+        row["clv_reference"] = reference.source
+        if curve and cid in known:
+            mine = clean[clean["customer_id"].astype(str) == cid]
+            days, survival = context.scorer.survival_curve(TransactionLog(mine).snapshot(as_of))
+            row["survival_curve"] = [{"day": d, "survival": float(v)} for d, v in zip(days, survival[0], strict=True)]
+        out.append(row)
+    return out
