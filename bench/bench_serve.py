@@ -12,7 +12,8 @@ services on loopback ports and time:
 
 Each is driven by 1 client sequentially and by 8 concurrent clients (threads, one keep-alive
 connection each). Printed per target: requests, p50, p99, throughput. Every concurrent answer of
-``/v1/score`` is compared with the sequential one.
+``/v1/score`` is compared with the sequential one. ``crmid serve`` runs as users start it (one
+process, the default), then with ``--workers 2`` (one process per core of this machine).
 
 Run: ``.venv/bin/python bench/bench_serve.py [--customers 200] [--workdir /tmp/crmid-serve-bench]``
 """
@@ -125,45 +126,66 @@ def main(argv=None) -> int:
     records = json.loads(snap.to_json(orient="records", date_format="iso"))
     peer_bodies = [{"dataframe_records": [r]} for r in records]
 
-    port, peer_port = _free_port(), _free_port()
-    serve_log, peer_log = work / "serve.log", work / "peer.log"
-    with open(serve_log, "w") as slog, open(peer_log, "w") as plog:
-        serve = subprocess.Popen([crmid, "serve", "--port", str(port)], cwd=work, env=_env(), stdout=slog,
+    print(f"one customer per request, {args.customers} customers (8 clients: each customer 4x)\n")
+    for workers in (None, 2):
+        _bench_crmid(crmid, work, workers, score_bodies, decide_bodies)
+    _bench_peer(work, peer_bodies)
+    return 0
+
+
+def _bench_crmid(crmid: str, work: Path, workers, score_bodies, decide_bodies) -> None:
+    port = _free_port()
+    serve_log = work / "serve.log"
+    extra = [] if workers is None else ["--workers", str(workers)]
+    name = "crmid" + ("" if workers is None else f" --workers {workers}")
+    with open(serve_log, "w") as slog:
+        serve = subprocess.Popen([crmid, "serve", "--port", str(port), *extra], cwd=work, env=_env(), stdout=slog,
                                  stderr=subprocess.STDOUT)
+    try:
+        _wait(f"http://127.0.0.1:{port}/readyz", serve, serve_log)
+        base = f"http://127.0.0.1:{port}"
+        _drive(base, "/v1/score", score_bodies[:20] * 2, 2)  # warm-up (every worker)
+        ms, sequential, wall = _drive(base, "/v1/score", score_bodies, 1)
+        print(_line(f"{name} /v1/score", 1, ms, wall))
+        ms, loaded, wall = _drive(base, "/v1/score", score_bodies * 4, 8)
+        print(_line(f"{name} /v1/score", 8, ms, wall))
+        expected = {r["customer_id"]: {k: v for k, v in r.items() if k != "scored_at"} for r in sequential}
+        differ = sum({k: v for k, v in r.items() if k != "scored_at"} != expected[r["customer_id"]] for r in loaded)
+        print(f"{'':<34} concurrent answers different from the sequential one: {differ}")
+        ms, _, wall = _drive(base, "/v1/decide", decide_bodies, 1)
+        print(_line(f"{name} /v1/decide", 1, ms, wall))
+        ms, _, wall = _drive(base, "/v1/decide", decide_bodies * 4, 8)
+        print(_line(f"{name} /v1/decide", 8, ms, wall))
+    finally:
+        _stop(serve)
+
+
+def _bench_peer(work: Path, peer_bodies) -> None:
+    peer_port = _free_port()
+    peer_log = work / "peer.log"
+    with open(peer_log, "w") as plog:
         peer_env = {**_env(), "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'crmid-work' / 'mlflow.db'}"}
         peer = subprocess.Popen([str(BIN / "mlflow"), "models", "serve", "-m", "models:/crmid-churn@champion",
                                  "--env-manager", "local", "-h", "127.0.0.1", "-p", str(peer_port)],
                                 cwd=work, env=peer_env, stdout=plog, stderr=subprocess.STDOUT)
     try:
-        _wait(f"http://127.0.0.1:{port}/readyz", serve, serve_log)
         _wait(f"http://127.0.0.1:{peer_port}/ping", peer, peer_log)
-        base, peer_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
-        _drive(base, "/v1/score", score_bodies[:20], 1)  # warm-up
-        _drive(peer_base, "/invocations", peer_bodies[:20], 1)
-        print(f"one customer per request, {args.customers} customers (8 clients: each customer 4x)\n")
-        ms, sequential, wall = _drive(base, "/v1/score", score_bodies, 1)
-        print(_line("crmid /v1/score", 1, ms, wall))
-        ms, loaded, wall = _drive(base, "/v1/score", score_bodies * 4, 8)
-        print(_line("crmid /v1/score", 8, ms, wall))
-        expected = {r["customer_id"]: {k: v for k, v in r.items() if k != "scored_at"} for r in sequential}
-        differ = sum({k: v for k, v in r.items() if k != "scored_at"} != expected[r["customer_id"]] for r in loaded)
-        print(f"{'':<34} concurrent answers different from the sequential one: {differ}")
-        ms, _, wall = _drive(base, "/v1/decide", decide_bodies, 1)
-        print(_line("crmid /v1/decide", 1, ms, wall))
-        ms, _, wall = _drive(base, "/v1/decide", decide_bodies * 4, 8)
-        print(_line("crmid /v1/decide", 8, ms, wall))
+        peer_base = f"http://127.0.0.1:{peer_port}"
+        _drive(peer_base, "/invocations", peer_bodies[:20], 1)  # warm-up
         ms, _, wall = _drive(peer_base, "/invocations", peer_bodies, 1)
         print(_line("mlflow models serve (crmid-churn)", 1, ms, wall))
         ms, _, wall = _drive(peer_base, "/invocations", peer_bodies * 4, 8)
         print(_line("mlflow models serve (crmid-churn)", 8, ms, wall))
     finally:
-        for proc in (serve, peer):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    return 0
+        _stop(peer)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ setting                       environment                            default
 ``monitoring_config``         ``CRMID_MONITORING_CONFIG``            the packaged ``monitoring/config/default.yaml``
 ``api_token``                 ``CRMID_API_TOKEN``                    none (the API is open; reloads refused)
 ``max_body_bytes``            ``CRMID_MAX_BODY_BYTES``               5,000,000
-``workers``                   ``CRMID_WORKERS``                      4
+``workers``                   ``CRMID_WORKERS``                      1 (``crmid serve`` processes)
+``reload_signal``             ``CRMID_RELOAD_SIGNAL``                set by ``crmid serve --workers`` for its workers
 ``host``, ``port``            ``CRMID_HOST``, ``CRMID_PORT``         127.0.0.1, 8000
 ``mlflow_run_id``             ``MLFLOW_RUN_ID``                      none (set by ``mlflow run``: the run to log into)
 ============================  =====================================  ==========================================
@@ -87,7 +88,11 @@ class Workspace(BaseSettings):
     monitoring_config: str | None = None
     api_token: SecretStr | None = None
     max_body_bytes: int = Field(5_000_000, gt=0)
-    workers: int = Field(4, gt=0)
+    #: processes of ``crmid serve`` (each scores on one core; reloads reach every one)
+    workers: int = Field(1, gt=0)
+    #: set by ``crmid serve --workers N`` for its workers: the file through which a reload done by
+    #: one reaches the others (serving/api/state.py); not a user setting
+    reload_signal: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     # set by `mlflow run` in the command's environment: the run MLflow made for this entry point,
@@ -148,6 +153,25 @@ class Workspace(BaseSettings):
     def env_names(cls, field: str) -> tuple[str, ...]:
         """The environment variables a setting is read from."""
         return _ENV_NAMES.get(field, (f"CRMID_{field.upper()}",))
+
+    def environ(self) -> dict[str, str]:
+        """The settings as environment variables, for a process that resolves its own workspace.
+
+        ``crmid serve --workers N`` starts processes that build their application from the
+        environment; this hands them exactly this workspace. The API token is not written here
+        (it can only come from the environment, which they inherit).
+        """
+        out = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name in ("api_token", "mlflow_run_id") or value is None:
+                continue
+            out[self.env_names(name)[0]] = str(value)
+        return out
+
+    def export(self) -> None:
+        """Put :meth:`environ` in this process's environment, which the processes it starts inherit."""
+        os.environ.update(self.environ())
 
     @property
     def sources(self) -> dict[str, str]:

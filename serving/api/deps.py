@@ -36,6 +36,7 @@ def version_headers(context: ScoringContext) -> dict[str, str]:
 
 def get_context(state: StateDep, response: Response) -> ScoringContext:
     """The context this request uses from start to end; its versions go in the response headers."""
+    state.follow_reloads()  # another worker's model or rules reload, taken up before answering
     context = state.context
     response.headers.update(version_headers(context))
     return context

@@ -11,12 +11,24 @@ from crmid.config import Workspace
 
 from .routers import admin, decide, metrics, retain, score, ui
 from .security import ERROR_RESPONSES, BodySizeLimit, install_error_handlers
-from .state import ServingState
+from .state import ReloadSignal, ServingState
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_worker_app"]
 
 
-def create_app(workspace: Workspace | None = None, state: ServingState | None = None) -> FastAPI:
+def create_worker_app() -> FastAPI:
+    """The application of one worker process of ``crmid serve --workers N`` (uvicorn's factory).
+
+    The workspace, with the reload signal file the workers share, comes from the environment
+    ``crmid serve`` prepared (:meth:`crmid.config.Workspace.export`).
+    """
+    workspace = Workspace.resolve()
+    signal = ReloadSignal(workspace.reload_signal) if workspace.reload_signal else None
+    return create_app(workspace, reload_signal=signal)
+
+
+def create_app(workspace: Workspace | None = None, state: ServingState | None = None,
+               reload_signal: ReloadSignal | None = None) -> FastAPI:
     """The crmid HTTP service.
 
     Parameters
@@ -26,13 +38,15 @@ def create_app(workspace: Workspace | None = None, state: ServingState | None = 
     state : ServingState, optional
         Already loaded context and store; loaded in ``lifespan`` when not given. The service
         starts without a model: the rules answer, ``/v1/score`` says 503 until one is loaded.
+    reload_signal : ReloadSignal, optional
+        Shared with the other worker processes of the service (see :mod:`serving.api.state`).
     """
     workspace = workspace or Workspace.resolve()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # loading models and rules is start-up work, never import-time work
-        app.state.serving = state or ServingState.load(workspace)
+        app.state.serving = state or ServingState.load(workspace, reload_signal)
         yield
         if app.state.serving.store is not None:
             app.state.serving.store.close()

@@ -63,13 +63,11 @@ def reload_rules(state: StateDep, context: ContextDep) -> dict:
     """Reload the rules configuration file without a restart; a bad file keeps the old rules."""
     from crmid.rules import ConfigError
 
-    engine = context.engine
-    path = state.workspace.rules_path or engine.path
     try:
-        summary = engine.reload(path)
+        summary = state.reload_rules()
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return {"rules_version": engine.version, "changes": list(summary["changes"])}
+    return {"rules_version": context.engine.version, "changes": list(summary["changes"])}
 
 
 @router.post("/v1/model/reload", response_model=ModelReloadResponse,
