@@ -21,10 +21,11 @@ longer horizons
 gate
     per horizon, the same procedure is run on the windows before the latest one observing the
     horizon and judged on that latest window against BG/NBD x Gamma-Gamma: the model is served
-    only when its normalized Gini and Spearman are at least the classical ones and its decile
-    calibration error no larger (margins in :data:`defaults.SPEND_GATE`), else the classical
-    forecast; ``sources_`` and ``report_`` say which and why. An extrapolated horizon follows
-    the source of the horizon it is extrapolated from.
+    only when its normalized Gini and Spearman are at least the classical ones, with a paired
+    bootstrap over the customers sure of both leads, and its decile calibration error no larger
+    (margins in :data:`defaults.SPEND_GATE`), else the classical forecast; ``sources_`` and
+    ``report_`` say which and why. An extrapolated horizon follows the source of the horizon it
+    is extrapolated from.
 
 Input frames
 ------------
@@ -55,7 +56,7 @@ from . import defaults
 from .bgnbd import BetaGeoModel, rfm_arrays
 from .gamma_gamma import GammaGammaModel
 from .lgbm import predict_threads, training_params
-from .value_metrics import value_metrics
+from .value_metrics import value_metrics, win_probability
 
 __all__ = ["SpendForecaster", "SpendWindow", "classical_quantities", "output_column", "spend_totals"]
 
@@ -173,6 +174,9 @@ class SpendForecaster:
     def _lgb_params(self) -> dict:
         return training_params(defaults.SPEND_LGBM_PARAMS, self.params, self.seed)
 
+    def _seed(self) -> int:
+        return defaults.SEED if self.seed is None else int(self.seed)
+
     def _rounds(self) -> int:
         return defaults.SPEND_NUM_BOOST_ROUND if self.num_boost_round is None else int(self.num_boost_round)
 
@@ -227,23 +231,34 @@ class SpendForecaster:
         y = val.spend[h]
         m, b = value_metrics(f_model, y), value_metrics(f_base, y)
         g = defaults.SPEND_GATE
-        wins = (m["normalized_gini"] >= b["normalized_gini"] + g["min_gini_gain"]
-                and m["spearman"] >= b["spearman"] + g["min_spearman_gain"]
-                and m["decile_error"] <= b["decile_error"] * g["max_decile_error_ratio"])
+        ahead = (m["normalized_gini"] >= b["normalized_gini"] + g["min_gini_gain"]
+                 and m["spearman"] >= b["spearman"] + g["min_spearman_gain"]
+                 and m["decile_error"] <= b["decile_error"] * g["max_decile_error_ratio"])
+        # only a lead that resampling the customers keeps (cheap to skip when there is no lead)
+        sure = {metric: (win_probability(metric, f_model, f_base, y, n_boot=g["bootstrap"],
+                                         max_customers=g["bootstrap_customers"], seed=self._seed())
+                         if ahead else 0.0) for metric in ("normalized_gini", "spearman")}
+        wins = ahead and min(sure.values()) >= g["min_win_probability"]
         detail = (f"on the validation window {val.as_of.date()} ({m['n']} customers, {len(train)} earlier "
                   f"training windows): model Gini {m['normalized_gini']:.4f} / Spearman {m['spearman']:.4f} / "
                   f"decile error {m['decile_error']:.3f} / total {m['total_ratio']:.3f} vs BG/NBD x Gamma-Gamma "
                   f"{b['normalized_gini']:.4f} / {b['spearman']:.4f} / {b['decile_error']:.3f} / "
                   f"{b['total_ratio']:.3f}")
+        if ahead:
+            detail += (f"; P[higher Gini] {sure['normalized_gini']:.2f}, P[higher Spearman] {sure['spearman']:.2f} "
+                       f"(customers resampled, {g['min_win_probability']:.2f} needed)")
         source = "model" if wins or not self.gate else "baseline"
         if not self.gate:
             reason = "gate disabled: model served. " + detail
         elif wins:
-            reason = "the model ranks at least as well as BG/NBD x Gamma-Gamma and is as well calibrated: " + detail
+            reason = "the model ranks better than BG/NBD x Gamma-Gamma and is as well calibrated: " + detail
+        elif ahead:
+            reason = ("the model's lead over BG/NBD x Gamma-Gamma is not sure enough (it may be chance): BG/NBD x "
+                      "Gamma-Gamma served. " + detail)
         else:
             reason = "the model does not beat BG/NBD x Gamma-Gamma: BG/NBD x Gamma-Gamma served. " + detail
         return {"source": source, "reason": reason, "validation_date": str(val.as_of.date()),
-                "metrics": {"model": m, "baseline": b}, "validation_level_factor": factor}
+                "metrics": {"model": m, "baseline": b}, "win_probability": sure, "validation_level_factor": factor}
 
     def fit(self, windows: list[SpendWindow], reference: SpendWindow) -> SpendForecaster:
         """Train, calibrate and gate one model per observed horizon.

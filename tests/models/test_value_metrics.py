@@ -69,3 +69,24 @@ def test_inputs_are_checked():
     with pytest.raises(ValueError, match="finite"):
         decile_error([1, np.nan], [1, 2])
     assert np.isnan(normalized_gini([1, 2], [0, 0]))  # nobody spent: nothing to order
+
+
+def test_win_probability_is_the_share_of_resamples_won():
+    from crmid.models.value_metrics import win_probability
+
+    rng = np.random.default_rng(0)
+    actual = np.where(rng.random(2000) < 0.2, rng.gamma(2.0, 30.0, 2000), 0.0)
+    hindsight, noise = actual + rng.random(2000), rng.random(2000)
+    for metric in ("normalized_gini", "spearman"):
+        assert win_probability(metric, hindsight, noise, actual, n_boot=50) == 1.0
+        assert win_probability(metric, noise, hindsight, actual, n_boot=50) == 0.0
+        # a tie is not a win: the same forecast never ranks higher than itself
+        assert win_probability(metric, noise, noise, actual, n_boot=50) == 0.0
+    # two forecasts about as good: each wins some resamples, and the same resamples decide both ways
+    first, second = actual + rng.normal(0, 40, 2000), actual + rng.normal(0, 40, 2000)
+    p = win_probability("normalized_gini", first, second, actual, n_boot=100)
+    assert 0.0 < p < 1.0
+    assert p + win_probability("normalized_gini", second, first, actual, n_boot=100) == pytest.approx(1.0)
+    assert win_probability("spearman", hindsight, noise, actual, n_boot=20, max_customers=300) == 1.0
+    with pytest.raises(ValueError, match="metric must be one of"):
+        win_probability("auc", hindsight, noise, actual)
