@@ -102,6 +102,8 @@ class ScoringResult:
 def rejects_from_report(report: ValidationReport | None) -> pd.DataFrame:
     """Customers the validation excluded, each with its reason; then rows with no customer id (id empty)."""
     parts = [pd.DataFrame({"customer_id": pd.Series(dtype="string"), "reason": pd.Series(dtype="string")})]
+    if report is None or not (len(report.rejected) or report.future_only_customers or report.rows_without_customer):
+        return parts[0]  # nothing set aside (every online request): no concatenation of empty frames
     if report is not None:
         parts.append(report.rejected.astype({"customer_id": "string", "reason": "string"}))
         if report.future_only_customers:

@@ -101,8 +101,6 @@ def _score_together(requests: list[tuple[ScoreRequest, bool]], context: ScoringC
         result = score_customers(clean, as_of, scorer=context.scorer, engine=context.engine, profiles=profiles,
                                  report=report, reference=reference.table, lang=lang)
     position = {} if result is None else {cid: i for i, cid in enumerate(result.scored["customer_id"].astype(str))}
-    # the customers validation set aside (e.g. only future transactions), with why
-    rejects = rejects_from_report(report)
     out = []
     for body, curve in requests:
         cid = body.customer_id
@@ -112,6 +110,8 @@ def _score_together(requests: list[tuple[ScoreRequest, bool]], context: ScoringC
                                   "nothing to score"]))
             continue
         if i is None:
+            # set aside by validation (e.g. only future transactions): the reasons it gave
+            rejects = result.rejects if result is not None else rejects_from_report(report)
             reasons = rejects.loc[rejects["customer_id"] == cid, "reason"]
             out.append(_Rejected([f"customer {cid}: {x}" for x in reasons]
                                  or [f"customer {cid}: nothing to score at {as_of}"]))
