@@ -105,6 +105,10 @@ PARETO_NBD_PARAMS: dict = {
     "seed": 0,
 }
 
+#: the most distinct values a text column of the profiles file may have to be a model feature
+#: (``profile`` family, models.profile_features); more is an identifier or free text
+PROFILE_MAX_CATEGORIES: int = 50
+
 #: horizons (days) of the per-customer spend forecast ``expected_spend_<h>d`` (models.spend)
 SPEND_HORIZONS: tuple[int, ...] = (90, 180, 365)
 

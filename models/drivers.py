@@ -171,8 +171,12 @@ def apportion(contrib: np.ndarray, base: np.ndarray, p: np.ndarray) -> np.ndarra
     return contrib * slope[:, None]
 
 
-def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int | None = None):
+def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int | None = None,
+                labels: dict | None = None):
     """The ``drivers`` JSON text of each row: the ``top`` largest |effect|, ordered, in percentage points.
+
+    ``labels`` overrides :func:`models.features.feature_label` for some features (a profile
+    column's label names its categories).
 
     Returns a pandas string column backed by Arrow. The texts are assembled by Arrow's compute
     kernels, column by column: formatting a million rows' numbers one by one in Python took
@@ -198,8 +202,9 @@ def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int
     picked_effects = np.round(effects[rows, order] * 100.0, 2)
     picked_values = values[rows, order].astype(np.float64)
     # the per-feature JSON head ("feature" and "label") is built once, not once per row
-    heads = pa.array([json.dumps({"feature": name, "label": feature_label(name)})[:-1] + ', "value": '
-                      for name in feature_names])
+    labels = labels or {}
+    heads = pa.array([json.dumps({"feature": name, "label": labels.get(name) or feature_label(name)})[:-1]
+                      + ', "value": ' for name in feature_names])
     # the constant text between two columns is one piece: Arrow's join took 1.3 s for a million
     # rows with the brackets, commas and an empty string as separate pieces, 0.3 s merged
     pieces: list = []

@@ -365,4 +365,6 @@ FEATURE_LABELS: dict[str, str] = _Labels({
 
 def feature_label(name: str) -> str:
     """Readable label of a model feature; the name itself, spaced, when it has none."""
+    if name not in FEATURE_LABELS and name.startswith("profile_"):  # models.profile_features
+        return "profile: " + name.removeprefix("profile_").replace("_", " ")
     return FEATURE_LABELS.get(name, name.replace("_", " "))

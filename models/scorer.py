@@ -56,6 +56,7 @@ from .features import add_model_features
 from .gamma_gamma import GammaGammaModel
 from .next_purchase import JoinedCurve, NextPurchaseModel
 from .pareto_nbd import ParetoNBDModel
+from .profile_features import ProfileFeatures
 from .spend import SpendForecaster, classical_quantities
 from .spend import output_column as spend_column
 
@@ -113,11 +114,16 @@ class CustomerScorer:
         The spend forecast; without it (a scorer saved before it existed) BG/NBD x Gamma-Gamma.
     pareto : models.pareto_nbd.ParetoNBDModel, optional
         Fitted at the training cutoff; required when an output is served from ``'pareto'``.
+    profile_features : models.profile_features.ProfileFeatures, optional
+        When the models were trained with the customers' profiles as features (the ``profile``
+        family, kept by training only where it validated better): scoring then takes the
+        profiles too (``predict(..., profiles=)``); a customer without one gets missing values.
     """
 
     def __init__(self, horizon_days, bgnbd, gamma_gamma, churn, next_purchase, knots, feature_horizons,
                  sources, version="local", blend_weight=None, info=None, clv_reference=None,
-                 clv_reference_rules=None, driver_surrogate=None, spend=None, pareto=None):
+                 clv_reference_rules=None, driver_surrogate=None, spend=None, pareto=None,
+                 profile_features=None):
         self.horizon_days = int(horizon_days)
         self.bgnbd = bgnbd
         self.gamma_gamma = gamma_gamma
@@ -134,6 +140,7 @@ class CustomerScorer:
         self.driver_surrogate = driver_surrogate
         self.spend = spend
         self.pareto = pareto
+        self.profile_features = profile_features
         for required in (30, 90):
             if required not in self.knots:
                 raise ValueError(f"the survival curve needs a knot at {required} days; knots are {self.knots}")
@@ -160,7 +167,8 @@ class CustomerScorer:
             return self.blend_weight * model_p + (1.0 - self.blend_weight) * base_p
         return base_p
 
-    def predict(self, features: pd.DataFrame, *, drivers: bool = False) -> pd.DataFrame:
+    def predict(self, features: pd.DataFrame, *, drivers: bool = False,
+                profiles: pd.DataFrame | None = None) -> pd.DataFrame:
         """Score the rows of a :func:`customerbase.snapshot` frame, same order out.
 
         Parameters
@@ -168,32 +176,44 @@ class CustomerScorer:
         features : pandas.DataFrame
         drivers : bool
             Add the ``drivers`` column (costs about as much as the predictions).
+        profiles : pandas.DataFrame, optional
+            Validated customer profiles; read only when the models use them
+            (:attr:`uses_profiles`), by ``customer_id``.
 
         Returns
         -------
         pandas.DataFrame
             Columns :data:`OUTPUT_COLUMNS` (+ ``drivers``), index of ``features``.
         """
-        return self._predict(features, drivers=drivers)[0]
+        return self._predict(features, drivers=drivers, profiles=profiles)[0]
 
-    def survival_curve(self, features: pd.DataFrame, days=None) -> tuple[list[int], np.ndarray]:
+    @property
+    def uses_profiles(self) -> bool:
+        """Whether the models take the customers' profiles as features."""
+        return self.profile_features is not None
+
+    def survival_curve(self, features: pd.DataFrame, days=None, *,
+                       profiles: pd.DataFrame | None = None) -> tuple[list[int], np.ndarray]:
         """S(t), the probability of no purchase yet, at ``days`` (default weekly to a year): rows x days."""
         if days is None:
             step, reach = defaults.CURVE_STEP_DAYS, defaults.CURVE_MAX_DAYS
             days = sorted(set(range(step, reach + 1, step)) | {reach})
         days = [int(d) for d in days]
-        return days, self._predict(features)[1].survival(days)
+        return days, self._predict(features, profiles=profiles)[1].survival(days)
 
-    def next_purchase_curve(self, features: pd.DataFrame) -> JoinedCurve:
+    def next_purchase_curve(self, features: pd.DataFrame, *, profiles: pd.DataFrame | None = None) -> JoinedCurve:
         """The served next-purchase curve of each row (see :class:`models.next_purchase.JoinedCurve`)."""
-        return self._predict(features)[1]
+        return self._predict(features, profiles=profiles)[1]
 
-    def _arrays(self, features: pd.DataFrame, horizons) -> tuple[pd.DataFrame | None, np.ndarray | None, dict]:
+    def _arrays(self, features: pd.DataFrame, horizons, profiles=None
+                ) -> tuple[pd.DataFrame | None, np.ndarray | None, dict]:
         """The model features and their matrix (None when no LightGBM model is served), BG/NBD's arrays."""
         n = len(features)
         cache: dict = {}
         if (self.feature_names_ or self._spend_model_served) and n:
             X = add_model_features(features, self.bgnbd, horizons, cache=cache)
+            if self.profile_features is not None:
+                X = self.profile_features.add_to(X, features["customer_id"], profiles)
             if not self.feature_names_:
                 return X, None, cache
             # column-major float32, which LightGBM reads without a copy: the features are float32
@@ -219,11 +239,12 @@ class CustomerScorer:
         classical = self.spend.classical(features, self.bgnbd, self.gamma_gamma)
         return self.spend.predict(X if X is not None else pd.DataFrame(index=features.index), classical)
 
-    def _predict(self, features: pd.DataFrame, *, drivers: bool = False) -> tuple[pd.DataFrame, JoinedCurve]:
+    def _predict(self, features: pd.DataFrame, *, drivers: bool = False,
+                 profiles: pd.DataFrame | None = None) -> tuple[pd.DataFrame, JoinedCurve]:
         n = len(features)
         H = self.horizon_days
         horizons = sorted(set(self.knots) | {H} | set(self.feature_horizons))
-        X, arr, cache = self._arrays(features, horizons)
+        X, arr, cache = self._arrays(features, horizons, profiles)
         base_p = cache["p_purchase"]
         model_ok = arr is not None and (self.churn is not None or self.next_purchase is not None)
         pareto_p = {}
@@ -295,7 +316,9 @@ class CustomerScorer:
         else:
             raise ScorerLoadError("this scorer serves churn from BG/NBD or a blend but has no drivers' surrogate: "
                                   "retrain it with this version of crmid")
-        return top_drivers(effects, sub, names)
+        labels = ({n: self.profile_features.label(n) for n in self.profile_features.feature_names_}
+                  if self.profile_features is not None else None)
+        return top_drivers(effects, sub, names, labels=labels)
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory) -> Path:
@@ -320,6 +343,7 @@ class CustomerScorer:
             "driver_surrogate": None,
             "spend": None,
             "pareto": None if self.pareto is None else self.pareto.get_state(),
+            "profile_features": None if self.profile_features is None else self.profile_features.get_state(),
         }
         if self.spend is not None:
             meta["spend"], texts = self.spend.get_state()
@@ -381,6 +405,8 @@ class CustomerScorer:
                 info=meta.get("info"), clv_reference=meta.get("clv_reference"),
                 clv_reference_rules=meta.get("clv_reference_rules"), driver_surrogate=surrogate, spend=spend,
                 pareto=None if meta.get("pareto") is None else ParetoNBDModel.from_state(meta["pareto"]),
+                profile_features=(None if meta.get("profile_features") is None
+                                  else ProfileFeatures.from_state(meta["profile_features"])),
             )
         except ScorerLoadError:
             raise

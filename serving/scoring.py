@@ -121,10 +121,12 @@ def rejects_from_report(report: ValidationReport | None) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def predict_stage(log: TransactionLog, as_of, *, scorer, policy) -> pd.DataFrame:
+def predict_stage(log: TransactionLog, as_of, *, scorer, policy, profiles: pd.DataFrame | None = None
+                  ) -> pd.DataFrame:
     """Stage 1: snapshot features, model predictions and CLV for every customer known at ``as_of``.
 
-    Depends on no other customer, so any partition of customers can run it.
+    Depends on no other customer, so any partition of customers can run it. ``profiles`` are
+    read only by a model trained with profile features (``scorer.uses_profiles``).
 
     Returns
     -------
@@ -132,7 +134,7 @@ def predict_stage(log: TransactionLog, as_of, *, scorer, policy) -> pd.DataFrame
         The snapshot columns, the scorer's outputs (:data:`PREDICTION_COLUMNS`) and ``clv``.
     """
     features = log.snapshot(as_of)
-    predictions = scorer.predict(features, drivers=True)
+    predictions = scorer.predict(features, drivers=True, profiles=profiles)
     out = pd.concat([features.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1)
     out["clv"] = clv(predictions, policy)
     return out
@@ -252,7 +254,7 @@ def score_customers(
 
     on_stage("snapshot+models")
     t0 = time.perf_counter()
-    predicted = predict_stage(log, as_of, scorer=scorer, policy=policy)
+    predicted = predict_stage(log, as_of, scorer=scorer, policy=policy, profiles=profiles)
     seconds["snapshot+models"] = time.perf_counter() - t0
 
     if reference is None:

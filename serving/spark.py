@@ -177,7 +177,9 @@ def score_spark(
     stage1_schema = _schema_of(probe, [T.StructField(_REJECT, T.StringType(), True),
                                        T.StructField(_BUCKET, T.LongType(), True)])
 
-    def stage1(frame: pd.DataFrame) -> pd.DataFrame:
+    def stage1(frame: pd.DataFrame, profile_part: pd.DataFrame | None = None) -> pd.DataFrame:
+        if not len(frame):  # a bucket with profiles and no transactions (co-grouped): prospects, stage 2
+            return _to_spark_frame(pd.DataFrame(columns=[*probe.columns, _REJECT, _BUCKET]), stage1_schema)
         bucket = int(frame[_BUCKET].iloc[0])
         worker_scorer, worker_engine = _worker_objects(model_files.value, rules_text)
         import warnings
@@ -195,14 +197,26 @@ def score_spark(
         if len(clean):
             from crmid.customerbase import TransactionLog
 
-            parts.append(predict_stage(TransactionLog(clean), as_of, scorer=worker_scorer, policy=policy))
+            prof = None
+            if profile_part is not None and len(profile_part):
+                prof = validate_profiles(profile_part.drop(columns=[_BUCKET]), source="customers")
+            parts.append(predict_stage(TransactionLog(clean), as_of, scorer=worker_scorer, policy=policy,
+                                       profiles=prof))
         if len(rejects):
             parts.append(pd.DataFrame({"customer_id": rejects["customer_id"], _REJECT: rejects["reason"]}))
         out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=probe.columns)
         out[_BUCKET] = bucket
         return _to_spark_frame(out, stage1_schema)
 
-    stage1_out = tx.groupBy(_BUCKET).applyInPandas(stage1, schema=stage1_schema).persist()
+    if scorer.uses_profiles and profiles is not None:
+        # the models read profile features: each bucket's transactions meet its customers' profiles
+        bucketed = (profiles.withColumn("customer_id", F.col("customer_id").cast("string"))
+                    .withColumn(_BUCKET, F.abs(F.hash("customer_id")) % buckets))
+        stage1_out = tx.groupBy(_BUCKET).cogroup(bucketed.groupBy(_BUCKET)).applyInPandas(
+            stage1, schema=stage1_schema).persist()
+    else:
+        # one argument: Spark reads a two-argument function as (group key, frame)
+        stage1_out = tx.groupBy(_BUCKET).applyInPandas(lambda frame: stage1(frame), schema=stage1_schema).persist()
     rejects = stage1_out.where(F.col(_REJECT).isNotNull()).select("customer_id", F.col(_REJECT).alias("reason"))
     predicted = stage1_out.where(F.col(_REJECT).isNull()).drop(_REJECT)
 

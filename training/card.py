@@ -60,6 +60,10 @@ def model_card(scorer, *, name: str | None = None, version: str | None = None) -
         "knots": list(scorer.knots),
         "sources": dict(scorer.sources),
         "features": list(scorer.feature_names_),
+        # optional families offered at training, each kept or not by out-of-time validation
+        "feature_families": {family: {"kept": v.get("kept"), "features": v.get("features"), "reason": v.get("reason"),
+                                      "skipped_columns": v.get("skipped_columns")}
+                             for family, v in (info.get("feature_families") or {}).items()},
         "gate": gate,
         "next_purchase_validation": info.get("next_purchase_validation"),
         "spend": info.get("spend"),
@@ -119,6 +123,11 @@ def render_card(card: dict) -> str:
         lines += ["", "## Spend forecast (expected_spend_<h>d), per horizon", ""]
         for h, r in sorted(spend.items(), key=lambda kv: int(kv[0])):
             lines.append(f"- {h} days: {r.get('source')}: {r.get('reason', '')}")
-    lines += ["", "## Features", "", ", ".join(card["features"]) or "(none: BG/NBD only)", "", "## Method", ""]
+    lines += ["", "## Features", "", ", ".join(card["features"]) or "(none: BG/NBD only)"]
+    for family, v in (card.get("feature_families") or {}).items():
+        skipped = "; ".join(f"{c}: {why}" for c, why in (v.get("skipped_columns") or {}).items())
+        lines.append(f"\n- {family} features ({', '.join(v.get('features') or []) or 'none'}): {v.get('reason')}"
+                     + (f" (columns not used: {skipped})" if skipped else ""))
+    lines += ["", "## Method", ""]
     lines += [f"- **{k}**: {text}" for k, text in card["methods"].items()]
     return "\n".join(lines) + "\n"

@@ -41,7 +41,9 @@ def add_commands(subparsers) -> None:
     """Register ``train`` and ``evaluate`` on an argparse subparsers object."""
     p = subparsers.add_parser("train", help="train, gate against BG/NBD, log and register in MLflow")
     _common(p)
-    p.add_argument("--customers", default="", metavar="FILE", help="customer profiles file (.csv or .parquet)")
+    p.add_argument("--customers", default="", metavar="FILE",
+                   help="customer profiles file (.csv or .parquet): its numeric, yes/no and categorical columns are "
+                        "offered to the models as features, kept only if they validate better (model card says)")
     p.add_argument("--no-register", action="store_true", help="log the run without registering models")
     p.add_argument("--no-promote", action="store_true",
                    help="register the new versions without moving the champion alias (see crmid retrain)")

@@ -113,7 +113,8 @@ def _check_positives(log, dates, cutoff, H) -> None:
 def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed: int | None = None,
                params: dict | None = None, num_boost_round: int | None = None,
                step_days: int | None = None, max_snapshots: int | None = None,
-               max_customers: int | None = None, allowed_gap_days: int = 0) -> CustomerScorer:
+               max_customers: int | None = None, allowed_gap_days: int = 0,
+               profiles: pd.DataFrame | None = None) -> CustomerScorer:
     """Train the churn and next-purchase models, the baselines, and gate them.
 
     Parameters
@@ -137,6 +138,11 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         calibration use every customer.
     allowed_gap_days : int
         How many days the cutoff may lie after the last transaction (see ``crmid train``).
+    profiles : pandas.DataFrame, optional
+        Validated customer profiles: their numeric and categorical columns become the ``profile``
+        feature family (:mod:`models.profile_features`), kept only when it validates better out
+        of time inside the training window (:func:`training.feature_selection.validate_family`);
+        ``info["feature_families"]`` says what was decided and why.
 
     Returns
     -------
@@ -164,6 +170,11 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         raise InsufficientHistory(
             f"no training snapshot with repeat purchases is followed for {H} days before {cutoff.date()}"
         )
+    common = dict(params=params, num_boost_round=num_boost_round, seed=seed)
+    families: dict[str, dict] = {}
+    profile_features = None
+    if profiles is not None and len(profiles):
+        profile_features, families["profile"] = _profile_family(points, profiles, H, common)
     data = stack(points)
     ok, pos, rows = _enough(data, H)
     if not ok:
@@ -174,9 +185,10 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     ref = point_in_time(log, cutoff, feature_horizons)
     if ref is None:
         raise TrainingInputError(f"no customer has a repeat purchase by {cutoff.date()}: BG/NBD cannot be fitted")
+    if profile_features is not None:
+        ref.X = profile_features.add_to(ref.X, ref.snapshot["customer_id"], profiles)
     targets = {h: float(ref.X[f"bg_p_purchase_{h}d"].mean()) for h in feature_horizons}
     model_knots = [k for k in knots if _enough(data, k)[0]]
-    common = dict(params=params, num_boost_round=num_boost_round, seed=seed)
     nxt = None
     if model_knots:
         nxt = NextPurchaseModel(model_knots, **common).fit(
@@ -224,6 +236,7 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         "training_customers": int(sample.n_customers),
         "customers_at_cutoff": len(snap),
         "gate": gate_report,
+        "feature_families": families,
         "lgbm_params": {**defaults.LGBM_PARAMS, **(params or {})},
         "num_boost_round": defaults.LGBM_NUM_BOOST_ROUND if num_boost_round is None else int(num_boost_round),
         "seed": seed,
@@ -233,7 +246,33 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     return _explained(dict(
         horizon_days=H, bgnbd=ref.bgnbd, gamma_gamma=gg, churn=churn, next_purchase=nxt, knots=knots,
         feature_horizons=feature_horizons, sources=sources, version="local", info=info, spend=spend, pareto=pareto,
-    ), ref, seed)
+        profile_features=profile_features,
+    ), ref, seed, profiles)
+
+
+def _profile_family(points, profiles: pd.DataFrame, H: int, common: dict):
+    """The profile features added to every training snapshot, kept or taken out again by validation.
+
+    Returns the fitted :class:`models.profile_features.ProfileFeatures` (None when not kept) and
+    the verdict.
+    """
+    from crmid.models.profile_features import ProfileFeatures
+
+    from .feature_selection import validate_family
+
+    encoder = ProfileFeatures().fit(profiles)
+    if not encoder.feature_names_:
+        return None, {"family": "profile", "features": [], "kept": False, "skipped_columns": encoder.skipped_,
+                      "reason": "no numeric, yes/no or categorical column in the profiles: not used"}
+    for p in points:
+        p.X = encoder.add_to(p.X, p.snapshot["customer_id"], profiles)
+    verdict = validate_family(points, H, encoder.feature_names_, family="profile", **common)
+    verdict["skipped_columns"] = encoder.skipped_
+    if verdict["kept"]:
+        return encoder, verdict
+    for p in points:
+        p.X = p.X.drop(columns=encoder.feature_names_)
+    return None, verdict
 
 
 def _served_pareto(ref, sources: dict, fits: dict):
@@ -310,7 +349,7 @@ def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str,
     ), ref, defaults.SEED)
 
 
-def _explained(scorer_args: dict, ref, seed: int) -> CustomerScorer:
+def _explained(scorer_args: dict, ref, seed: int, profiles: pd.DataFrame | None = None) -> CustomerScorer:
     """The scorer, with the drivers' surrogate it needs when BG/NBD or the blend serves churn.
 
     The surrogate learns the served churn log-odds of the customers at the cutoff (a seeded
@@ -324,7 +363,7 @@ def _explained(scorer_args: dict, ref, seed: int) -> CustomerScorer:
     if n > defaults.MAX_TRAINING_CUSTOMERS:
         rows = np.sort(np.random.default_rng(seed).choice(n, defaults.MAX_TRAINING_CUSTOMERS, replace=False))
     snap = ref.snapshot.iloc[rows]
-    churn = scorer.predict(snap)["churn_probability"].to_numpy()
+    churn = scorer.predict(snap, profiles=profiles)["churn_probability"].to_numpy()
     names = scorer.feature_names_ or list(ref.X.columns)
     surrogate = DriverSurrogate(seed=seed).fit(ref.X.iloc[rows][names], churn)
     scorer_args["info"]["driver_surrogate_r2"] = round(surrogate.r2_, 4)

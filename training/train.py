@@ -138,7 +138,8 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
     horizon : int, optional
         Churn horizon H; default :data:`crmid.training.defaults.HORIZON_DAYS`.
     customers : pandas.DataFrame, optional
-        Customer profiles; only fingerprinted in the run (the models use transactions only).
+        Customer profiles: logged with the run and offered to the models as the ``profile``
+        feature family, kept only where it validates better (see :func:`fitting.fit_scorer`).
     register : bool
         Register the models and set the alias where the gate promotes them.
     allow_gap : bool
@@ -190,7 +191,7 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
     scorer = None
     if fallback is None:
         try:
-            scorer = fit_scorer(log, cutoff=cutoff, horizon=H, seed=seed, allowed_gap_days=gap)
+            scorer = fit_scorer(log, cutoff=cutoff, horizon=H, seed=seed, allowed_gap_days=gap, profiles=customers)
         except InsufficientHistory as exc:
             fallback = str(exc)
     if scorer is None:
@@ -201,7 +202,8 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
     snap = log.snapshot(cutoff)
     # the CLV distribution of the training population: what a lone customer's value percentile
     # is ranked against when no batch run of this model is stored yet
-    predicted = scorer.predict(snap).assign(clv=lambda p: clv(p, engine.facts_policy["clv_max_lifetime_days"]))
+    predicted = scorer.predict(snap, profiles=customers).assign(
+        clv=lambda p: clv(p, engine.facts_policy["clv_max_lifetime_days"]))
     scorer.clv_reference = clv_reference(predicted["clv"])
     # the outputs a stored run holds, beside the features fitting profiled, for `crmid monitor`
     scorer.info["drift_reference"] = {**scorer.info.get("drift_reference", {}), **reference_profile(predicted)}
@@ -265,7 +267,12 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
                         "served_sources": sources, "rules_version": engine.version,
                         **({"fallback": fallback} if fallback else {}),
                         **{f"gate.{name}": g["source"] for name, g in gate.items()}}
-        versions = tracking.log_scorer_models(run, scorer, snap, register=register,
+        # a model with profile features takes them in the same rows: the example and signature show them
+        model_input = snap if not scorer.uses_profiles else snap.assign(
+            customer_id=snap["customer_id"].astype(str)).merge(
+            customers.assign(customer_id=customers["customer_id"].astype(str)), on="customer_id", how="left",
+            suffixes=("", "_profile"))
+        versions = tracking.log_scorer_models(run, scorer, model_input, register=register,
                                               promote=promote if promote_alias else {},
                                               version_tags=version_tags)
         replaced = _keep_previous(tracker, versions, before)

@@ -51,3 +51,27 @@ def engine():
     from crmid.rules import RulesEngine
 
     return RulesEngine.from_path(None)
+
+
+@pytest.fixture(scope="session")
+def profiled(cdnow_sample, tmp_path_factory):
+    """A scorer trained with profile features that training kept, its saved directory and the profiles.
+
+    The telling column ``active_late`` (made from purchases in the months before AS_OF) makes the
+    ``profile`` family validate better, so the served models read it.
+    """
+    from crmid.customerbase import validate_profiles
+    from crmid.training.fitting import fit_scorer
+
+    clean, _ = validate_transactions(cdnow_sample)
+    ids = pd.Series(sorted(clean["customer_id"].astype(str).unique()))
+    late = clean[(clean["date"] > "1997-11-01") & (clean["date"] <= AS_OF)]["customer_id"].astype(str).unique()
+    profiles = validate_profiles(pd.DataFrame({
+        "customer_id": ids, "active_late": np.where(ids.isin(late), "yes", "no"),
+        "segment": np.where(np.arange(len(ids)) % 3 == 0, "business", "consumer")}))
+    scorer = fit_scorer(TransactionLog(clean), cutoff=AS_OF, horizon=HORIZON, max_snapshots=4, num_boost_round=40,
+                        profiles=profiles)
+    assert scorer.uses_profiles, scorer.info["feature_families"]
+    path = tmp_path_factory.mktemp("profiled") / "scorer"
+    scorer.save(path)
+    return {"scorer": scorer, "model_dir": str(path), "profiles": profiles, "clean": clean}

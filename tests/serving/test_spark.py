@@ -34,20 +34,37 @@ def spark():
 
 
 def test_spark_equals_single_machine(spark, cdnow_sample, scorer, engine, tmp_path):
-    from crmid.serving.spark import score_spark
-
     tx = cdnow_sample.copy()
     tx["customer_id"] = tx["customer_id"].astype(str)
     tx.loc[3, "amount"] = np.nan  # one customer with a bad row: rejected on both engines
     ids = tx["customer_id"].unique()
     profiles = generate_profiles([*ids[:300], "prospect-a", "prospect-b"], seed=5)
-    scored_at = pd.Timestamp("2026-11-23 12:00:00")
+    _assert_spark_equals_local(spark, tx, profiles, scorer, engine)
 
+
+def test_spark_equals_single_machine_for_a_model_with_profile_features(spark, profiled, engine):
+    """The profiles reach the models on Spark too (each bucket's transactions meet its profiles)."""
+    tx = profiled["clean"].assign(customer_id=lambda f: f["customer_id"].astype(str))[
+        ["customer_id", "date", "amount"]]
+    ids = tx["customer_id"].unique()
+    # some customers with a profile, some without, and prospects with no transaction
+    profiles = profiled["profiles"][profiled["profiles"]["customer_id"].isin(ids[::2])]
+    profiles = pd.concat([profiles, pd.DataFrame({"customer_id": ["prospect-a"], "active_late": ["no"]})],
+                         ignore_index=True)
+    assert profiled["scorer"].uses_profiles
+    _assert_spark_equals_local(spark, tx, profiles, profiled["scorer"], engine)
+
+
+def _assert_spark_equals_local(spark, tx, profiles, scorer, engine):
+    from crmid.serving.spark import score_spark
+
+    scored_at = pd.Timestamp("2026-11-23 12:00:00")
     clean, report = validate_transactions(tx, as_of=AS_OF, on_error="reject")
     local = score_customers(clean, AS_OF, scorer=scorer, engine=engine, report=report,
                             profiles=validate_profiles(profiles), scored_at=scored_at)
 
-    sdf = spark.createDataFrame(tx[["customer_id", "date", "amount", "quantity"]])
+    columns = [c for c in ("customer_id", "date", "amount", "quantity") if c in tx.columns]
+    sdf = spark.createDataFrame(tx[columns])
     sprof = spark.createDataFrame(profiles.astype(object).where(profiles.notna(), None))
     scored, rejects = score_spark(spark, sdf, AS_OF, scorer=scorer, engine=engine, profiles=sprof,
                                   scored_at=scored_at, buckets=5)

@@ -122,7 +122,7 @@ def _score_together(requests: list[tuple[ScoreRequest, bool]], context: ScoringC
         row["clv_reference"] = reference.source
         if curve and cid in known:
             mine = clean[clean["customer_id"].astype(str) == cid]
-            days, survival = context.scorer.survival_curve(TransactionLog(mine).snapshot(as_of))
+            days, survival = context.scorer.survival_curve(TransactionLog(mine).snapshot(as_of), profiles=profiles)
             row["survival_curve"] = [{"day": d, "survival": float(v)} for d, v in zip(days, survival[0], strict=True)]
         out.append(row)
     return out
