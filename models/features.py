@@ -2,9 +2,11 @@
 
 The snapshot columns (:data:`customerbase.snapshot.FEATURES`) describe a customer's history;
 this step adds what the LightGBM models cannot easily learn from trees on raw counts. Features
-come in *families*; :data:`KEPT_FAMILIES` are those that improved out-of-time validation inside
-the training window on CDNOW (``bench/bench_baselines.py`` prints the ablation) and make up
-:func:`model_features`. Every family can still be computed (``families=``) for comparisons.
+come in *families*. Each training run offers :data:`OFFERED_FAMILIES` to its models and keeps a
+family only where it validates better out of time on that run's own data
+(:mod:`training.feature_selection`); the scorer records the kept ones and computes only those.
+:data:`KEPT_FAMILIES` is the default of :func:`model_features` and of scorers saved before
+training chose (``bench/bench_baselines.py`` prints the ablation on CDNOW).
 
 Always present (``base``)
     ``bg_p_alive``, ``bg_rate``, ``bg_p_purchase_{w}d`` -- BG/NBD probability alive, posterior
@@ -50,6 +52,7 @@ __all__ = [
     "FAMILIES",
     "FEATURE_LABELS",
     "KEPT_FAMILIES",
+    "OFFERED_FAMILIES",
     "SNAPSHOT_FEATURES",
     "add_model_features",
     "extra_feature_names",
@@ -93,6 +96,11 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 #: moved it by -0.0001..+0.0002, within the fold-to-fold noise (+-0.001), and stay out. Returns
 #: cannot be judged on CDNOW (no returns) and stay out until data with returns shows a gain.
 KEPT_FAMILIES: tuple[str, ...] = ("pnbd",)
+
+#: families every training run offers to its models, each kept only where it validates better out
+#: of time on that run's own data (training.feature_selection; the model card lists the verdicts).
+#: ``pnbd`` is not among them: it needs a Pareto/NBD fit per training snapshot.
+OFFERED_FAMILIES: tuple[str, ...] = ("regularity", "silence", "decay", "trend", "returns")
 
 
 def family_features(family: str, horizons) -> list[str]:

@@ -52,7 +52,7 @@ from . import defaults
 from .bgnbd import BetaGeoModel, rfm_arrays
 from .churn import ChurnModel
 from .drivers import DriverSurrogate, churn_effects, classifier_contributions, top_drivers
-from .features import add_model_features
+from .features import KEPT_FAMILIES, add_model_features
 from .gamma_gamma import GammaGammaModel
 from .next_purchase import JoinedCurve, NextPurchaseModel
 from .pareto_nbd import ParetoNBDModel
@@ -114,6 +114,9 @@ class CustomerScorer:
         The spend forecast; without it (a scorer saved before it existed) BG/NBD x Gamma-Gamma.
     pareto : models.pareto_nbd.ParetoNBDModel, optional
         Fitted at the training cutoff; required when an output is served from ``'pareto'``.
+    families : sequence of str, optional
+        The optional feature families the models were trained with (those training kept);
+        default :data:`models.features.KEPT_FAMILIES` (a scorer saved before training chose them).
     profile_features : models.profile_features.ProfileFeatures, optional
         When the models were trained with the customers' profiles as features (the ``profile``
         family, kept by training only where it validated better): scoring then takes the
@@ -123,7 +126,7 @@ class CustomerScorer:
     def __init__(self, horizon_days, bgnbd, gamma_gamma, churn, next_purchase, knots, feature_horizons,
                  sources, version="local", blend_weight=None, info=None, clv_reference=None,
                  clv_reference_rules=None, driver_surrogate=None, spend=None, pareto=None,
-                 profile_features=None):
+                 profile_features=None, families=None):
         self.horizon_days = int(horizon_days)
         self.bgnbd = bgnbd
         self.gamma_gamma = gamma_gamma
@@ -141,6 +144,7 @@ class CustomerScorer:
         self.spend = spend
         self.pareto = pareto
         self.profile_features = profile_features
+        self.families = list(KEPT_FAMILIES if families is None else families)
         for required in (30, 90):
             if required not in self.knots:
                 raise ValueError(f"the survival curve needs a knot at {required} days; knots are {self.knots}")
@@ -211,7 +215,7 @@ class CustomerScorer:
         n = len(features)
         cache: dict = {}
         if (self.feature_names_ or self._spend_model_served) and n:
-            X = add_model_features(features, self.bgnbd, horizons, cache=cache)
+            X = add_model_features(features, self.bgnbd, horizons, cache=cache, families=self.families)
             if self.profile_features is not None:
                 X = self.profile_features.add_to(X, features["customer_id"], profiles)
             if not self.feature_names_:
@@ -344,6 +348,7 @@ class CustomerScorer:
             "spend": None,
             "pareto": None if self.pareto is None else self.pareto.get_state(),
             "profile_features": None if self.profile_features is None else self.profile_features.get_state(),
+            "families": self.families,
         }
         if self.spend is not None:
             meta["spend"], texts = self.spend.get_state()
@@ -407,6 +412,7 @@ class CustomerScorer:
                 pareto=None if meta.get("pareto") is None else ParetoNBDModel.from_state(meta["pareto"]),
                 profile_features=(None if meta.get("profile_features") is None
                                   else ProfileFeatures.from_state(meta["profile_features"])),
+                families=meta.get("families"),
             )
         except ScorerLoadError:
             raise

@@ -238,7 +238,8 @@ def _lightgbm_probabilities(scorer, snap, horizons) -> dict:
         return out
     from crmid.models.features import add_model_features
 
-    X = add_model_features(snap, scorer.bgnbd, sorted(set(scorer.feature_horizons) | set(horizons)))
+    X = add_model_features(snap, scorer.bgnbd, sorted(set(scorer.feature_horizons) | set(horizons)),
+                           families=scorer.families)
     arr = X[scorer.feature_names_].to_numpy(dtype=np.float64)
     for w in horizons:
         if scorer.next_purchase is not None and w in scorer.next_purchase.knots_:

@@ -10,7 +10,7 @@ from crmid.models import defaults
 from crmid.models.churn import ChurnModel
 from crmid.models.drift import reference_profile
 from crmid.models.drivers import DriverSurrogate
-from crmid.models.features import SNAPSHOT_FEATURES
+from crmid.models.features import OFFERED_FAMILIES, SNAPSHOT_FEATURES, family_features, model_features
 from crmid.models.gamma_gamma import GammaGammaModel
 from crmid.models.horizon import usable_rows
 from crmid.models.next_purchase import NextPurchaseModel
@@ -140,8 +140,9 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         How many days the cutoff may lie after the last transaction (see ``crmid train``).
     profiles : pandas.DataFrame, optional
         Validated customer profiles: their numeric and categorical columns become the ``profile``
-        feature family (:mod:`models.profile_features`), kept only when it validates better out
-        of time inside the training window (:func:`training.feature_selection.validate_family`);
+        feature family (:mod:`models.profile_features`). It, and each family of
+        :data:`models.features.OFFERED_FAMILIES`, is kept only when it validates better out of
+        time inside the training window (:func:`training.feature_selection.validate_families`);
         ``info["feature_families"]`` says what was decided and why.
 
     Returns
@@ -164,14 +165,14 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     _check_positives(sample, [d for d in dates if (cutoff - d).days >= H], cutoff, H)
     knots = curve_knots(dates, cutoff, H)
     feature_horizons = sorted(set(knots) | {H})
-    points = [p for p in (point_in_time(sample, d, feature_horizons, observed_until=cutoff) for d in dates)
-              if p is not None]
+    points = [p for p in (point_in_time(sample, d, feature_horizons, observed_until=cutoff, families=OFFERED_FAMILIES)
+                          for d in dates) if p is not None]
     if not any(p.followup >= H for p in points):
         raise InsufficientHistory(
             f"no training snapshot with repeat purchases is followed for {H} days before {cutoff.date()}"
         )
     common = dict(params=params, num_boost_round=num_boost_round, seed=seed)
-    families: dict[str, dict] = {}
+    families, kept = _behaviour_families(points, H, feature_horizons, common)
     profile_features = None
     if profiles is not None and len(profiles):
         profile_features, families["profile"] = _profile_family(points, profiles, H, common)
@@ -182,7 +183,7 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
             f"too few positive labels to train: {pos} customers purchased within {H} days and "
             f"{rows - pos} did not, in {rows} training rows; at least {defaults.MIN_POSITIVES} of each needed")
 
-    ref = point_in_time(log, cutoff, feature_horizons)
+    ref = point_in_time(log, cutoff, feature_horizons, families=kept)
     if ref is None:
         raise TrainingInputError(f"no customer has a repeat purchase by {cutoff.date()}: BG/NBD cannot be fitted")
     if profile_features is not None:
@@ -246,8 +247,24 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
     return _explained(dict(
         horizon_days=H, bgnbd=ref.bgnbd, gamma_gamma=gg, churn=churn, next_purchase=nxt, knots=knots,
         feature_horizons=feature_horizons, sources=sources, version="local", info=info, spend=spend, pareto=pareto,
-        profile_features=profile_features,
+        profile_features=profile_features, families=kept,
     ), ref, seed, profiles)
+
+
+def _behaviour_families(points, H: int, feature_horizons, common: dict) -> tuple[dict, list[str]]:
+    """Judge each offered feature family on this data; take the columns of those not kept out again.
+
+    Returns the verdicts by family and the kept families, in :data:`OFFERED_FAMILIES` order.
+    """
+    from .feature_selection import validate_families
+
+    offered = {f: family_features(f, feature_horizons) for f in OFFERED_FAMILIES}
+    verdicts = validate_families(points, H, offered, model_features(feature_horizons, families=()), **common)
+    kept = [f for f in OFFERED_FAMILIES if verdicts[f]["kept"]]
+    dropped = [c for f, cols in offered.items() if f not in kept for c in cols]
+    for p in points:
+        p.X = p.X.drop(columns=dropped)
+    return verdicts, kept
 
 
 def _profile_family(points, profiles: pd.DataFrame, H: int, common: dict):
@@ -258,15 +275,16 @@ def _profile_family(points, profiles: pd.DataFrame, H: int, common: dict):
     """
     from crmid.models.profile_features import ProfileFeatures
 
-    from .feature_selection import validate_family
+    from .feature_selection import validate_families
 
     encoder = ProfileFeatures().fit(profiles)
     if not encoder.feature_names_:
         return None, {"family": "profile", "features": [], "kept": False, "skipped_columns": encoder.skipped_,
                       "reason": "no numeric, yes/no or categorical column in the profiles: not used"}
+    base = list(points[0].X.columns) if points else []  # everything kept so far
     for p in points:
         p.X = encoder.add_to(p.X, p.snapshot["customer_id"], profiles)
-    verdict = validate_family(points, H, encoder.feature_names_, family="profile", **common)
+    verdict = validate_families(points, H, {"profile": encoder.feature_names_}, base, **common)["profile"]
     verdict["skipped_columns"] = encoder.skipped_
     if verdict["kept"]:
         return encoder, verdict
@@ -346,6 +364,7 @@ def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str,
     return _explained(dict(
         horizon_days=H, bgnbd=ref.bgnbd, gamma_gamma=gg, churn=None, next_purchase=None, knots=knots,
         feature_horizons=knots, sources=dict.fromkeys(outputs, "baseline"), version="local", info=info, spend=spend,
+        families=[],
     ), ref, defaults.SEED)
 
 

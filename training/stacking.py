@@ -62,17 +62,20 @@ class PointInTime:
     followup: int = 0
 
 
-def point_in_time(log: TransactionLog, as_of, feature_horizons, *, observed_until=None) -> PointInTime | None:
+def point_in_time(log: TransactionLog, as_of, feature_horizons, *, observed_until=None,
+                  families=None) -> PointInTime | None:
     """Snapshot at ``as_of`` + BG/NBD fitted on it + model features (+ labels up to ``observed_until``).
 
-    Returns None when nobody has a repeat purchase yet (BG/NBD cannot be fitted).
+    ``families`` are the optional feature families computed (default
+    :data:`models.features.KEPT_FAMILIES`). Returns None when nobody has a repeat purchase yet
+    (BG/NBD cannot be fitted).
     """
     as_of = pd.Timestamp(as_of).normalize()
     snap = log.snapshot(as_of)
     if not (snap["frequency"] > 0).any():
         return None
     bg = BetaGeoModel().fit_features(snap)
-    X = add_model_features(snap, bg, feature_horizons)
+    X = add_model_features(snap, bg, feature_horizons, families=families)
     labels, followup = None, 0
     if observed_until is not None:
         until = pd.Timestamp(observed_until).normalize()

@@ -40,7 +40,8 @@ def cdnow_scored(cdnow_scorer, cdnow):
 
 
 def _features(scorer, snap):
-    X = add_model_features(snap, scorer.bgnbd, sorted(set(scorer.knots) | set(scorer.feature_horizons)))
+    X = add_model_features(snap, scorer.bgnbd, sorted(set(scorer.knots) | set(scorer.feature_horizons)),
+                           families=scorer.families)
     return X[scorer.feature_names_].to_numpy(dtype=np.float32)
 
 
@@ -95,7 +96,7 @@ def test_baseline_served_churn_is_explained_by_a_surrogate(cdnow_3k):
     scorer = fit_scorer(cdnow_3k, cutoff="1997-12-31", horizon=90, gate=False)
     args = dict(horizon_days=90, bgnbd=scorer.bgnbd, gamma_gamma=scorer.gamma_gamma, churn=scorer.churn,
                 next_purchase=scorer.next_purchase, knots=scorer.knots, feature_horizons=scorer.feature_horizons,
-                sources={**scorer.sources, "churn": "baseline"}, info={})
+                sources={**scorer.sources, "churn": "baseline"}, info={}, families=scorer.families)
     snap = TransactionLog(cdnow_3k).snapshot("1997-12-31")
     with pytest.raises(Exception, match="surrogate"):
         CustomerScorer(**args).predict(snap, drivers=True)
@@ -103,7 +104,7 @@ def test_baseline_served_churn_is_explained_by_a_surrogate(cdnow_3k):
     from crmid.training.fitting import _explained
     from crmid.training.stacking import point_in_time
 
-    ref = point_in_time(TransactionLog(cdnow_3k), "1997-12-31", scorer.feature_horizons)
+    ref = point_in_time(TransactionLog(cdnow_3k), "1997-12-31", scorer.feature_horizons, families=scorer.families)
     explained = _explained(args, ref, 0)
     assert explained.info["driver_surrogate_r2"] > 0.9
     out = explained.predict(snap, drivers=True)

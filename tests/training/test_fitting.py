@@ -107,7 +107,7 @@ def test_a_scorer_serving_pareto_nbd_scores_and_round_trips(cdnow_3k, tmp_path):
     args = dict(horizon_days=90, bgnbd=base.bgnbd, gamma_gamma=base.gamma_gamma, churn=base.churn,
                 next_purchase=base.next_purchase, knots=base.knots, feature_horizons=base.feature_horizons,
                 sources={**base.sources, "churn": "pareto", "knot_30": "pareto"}, info={},
-                driver_surrogate=base.driver_surrogate, spend=base.spend)
+                driver_surrogate=base.driver_surrogate, spend=base.spend, families=base.families)
     with pytest.raises(ValueError, match="Pareto/NBD"):
         CustomerScorer(**args)
     scorer = CustomerScorer(**args, pareto=pareto)

@@ -1,4 +1,4 @@
-"""Profiles as model features (issue 19): offered as a family, kept only where it validates better.
+"""Feature families (issue 19): the behaviour families and the profiles, each kept only where it validates better.
 
 A column that tells who will buy (here made from the purchases after the validation snapshot,
 which a real file must not hold) is kept and moves the predictions; random columns are not kept.
@@ -69,3 +69,39 @@ def test_random_profile_columns_are_not_kept(base):
     snap = TransactionLog(clean[clean["date"] <= CUTOFF]).snapshot(CUTOFF).head(100)
     np.testing.assert_array_equal(plain.predict(snap)["churn_probability"],
                                   scorer.predict(snap, profiles=noise)["churn_probability"])
+
+
+def test_every_offered_family_is_judged_and_only_the_kept_ones_are_computed(base):
+    from crmid.models.features import OFFERED_FAMILIES, family_features
+
+    clean, _, _ = base
+    scorer = fit_scorer(clean, cutoff=CUTOFF, horizon=90, max_snapshots=6, num_boost_round=40)
+    verdicts = scorer.info["feature_families"]
+    assert set(verdicts) == set(OFFERED_FAMILIES)
+    assert all(v["reason"].startswith(("kept", "not used")) for v in verdicts.values())
+    assert scorer.families == [f for f in OFFERED_FAMILIES if verdicts[f]["kept"]]
+    offered = {c for f in OFFERED_FAMILIES for c in family_features(f, scorer.feature_horizons)}
+    kept = {c for f in scorer.families for c in family_features(f, scorer.feature_horizons)}
+    assert offered & set(scorer.feature_names_) == kept
+
+
+def test_a_family_is_kept_when_it_validates_better_and_not_when_it_is_noise(base):
+    from crmid.models.features import model_features
+    from crmid.training.feature_selection import validate_families
+    from crmid.training.spend import training_points
+
+    clean, _, _ = base
+    log = TransactionLog(clean[clean["date"] <= CUTOFF].reset_index(drop=True))
+    points = training_points(log, CUTOFF, 90)
+    rng = np.random.default_rng(3)
+    for p in points:  # a column that knows the next 90 days, and one that knows nothing
+        bought = (p.labels["days_to_next_purchase"].to_numpy() <= 90) & p.labels["next_purchase_observed"].to_numpy()
+        p.X = p.X.assign(knows=np.where(bought, 1.0, 0.0) + rng.normal(0, 0.3, len(p.X)),
+                         guesses=rng.normal(size=len(p.X)))
+    base_cols = model_features(points[0].X.filter(like="bg_p_purchase_").columns.str[14:-1].astype(int),
+                               families=())
+    verdicts = validate_families(points, 90, {"knows": ["knows"], "guesses": ["guesses"]}, base_cols,
+                                 num_boost_round=40)
+    assert verdicts["knows"]["kept"] and verdicts["knows"]["with"]["auc"] > verdicts["knows"]["without"]["auc"]
+    assert not verdicts["guesses"]["kept"]
+    assert verdicts["knows"]["without"] == verdicts["guesses"]["without"]  # one base fit for both
