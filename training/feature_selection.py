@@ -2,9 +2,11 @@
 
 The horizon classifier is trained with and without a family's columns on every training
 snapshot but the latest one observing the horizon, and both are judged on that latest snapshot
-(the gate's own validation snapshot, :mod:`training.gate`), with the gate's own criterion: the
-family is kept only when, with it, the AUC is no lower and the Brier score is lower with a paired
-bootstrap probability of at least :data:`models.defaults.GATE_CONFIDENCE`. The evaluation
+(the gate's own validation snapshot, :mod:`training.gate`), with the gate's own criterion and a
+minimum gain: the family is kept only when, with it, the AUC is higher by at least
+:data:`models.defaults.FAMILY_MIN_AUC_GAIN` and the Brier score is lower with a paired bootstrap
+probability of at least :data:`models.defaults.GATE_CONFIDENCE` (a kept family costs time and
+memory for every customer scored). The evaluation
 protocol's future is never read. Each family is judged on its own against the same base
 (the columns every model has), so the base classifier is fitted once.
 """
@@ -77,13 +79,14 @@ def validate_families(points: list[PointInTime], horizon: int, families: dict, b
         p_with = probabilities([*base, *v["features"]])
         m_with = binary_metrics(y_val, p_with)
         win = brier_win_probability(y_val, p_with, p_without, seed=0 if seed is None else int(seed))
-        kept = m_with["auc"] >= m_without["auc"] and m_with["brier"] <= m_without["brier"] and (
-            win >= defaults.GATE_CONFIDENCE)
+        kept = (m_with["auc"] >= m_without["auc"] + defaults.FAMILY_MIN_AUC_GAIN
+                and m_with["brier"] <= m_without["brier"] and win >= defaults.GATE_CONFIDENCE)
         v.update(kept=bool(kept), validation_date=str(val.as_of.date()), p_better_brier=win,
                  **{"with": m_with, "without": m_without})
         v["reason"] = (
             f"{'kept' if kept else 'not used'}: at {h} days on the validation snapshot {val.as_of.date()} "
             f"({m_with['n']} customers) AUC {m_with['auc']:.4f} / Brier {m_with['brier']:.4f} with the {name} "
             f"features against {m_without['auc']:.4f} / {m_without['brier']:.4f} without "
-            f"(P[better Brier] {win:.2f}, {defaults.GATE_CONFIDENCE:.2f} needed)")
+            f"(AUC gain {m_with['auc'] - m_without['auc']:+.4f}, {defaults.FAMILY_MIN_AUC_GAIN} needed; "
+            f"P[better Brier] {win:.2f}, {defaults.GATE_CONFIDENCE:.2f} needed)")
     return verdicts
