@@ -73,7 +73,8 @@ def _monitor(args, workspace) -> int:
     tx = _read(args, workspace) if args.transactions else None
     try:
         with store:
-            result = monitor(store=store, workspace=workspace, config=config, transactions=tx)
+            result = monitor(store=store, workspace=workspace, config=config, transactions=tx,
+                             profiles=_profiles(args))
     except NothingToMonitor as exc:
         print(f"crmid monitor: {exc}", file=sys.stderr)
         return _EXIT_NOTHING_YET
@@ -98,11 +99,20 @@ def _retrain(args, workspace) -> int:
         progress.step("read+validate")
         tx = _read(args, workspace)
         result = retrain(tx, as_of=args.as_of, workspace=workspace, config=config, horizon=horizon,
-                         on_stage=progress.step)
+                         on_stage=progress.step, profiles=_profiles(args))
     finally:
         progress.close()
     print(json.dumps(result, indent=2, default=str) if args.format == "json" else format_retrain(result))
     return 0
+
+
+def _profiles(args):
+    """The validated profiles of ``--customers``, or None."""
+    if not getattr(args, "customers", ""):
+        return None
+    from crmid.customerbase.io import read_profiles
+
+    return read_profiles(args.customers, encoding=getattr(args, "encoding", None) or "utf-8")
 
 
 def _rollback(args, workspace) -> int:
@@ -143,6 +153,8 @@ def add_commands(subparsers) -> None:
                     "is crossed; 1 when there is nothing to monitor yet.")
     # optional here: with the run's transactions, the input features are compared too
     add_transaction_arguments(p, as_of=False, required=False)
+    p.add_argument("--customers", default="", metavar="FILE",
+                   help="customer profiles, for a champion trained with profile features (with --transactions)")
     add_format_option(p, ("table", "json"), "table")
     p.add_argument("--fail-on-drift", action="store_true", help=f"exit {EXIT_DRIFT} when a threshold is crossed")
     p.set_defaults(func=_monitor)
@@ -154,6 +166,9 @@ def add_commands(subparsers) -> None:
                     "only when it wins by the configured margin; the old champion stays as @previous.")
     add_transaction_arguments(p, as_of_required=True, as_of_help="the new cutoff (YYYY-MM-DD), e.g. 1998-03-31")
     p.add_argument("--horizon", default="", metavar="DAYS", help="churn horizon H in days (default: the champion's)")
+    p.add_argument("--customers", default="", metavar="FILE",
+                   help="customer profiles: offered to the challenger as features (as crmid train does) and read "
+                        "by a champion trained with them")
     add_format_option(p, ("table", "json"), "table")
     p.set_defaults(func=_retrain)
 

@@ -66,7 +66,7 @@ def _level(value, warn: float, alert: float) -> str:
 
 
 def monitor(*, store, workspace: Workspace, config: MonitoringConfig, transactions: pd.DataFrame | None = None,
-            save: bool = True) -> dict:
+            save: bool = True, profiles: pd.DataFrame | None = None) -> dict:
     """Drift of the latest complete run against the champion's training reference.
 
     Parameters
@@ -81,13 +81,16 @@ def monitor(*, store, workspace: Workspace, config: MonitoringConfig, transactio
         The run's transactions: adds the model's input features (snapshot at the run's as-of).
     save : bool
         Store the per-feature result in ``crmid_drift``.
+    profiles : pandas.DataFrame, optional
+        Validated customer profiles, read by a champion trained with profile features when it
+        scores the snapshot (without them it scores with them missing, and ``notes`` says so).
 
     Returns
     -------
     dict
         ``{"run_id", "as_of", "run_model_version", "champion", "reference_cutoff", "features": [{"feature",
         "kind", "psi", "level", "missing_rate", "reference_missing_rate", "drift"}], "not_compared",
-        "tier_change", "thresholds", "config_version", "drift", "reasons"}``.
+        "tier_change", "thresholds", "config_version", "drift", "reasons", "notes"}``.
 
     Raises
     ------
@@ -119,7 +122,8 @@ def monitor(*, store, workspace: Workspace, config: MonitoringConfig, transactio
         # outputs a run does not store (p_alive, lifetime ...): the champion's, on the same snapshot
         rest = {c: reference[c] for c in reference if c not in measured}
         if rest:
-            measured.update({c: {**m, "kind": "output"} for c, m in profile_psi(rest, champion.predict(snap)).items()})
+            outputs = champion.predict(snap, profiles=profiles)
+            measured.update({c: {**m, "kind": "output"} for c, m in profile_psi(rest, outputs).items()})
     d = config.drift
     features, reasons = [], []
     for name in reference:
@@ -154,6 +158,9 @@ def monitor(*, store, workspace: Workspace, config: MonitoringConfig, transactio
         "tier_change": tiers,
         "thresholds": dict(d), "config_version": config.version,
         "drift": bool(reasons), "reasons": reasons,
+        "notes": ([f"the champion {champion.version} reads profile features and no --customers was given: its "
+                   "outputs on the snapshot were computed with them missing"]
+                  if transactions is not None and champion.uses_profiles and profiles is None else []),
     }
     if save:
         DriftTables(store.engine).save_drift(latest.run_id, champion.version, features,
@@ -183,5 +190,6 @@ def format_monitor(result: dict) -> str:
         share = "-" if t["share"] is None else f"{t['share']:.1%}"
         lines.append(f"  tier changes since run {t['previous_run_id'][:8]}: {t['changed']:,} of "
                      f"{t['customers_compared']:,} customers ({share})")
+    lines += [f"note: {n}" for n in result.get("notes", [])]
     lines.append("drift: " + ("; ".join(result["reasons"]) if result["drift"] else "none above the alert thresholds"))
     return "\n".join(lines)

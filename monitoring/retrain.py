@@ -78,8 +78,8 @@ def _round(x):
     return None if x is None or not np.isfinite(x) else round(float(x), 6)
 
 
-def _predictions(scorer, snap: pd.DataFrame) -> pd.DataFrame:
-    out = scorer.predict(snap)
+def _predictions(scorer, snap: pd.DataFrame, profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+    out = scorer.predict(snap, profiles=profiles)
     keep = [c for c in ("churn_probability", "p_purchase_30d", "p_purchase_90d") if c in out.columns]
     return pd.concat([snap[["customer_id"]].reset_index(drop=True), out[keep].reset_index(drop=True)], axis=1)
 
@@ -94,12 +94,12 @@ def _bgnbd_predictions(bgnbd, snap: pd.DataFrame, H: int) -> pd.DataFrame:
                          "p_purchase_90d": bgnbd.p_purchase_within(90, x, t_x, T)})
 
 
-def _fit_recipe(log, cutoff, H, seed):
+def _fit_recipe(log, cutoff, H, seed, profiles=None):
     """The training recipe at ``cutoff``: LightGBM gated against BG/NBD, or BG/NBD where history is short."""
     from crmid.training.fitting import InsufficientHistory, fit_baseline_scorer, fit_scorer
 
     try:
-        return fit_scorer(log, cutoff=cutoff, horizon=H, seed=seed)
+        return fit_scorer(log, cutoff=cutoff, horizon=H, seed=seed, profiles=profiles)
     except InsufficientHistory as exc:
         return fit_baseline_scorer(log, cutoff=cutoff, horizon=H, reason=f"BG/NBD served: {exc}")
 
@@ -130,7 +130,8 @@ def _aliases_to_move(workspace: Workspace, sources: dict) -> list[str]:
 
 
 def retrain(transactions: pd.DataFrame, *, as_of, workspace: Workspace, config: MonitoringConfig,
-            horizon: int | None = None, seed: int | None = None, on_stage=None) -> dict:
+            horizon: int | None = None, seed: int | None = None, on_stage=None,
+            profiles: pd.DataFrame | None = None) -> dict:
     """Judge a challenger against the champion and BG/NBD; promote it when it wins by the margin.
 
     Parameters
@@ -147,11 +148,15 @@ def retrain(transactions: pd.DataFrame, *, as_of, workspace: Workspace, config: 
         H; default the champion's (or :data:`crmid.training.defaults.HORIZON_DAYS` without one).
     seed : int, optional
         LightGBM seed (default :data:`crmid.models.defaults.SEED`).
+    profiles : pandas.DataFrame, optional
+        Validated customer profiles (``--customers``): offered to the challenger as features, as
+        ``crmid train`` offers them, and read by a champion that was trained with them. Without
+        them such a champion is judged with its profile features missing, and ``notes`` says so.
 
     Returns
     -------
     dict
-        ``{"promoted", "reason", "as_of", "horizon_days", "window": {"from", "to"}, "champion": {...metrics,
+        ``{"promoted", "reason", "notes", "as_of", "horizon_days", "window": {"from", "to"}, "champion": {...metrics,
         "version", "trained_to"} or None, "challenger": {...}, "bgnbd": {...}, "margin", "config_version",
         "new_version", "previous_version", "mlflow_run_id"}``.
     """
@@ -175,7 +180,8 @@ def retrain(transactions: pd.DataFrame, *, as_of, workspace: Workspace, config: 
                                registry_uri=workspace.registry_uri)
     H = int(horizon or (champion.horizon_days if champion else training_defaults.HORIZON_DAYS))
     start = cutoff - pd.Timedelta(days=H)
-    result = {"promoted": False, "reason": "", "as_of": str(cutoff.date()), "horizon_days": H,
+    result = {"promoted": False, "reason": "", "notes": _profile_notes(champion, profiles),
+              "as_of": str(cutoff.date()), "horizon_days": H,
               "window": {"from": str(start.date()), "to": str(cutoff.date())},
               "champion": None, "challenger": None, "bgnbd": None, "margin": dict(config.retrain),
               "config_version": config.version, "new_version": None, "previous_version": None,
@@ -196,16 +202,16 @@ def retrain(transactions: pd.DataFrame, *, as_of, workspace: Workspace, config: 
             return result
     on_stage("fit challenger")
     log = TransactionLog(upto)
-    challenger = _fit_recipe(log, start, H, seed)
+    challenger = _fit_recipe(log, start, H, seed, profiles)
     on_stage("judge")
     snap = log.snapshot(start)
     labels = log.labels(start, H, observed_until=cutoff, windows=(30, 90))
     result["challenger"] = {"trained_to": str(start.date()), "sources": challenger.sources,
-                            **judge_churn(_predictions(challenger, snap), labels)}
+                            **judge_churn(_predictions(challenger, snap, profiles), labels)}
     result["bgnbd"] = {"trained_to": str(start.date()), **judge_churn(_bgnbd_predictions(challenger.bgnbd, snap, H),
                                                                       labels)}
     if champion is not None:
-        result["champion"].update(judge_churn(_predictions(champion, snap), labels))
+        result["champion"].update(judge_churn(_predictions(champion, snap, profiles), labels))
     promoted, reason = _decide(result["champion"] if champion is not None else None, result["challenger"],
                                config.retrain)
     result["promoted"], result["reason"] = promoted, reason
@@ -222,15 +228,16 @@ def retrain(transactions: pd.DataFrame, *, as_of, workspace: Workspace, config: 
         result["mlflow_run_id"] = run.run_id
     if promoted:
         on_stage("refit and register")
-        _promote(result, transactions, cutoff, H, seed, workspace, tracker, mv)
+        _promote(result, transactions, cutoff, H, seed, workspace, tracker, mv, profiles)
     return result
 
 
-def _promote(result: dict, transactions, cutoff, H, seed, workspace: Workspace, tracker, old) -> None:
+def _promote(result: dict, transactions, cutoff, H, seed, workspace: Workspace, tracker, old, profiles=None) -> None:
     """Refit the recipe on everything up to ``cutoff``, register it, move ``@champion`` and ``@previous``."""
     from crmid.training.train import train
 
-    trained = train(transactions, as_of=cutoff, horizon=H, workspace=workspace, seed=seed, promote_alias=False)
+    trained = train(transactions, as_of=cutoff, horizon=H, workspace=workspace, seed=seed, promote_alias=False,
+                    customers=profiles)
     client = tracker.client
     for name in _aliases_to_move(workspace, trained.sources):
         version = trained.versions[name]["version"]
@@ -280,9 +287,18 @@ def rollback(workspace: Workspace) -> dict:
     return done
 
 
+def _profile_notes(champion, profiles) -> list[str]:
+    """What to know when the champion reads profile features and none were given."""
+    if champion is not None and champion.uses_profiles and profiles is None:
+        return [f"the champion {champion.version} reads profile features and no --customers was given: it is "
+                "scored with them missing, and the challenger is trained without profiles"]
+    return []
+
+
 def format_retrain(result: dict) -> str:
     """A readable summary: the verdict, then each model's figures on the window."""
     lines = [("PROMOTED: " if result["promoted"] else "not promoted: ") + result["reason"]]
+    lines += [f"note: {n}" for n in result.get("notes", [])]
     lines.append(f"window {result['window']['from']} .. {result['window']['to']} (horizon {result['horizon_days']} "
                  f"days; config {result['config_version']})")
     for who in ("champion", "challenger", "bgnbd"):

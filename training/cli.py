@@ -58,6 +58,8 @@ def add_commands(subparsers) -> None:
     _common(p)
     p.add_argument("--report", default="", metavar="DIR", help="report directory (default <work-dir>/report)")
     p.add_argument("--no-tracking", action="store_true", help="do not log the evaluation to MLflow")
+    p.add_argument("--customers", default="", metavar="FILE",
+                   help="customer profiles, offered to the models as crmid train --customers offers them")
     p.set_defaults(func=evaluate_command)
 
 
@@ -140,6 +142,7 @@ def train_command(args, workspace) -> int:
 def evaluate_command(args, workspace) -> int:
     """Handler of ``crmid evaluate``; returns the exit code."""
     from crmid.customerbase.contract import ContractError
+    from crmid.customerbase.io import read_profiles
     from crmid.progress import StageProgress
 
     from .evaluation import evaluate, format_comparison
@@ -150,7 +153,8 @@ def evaluate_command(args, workspace) -> int:
         progress.step("read+validate")
         tx = _read(args, workspace)
         metrics = evaluate(tx, as_of=args.as_of, horizon=_horizon(args), report_dir=report,
-                           workspace=None if args.no_tracking else workspace, on_stage=progress.step)
+                           workspace=None if args.no_tracking else workspace, on_stage=progress.step,
+                           profiles=read_profiles(args.customers) if args.customers else None)
     except (ValueError, FileNotFoundError, ContractError) as exc:
         progress.close()
         print(f"crmid evaluate: error: {exc}", file=sys.stderr)

@@ -50,7 +50,7 @@ def _check_protocol(log: TransactionLog, as_of: pd.Timestamp, H: int) -> None:
 
 
 def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, report_dir=None,
-             workspace: Workspace | None = None, on_stage=None) -> dict:
+             workspace: Workspace | None = None, on_stage=None, profiles: pd.DataFrame | None = None) -> dict:
     """Run the protocol; write ``metrics.json`` and plots to ``report_dir``; log to MLflow.
 
     Parameters
@@ -66,6 +66,9 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
         Where the evaluation run is logged; None = not logged.
     on_stage : callable, optional
         Called with each stage's name as it starts (progress).
+    profiles : pandas.DataFrame, optional
+        Validated customer profiles, offered to the models as ``crmid train --customers`` offers
+        them (and read by the fitted models when they keep them).
 
     Returns
     -------
@@ -85,7 +88,7 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     t0 = time.perf_counter()
     on_stage("fit")
     upto = transactions[transactions["date"] <= as_of].reset_index(drop=True)
-    scorer = fit_scorer(upto, cutoff=as_of, horizon=H)
+    scorer = fit_scorer(upto, cutoff=as_of, horizon=H, profiles=profiles)
     train_s = time.perf_counter() - t0
 
     snap = full.snapshot(as_of)
@@ -94,11 +97,11 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
     horizons = sorted({w for w in defaults.REPORT_HORIZONS if w <= window} | {H})
     labels = full.labels(as_of, H, observed_until=as_of + pd.Timedelta(days=window), windows=horizons)
     t1 = time.perf_counter()
-    served = scorer.predict(snap)
+    served = scorer.predict(snap, profiles=profiles)
     score_s = time.perf_counter() - t1
-    curve = scorer.next_purchase_curve(snap)
+    curve = scorer.next_purchase_curve(snap, profiles=profiles)
     x, t_x, T = rfm_arrays(snap)
-    lgbm = _lightgbm_probabilities(scorer, snap, horizons)
+    lgbm = _lightgbm_probabilities(scorer, snap, horizons, profiles)
     pareto = scorer.pareto or _fit_pareto(snap)
     results: dict = {}
     curves: dict = {}
@@ -136,6 +139,7 @@ def evaluate(transactions: pd.DataFrame, *, as_of, horizon: int | None = None, r
         "spend_sources": {str(h): src for h, src in (scorer.spend.sources_.items() if scorer.spend else [])},
         "sources": scorer.sources,
         "gate": scorer.info.get("gate", {}),
+        "feature_families": scorer.info.get("feature_families", {}),
         "training_seconds": train_s,
         "scoring_seconds": score_s,
         "data": _fingerprint(transactions),
@@ -231,7 +235,7 @@ def _judge_curves(curve, bgnbd, rfm, duration, event, window: int) -> dict:
     return out
 
 
-def _lightgbm_probabilities(scorer, snap, horizons) -> dict:
+def _lightgbm_probabilities(scorer, snap, horizons, profiles=None) -> dict:
     """Un-gated LightGBM probabilities per horizon (for the report only)."""
     out = {}
     if scorer.next_purchase is None and scorer.churn is None:
@@ -240,6 +244,8 @@ def _lightgbm_probabilities(scorer, snap, horizons) -> dict:
 
     X = add_model_features(snap, scorer.bgnbd, sorted(set(scorer.feature_horizons) | set(horizons)),
                            families=scorer.families)
+    if scorer.profile_features is not None:
+        X = scorer.profile_features.add_to(X, snap["customer_id"], profiles)
     arr = X[scorer.feature_names_].to_numpy(dtype=np.float64)
     for w in horizons:
         if scorer.next_purchase is not None and w in scorer.next_purchase.knots_:

@@ -212,7 +212,7 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
     evaluation, evaluation_note = None, None
     if evaluate:
         on_stage("evaluate")
-        evaluation, evaluation_note = _evaluate_recipe(upto, cutoff, H, report_dir)
+        evaluation, evaluation_note = _evaluate_recipe(upto, cutoff, H, report_dir, customers)
 
     on_stage("log to MLflow")
     fingerprint = tracking.data_fingerprint(upto)
@@ -289,7 +289,8 @@ def train(transactions: pd.DataFrame, *, as_of, workspace: Workspace, horizon: i
                            fallback, notes, evaluation, replaced)
 
 
-def _evaluate_recipe(upto: pd.DataFrame, cutoff: pd.Timestamp, H: int, report_dir) -> tuple[dict | None, str | None]:
+def _evaluate_recipe(upto: pd.DataFrame, cutoff: pd.Timestamp, H: int, report_dir,
+                     profiles: pd.DataFrame | None = None) -> tuple[dict | None, str | None]:
     """The evaluation protocol at ``cutoff - H``, judged on (cutoff - H, cutoff]; or why it cannot run.
 
     Returns the metrics (with ``report_dir`` naming where report and plots are) or a note.
@@ -303,7 +304,7 @@ def _evaluate_recipe(upto: pd.DataFrame, cutoff: pd.Timestamp, H: int, report_di
     at = cutoff - pd.Timedelta(days=H)
     report = Path(report_dir) if report_dir is not None else Path(tempfile.mkdtemp(prefix="crmid-evaluation-"))
     try:
-        metrics = evaluate(upto, as_of=at, horizon=H, report_dir=report)
+        metrics = evaluate(upto, as_of=at, horizon=H, report_dir=report, profiles=profiles)
     except TrainingInputError as exc:
         return None, f"no out-of-time evaluation of the recipe at {at.date()}: {exc}"
     metrics["report_dir"] = str(report)

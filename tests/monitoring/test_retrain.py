@@ -97,3 +97,38 @@ def test_train_no_promote_registers_without_moving_the_alias(champion_1997, tx_f
              "--no-promote", "--work-dir", champion_1997)
     assert "registered crmid-customer version 2" in ran.out and "@champion" not in ran.out
     assert _alias(_client(champion_1997), "champion") == "1"
+
+
+def test_a_champion_trained_with_profiles_is_judged_with_them_and_says_when_they_are_missing(
+        small_cdnow, tx_files, tmp_path, monkeypatch):
+    """`crmid train --customers` keeps a telling profile column; `crmid retrain` and `crmid monitor`
+    read the profiles with `--customers`, and say so when they are not given."""
+    import numpy as np
+    import pandas as pd
+
+    ids = pd.Series(sorted(small_cdnow["customer_id"].astype(str).unique()))
+    autumn = small_cdnow[(small_cdnow["date"] > "1997-10-01") & (small_cdnow["date"] <= "1997-12-31")]
+    profiles = tmp_path / "profiles.csv"
+    pd.DataFrame({"customer_id": ids, "autumn_buyer": np.where(ids.isin(autumn["customer_id"].astype(str)),
+                                                               "yes", "no")}).to_csv(profiles, index=False)
+    work = tmp_path / "w"
+    ok("train", "--transactions", tx_files["1997-12-31"], "--as-of", "1997-12-31", "--horizon", "90",
+       "--customers", profiles, "--work-dir", work)
+    card = json.loads(ok("model", "show", "--format", "json", "--work-dir", work).out)
+    assert card["feature_families"]["profile"]["kept"], card["feature_families"]["profile"]["reason"]
+    # a margin no challenger meets: only the judging is under test here
+    strict = write_config(tmp_path / "strict.yaml", retrain={"min_auc_gain": 1.0})
+    common = ("retrain", "--transactions", tx_files["1998-03-31"], "--as-of", "1998-03-31", "--format", "json",
+              "--work-dir", work)
+    monkeypatch.setenv("CRMID_MONITORING_CONFIG", str(strict))
+    without = json.loads(ok(*common).out)
+    given = json.loads(ok(*common, "--customers", profiles).out)
+    assert any("reads profile features and no --customers" in n for n in without["notes"])
+    assert given["notes"] == [] and not given["promoted"]
+    assert given["champion"]["brier"] < without["champion"]["brier"]  # the champion reads what it learnt from
+    ok("score", "--transactions", tx_files["1998-03-31"], "--as-of", "1998-03-31", "--customers", profiles,
+       "--out", tmp_path / "s.parquet", "--work-dir", work)
+    report = ok("monitor", "--transactions", tx_files["1998-03-31"], "--work-dir", work).out
+    assert "note: the champion" in report and "reads profile features" in report
+    report = ok("monitor", "--transactions", tx_files["1998-03-31"], "--customers", profiles, "--work-dir", work).out
+    assert "note:" not in report

@@ -105,3 +105,19 @@ def test_a_family_is_kept_when_it_validates_better_and_not_when_it_is_noise(base
     assert verdicts["knows"]["kept"] and verdicts["knows"]["with"]["auc"] > verdicts["knows"]["without"]["auc"]
     assert not verdicts["guesses"]["kept"]
     assert verdicts["knows"]["without"] == verdicts["guesses"]["without"]  # one base fit for both
+
+
+def test_evaluate_offers_the_profiles_and_judges_the_models_that_read_them(cdnow_3k, tmp_path):
+    """`crmid evaluate --customers`: fitted on the log cut at as-of with the profiles, judged after it."""
+    from crmid.training.evaluation import evaluate
+
+    clean, _ = validate_transactions(cdnow_3k)
+    as_of = pd.Timestamp("1997-12-31")
+    ids = pd.Series(sorted(clean["customer_id"].astype(str).unique()))
+    autumn = clean[(clean["date"] > "1997-10-01") & (clean["date"] <= as_of)]["customer_id"].astype(str).unique()
+    profiles = validate_profiles(pd.DataFrame({"customer_id": ids,
+                                               "autumn_buyer": np.where(ids.isin(autumn), "yes", "no")}))
+    plain = evaluate(clean, as_of=as_of, horizon=90, report_dir=tmp_path / "a")
+    with_profiles = evaluate(clean, as_of=as_of, horizon=90, report_dir=tmp_path / "b", profiles=profiles)
+    assert with_profiles["feature_families"]["profile"]["kept"]
+    assert with_profiles["horizons"]["90"]["served"]["auc"] != plain["horizons"]["90"]["served"]["auc"]
