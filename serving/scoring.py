@@ -104,20 +104,19 @@ def rejects_from_report(report: ValidationReport | None) -> pd.DataFrame:
     parts = [pd.DataFrame({"customer_id": pd.Series(dtype="string"), "reason": pd.Series(dtype="string")})]
     if report is None or not (len(report.rejected) or report.future_only_customers or report.rows_without_customer):
         return parts[0]  # nothing set aside (every online request): no concatenation of empty frames
-    if report is not None:
-        parts.append(report.rejected.astype({"customer_id": "string", "reason": "string"}))
-        if report.future_only_customers:
-            parts.append(pd.DataFrame({
-                "customer_id": pd.array(report.future_only_customers, dtype="string"),
-                "reason": "all transactions are dated after the as-of date: not a customer yet at as_of",
-            }))
-        if report.rows_without_customer:
-            # rows no customer can be named for: listed by row, with an empty customer id, so that
-            # nothing read from the file is missing from both the scores and the rejects
-            parts.append(pd.DataFrame({
-                "customer_id": pd.array([pd.NA] * len(report.rows_without_customer), dtype="string"),
-                "reason": [f"{report.source}: empty customer id in row {r}" for r in report.rows_without_customer],
-            }))
+    parts.append(report.rejected.astype({"customer_id": "string", "reason": "string"}))
+    if report.future_only_customers:
+        parts.append(pd.DataFrame({
+            "customer_id": pd.array(report.future_only_customers, dtype="string"),
+            "reason": "all transactions are dated after the as-of date: not a customer yet at as_of",
+        }))
+    if report.rows_without_customer:
+        # rows no customer can be named for: listed by row, with an empty customer id, so that
+        # nothing read from the file is missing from both the scores and the rejects
+        parts.append(pd.DataFrame({
+            "customer_id": pd.array([pd.NA] * len(report.rows_without_customer), dtype="string"),
+            "reason": [f"{report.source}: empty customer id in row {r}" for r in report.rows_without_customer],
+        }))
     return pd.concat(parts, ignore_index=True)
 
 
