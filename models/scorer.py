@@ -209,15 +209,29 @@ class CustomerScorer:
         """The served next-purchase curve of each row (see :class:`models.next_purchase.JoinedCurve`)."""
         return self._predict(features, profiles=profiles)[1]
 
-    def _arrays(self, features: pd.DataFrame, horizons, profiles=None
-                ) -> tuple[pd.DataFrame | None, np.ndarray | None, dict]:
+    @property
+    def _horizons(self) -> list[int]:
+        """Every horizon the scorer computes BG/NBD's probabilities at: knots, H and the feature horizons."""
+        return sorted(set(self.knots) | {self.horizon_days} | set(self.feature_horizons))
+
+    def model_inputs(self, features: pd.DataFrame, profiles: pd.DataFrame | None = None, *,
+                     cache: dict | None = None) -> pd.DataFrame:
+        """The LightGBM models' input of every row of a snapshot frame, float32, index of ``features``.
+
+        :func:`models.features.add_model_features` with the families training kept, then the
+        profile features when the models read them; ``cache`` receives BG/NBD's arrays.
+        """
+        X = add_model_features(features, self.bgnbd, self._horizons, cache=cache, families=self.families)
+        if self.profile_features is not None:
+            X = self.profile_features.add_to(X, features["customer_id"], profiles)
+        return X
+
+    def _arrays(self, features: pd.DataFrame, profiles=None) -> tuple[pd.DataFrame | None, np.ndarray | None, dict]:
         """The model features and their matrix (None when no LightGBM model is served), BG/NBD's arrays."""
         n = len(features)
         cache: dict = {}
         if (self.feature_names_ or self._spend_model_served) and n:
-            X = add_model_features(features, self.bgnbd, horizons, cache=cache, families=self.families)
-            if self.profile_features is not None:
-                X = self.profile_features.add_to(X, features["customer_id"], profiles)
+            X = self.model_inputs(features, profiles, cache=cache)
             if not self.feature_names_:
                 return X, None, cache
             # column-major float32, which LightGBM reads without a copy: the features are float32
@@ -227,7 +241,7 @@ class CustomerScorer:
                 arr[:, j] = X[name].to_numpy()
             return X, arr, cache
         x, t_x, T = rfm_arrays(features)
-        alive, p = self.bgnbd.alive_and_purchase(horizons, x, t_x, T)
+        alive, p = self.bgnbd.alive_and_purchase(self._horizons, x, t_x, T)
         cache.update(p_alive=alive, p_purchase=p, rate=self.bgnbd.expected_rate(x, t_x, T), x=x, t_x=t_x, T=T)
         return None, None, cache
 
@@ -247,8 +261,8 @@ class CustomerScorer:
                  profiles: pd.DataFrame | None = None) -> tuple[pd.DataFrame, JoinedCurve]:
         n = len(features)
         H = self.horizon_days
-        horizons = sorted(set(self.knots) | {H} | set(self.feature_horizons))
-        X, arr, cache = self._arrays(features, horizons, profiles)
+        horizons = self._horizons
+        X, arr, cache = self._arrays(features, profiles)
         base_p = cache["p_purchase"]
         model_ok = arr is not None and (self.churn is not None or self.next_purchase is not None)
         pareto_p = {}

@@ -240,13 +240,7 @@ def _lightgbm_probabilities(scorer, snap, horizons, profiles=None) -> dict:
     out = {}
     if scorer.next_purchase is None and scorer.churn is None:
         return out
-    from crmid.models.features import add_model_features
-
-    X = add_model_features(snap, scorer.bgnbd, sorted(set(scorer.feature_horizons) | set(horizons)),
-                           families=scorer.families)
-    if scorer.profile_features is not None:
-        X = scorer.profile_features.add_to(X, snap["customer_id"], profiles)
-    arr = X[scorer.feature_names_].to_numpy(dtype=np.float64)
+    arr = scorer.model_inputs(snap, profiles)[scorer.feature_names_].to_numpy(dtype=np.float64)
     for w in horizons:
         if scorer.next_purchase is not None and w in scorer.next_purchase.knots_:
             out[w] = scorer.next_purchase.classifiers_[w].predict_proba(arr)

@@ -21,7 +21,6 @@ from crmid.models.drivers import (
     driver_phrases,
     tree_contributions,
 )
-from crmid.models.features import add_model_features
 from crmid.training import fit_scorer
 
 RECENCY = {"recency_days", "recency_over_ipt", "recency_over_tenure", "ipt_last_days"}
@@ -40,8 +39,7 @@ def cdnow_scored(cdnow_scorer, cdnow):
 
 
 def _features(scorer, snap):
-    X = add_model_features(snap, scorer.bgnbd, sorted(set(scorer.knots) | set(scorer.feature_horizons)),
-                           families=scorer.families)
+    X = scorer.model_inputs(snap)
     return X[scorer.feature_names_].to_numpy(dtype=np.float32)
 
 
