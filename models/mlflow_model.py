@@ -27,7 +27,7 @@ class ScorerPyfunc(PythonModel):
     # the type hint says DataFrame in, DataFrame out; the columns are in the logged signature
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         # a model trained with profile features reads them from the same rows (their own column names)
-        out = self.scorer.predict(model_input, profiles=model_input if self.scorer.uses_profiles else None)
+        out = self.scorer.predict(model_input, profiles=model_input)
         return out[self.outputs] if self.outputs else out
 
 

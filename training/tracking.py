@@ -316,7 +316,7 @@ def log_scorer_models(run: TrackedRun, scorer, features: pd.DataFrame, *, regist
     client = run.tracker.client
     promote = promote or {}
     example = _input_example(features)
-    outputs = scorer.predict(example, profiles=example if scorer.uses_profiles else None)
+    outputs = scorer.predict(example, profiles=example)  # profile columns, when the models read any
     churn_cols = ["churn_probability", "p_alive", "expected_lifetime_days"]
     next_cols = [c for c in OUTPUT_COLUMNS if c.startswith(("p_purchase_", "next_purchase_"))]
     next_cols.append("expected_purchase_cycle_days")
