@@ -120,6 +120,15 @@ def load_transactions_from_args(args, *, on_error: str = "raise", as_of=_FROM_AR
     return frame, report
 
 
+def load_profiles_from_args(args):
+    """Read and validate ``--customers`` (a profiles file) in the shared ``--encoding``; None without it."""
+    if not getattr(args, "customers", ""):
+        return None
+    from .io import read_profiles
+
+    return read_profiles(args.customers, encoding=getattr(args, "encoding", "utf-8"))
+
+
 def _report_dict(report) -> dict:
     """The validation report as plain JSON types (``crmid validate --format json``)."""
     return {

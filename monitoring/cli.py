@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sys
 
-from crmid.customerbase.cli import add_format_option, add_transaction_arguments
+from crmid.customerbase.cli import add_format_option, add_transaction_arguments, load_profiles_from_args
 
 __all__ = ["EXIT_DRIFT", "add_commands", "add_model_commands"]
 
@@ -74,7 +74,7 @@ def _monitor(args, workspace) -> int:
     try:
         with store:
             result = monitor(store=store, workspace=workspace, config=config, transactions=tx,
-                             profiles=_profiles(args))
+                             profiles=load_profiles_from_args(args))
     except NothingToMonitor as exc:
         print(f"crmid monitor: {exc}", file=sys.stderr)
         return _EXIT_NOTHING_YET
@@ -99,20 +99,11 @@ def _retrain(args, workspace) -> int:
         progress.step("read+validate")
         tx = _read(args, workspace)
         result = retrain(tx, as_of=args.as_of, workspace=workspace, config=config, horizon=horizon,
-                         on_stage=progress.step, profiles=_profiles(args))
+                         on_stage=progress.step, profiles=load_profiles_from_args(args))
     finally:
         progress.close()
     print(json.dumps(result, indent=2, default=str) if args.format == "json" else format_retrain(result))
     return 0
-
-
-def _profiles(args):
-    """The validated profiles of ``--customers``, or None."""
-    if not getattr(args, "customers", ""):
-        return None
-    from crmid.customerbase.io import read_profiles
-
-    return read_profiles(args.customers, encoding=getattr(args, "encoding", None) or "utf-8")
 
 
 def _rollback(args, workspace) -> int:

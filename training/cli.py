@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crmid.customerbase.cli import add_format_option, add_transaction_arguments, to_json
+from crmid.customerbase.cli import add_format_option, add_transaction_arguments, load_profiles_from_args, to_json
 
 from . import defaults
 
@@ -112,7 +112,6 @@ def _horizon(args) -> int:
 def train_command(args, workspace) -> int:
     """Handler of ``crmid train``; returns the exit code."""
     from crmid.customerbase.contract import ContractError
-    from crmid.customerbase.io import read_profiles
     from crmid.progress import StageProgress
 
     from .train import train
@@ -122,7 +121,7 @@ def train_command(args, workspace) -> int:
     try:
         progress.step("read+validate")
         tx = _read(args, workspace)
-        customers = read_profiles(args.customers) if args.customers else None
+        customers = load_profiles_from_args(args)
         result = train(tx, as_of=args.as_of, horizon=_horizon(args), workspace=workspace, customers=customers,
                        register=not args.no_register, allow_gap=args.allow_gap, on_stage=progress.step,
                        promote_alias=not args.no_promote, evaluate=args.evaluate,
@@ -142,7 +141,6 @@ def train_command(args, workspace) -> int:
 def evaluate_command(args, workspace) -> int:
     """Handler of ``crmid evaluate``; returns the exit code."""
     from crmid.customerbase.contract import ContractError
-    from crmid.customerbase.io import read_profiles
     from crmid.progress import StageProgress
 
     from .evaluation import evaluate, format_comparison
@@ -154,7 +152,7 @@ def evaluate_command(args, workspace) -> int:
         tx = _read(args, workspace)
         metrics = evaluate(tx, as_of=args.as_of, horizon=_horizon(args), report_dir=report,
                            workspace=None if args.no_tracking else workspace, on_stage=progress.step,
-                           profiles=read_profiles(args.customers) if args.customers else None)
+                           profiles=load_profiles_from_args(args))
     except (ValueError, FileNotFoundError, ContractError) as exc:
         progress.close()
         print(f"crmid evaluate: error: {exc}", file=sys.stderr)
