@@ -52,7 +52,7 @@ from . import defaults
 from .bgnbd import BetaGeoModel, rfm_arrays
 from .churn import ChurnModel
 from .drivers import DriverSurrogate, churn_effects, classifier_contributions, top_drivers
-from .features import KEPT_FAMILIES, add_model_features
+from .features import KEPT_FAMILIES, add_model_features, feature_matrix
 from .gamma_gamma import GammaGammaModel
 from .next_purchase import JoinedCurve, NextPurchaseModel
 from .pareto_nbd import ParetoNBDModel
@@ -236,10 +236,7 @@ class CustomerScorer:
                 return X, None, cache
             # column-major float32, which LightGBM reads without a copy: the features are float32
             # already, so the predictions are the same as from float64
-            arr = np.empty((n, len(self.feature_names_)), dtype=np.float32, order="F")
-            for j, name in enumerate(self.feature_names_):
-                arr[:, j] = X[name].to_numpy()
-            return X, arr, cache
+            return X, feature_matrix(X, self.feature_names_), cache
         x, t_x, T = rfm_arrays(features)
         alive, p = self.bgnbd.alive_and_purchase(self._horizons, x, t_x, T)
         cache.update(p_alive=alive, p_purchase=p, rate=self.bgnbd.expected_rate(x, t_x, T), x=x, t_x=t_x, T=T)

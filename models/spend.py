@@ -54,6 +54,7 @@ import pandas as pd
 
 from . import defaults
 from .bgnbd import BetaGeoModel, rfm_arrays
+from .features import feature_matrix
 from .gamma_gamma import GammaGammaModel
 from .lgbm import predict_threads, training_params
 from .value_metrics import value_metrics, win_probability
@@ -193,13 +194,10 @@ class SpendForecaster:
     @staticmethod
     def _matrix(X: pd.DataFrame, classical: pd.DataFrame, names: list[str]) -> np.ndarray:
         """The booster's columns as one float32 matrix (what predict reads without a pandas round trip)."""
-        out = np.empty((len(X), len(names)), dtype=np.float32, order="F")
-        for j, c in enumerate(names):
-            source = X if c in X.columns else classical
-            if c not in source.columns:
-                raise ValueError(f"spend model feature missing: {c}")
-            out[:, j] = source[c].to_numpy(dtype=np.float32)
-        return out
+        try:
+            return feature_matrix(X, names, extra=classical)
+        except ValueError as exc:
+            raise ValueError(f"spend model feature missing: {str(exc).rsplit(': ', 1)[-1]}") from None
 
     def _train(self, windows: list[SpendWindow], h: int, names: list[str]) -> lgb.Booster:
         X = pd.concat([self._design(w.X, w.classical, names, h) for w in windows], ignore_index=True)

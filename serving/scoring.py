@@ -101,7 +101,8 @@ class ScoringResult:
 
 def rejects_from_report(report: ValidationReport | None) -> pd.DataFrame:
     """Customers the validation excluded, each with its reason; then rows with no customer id (id empty)."""
-    parts = [pd.DataFrame({"customer_id": pd.Series(dtype="string"), "reason": pd.Series(dtype="string")})]
+    # arrays, not Series: nothing to align (half the cost, paid by every online request)
+    parts = [pd.DataFrame({"customer_id": pd.array([], dtype="string"), "reason": pd.array([], dtype="string")})]
     if report is None or not (len(report.rejected) or report.future_only_customers or report.rows_without_customer):
         return parts[0]  # nothing set aside (every online request): no concatenation of empty frames
     parts.append(report.rejected.astype({"customer_id": "string", "reason": "string"}))
@@ -166,7 +167,9 @@ def decide_stage(
     # the columns of the families this engine was compiled with
     out_columns = score_columns([c for c in decisions.columns if c != "reasons_json"])
     n = len(facts)
-    pred = predicted.reset_index(drop=True).reindex(range(n))
+    pred = predicted.reset_index(drop=True)
+    if len(pred) < n:  # the prospects' rows have no model outputs
+        pred = pred.reindex(range(n))
     churn = pred["churn_probability"].to_numpy(dtype=float) if n else np.zeros(0)
     value = facts["clv"].to_numpy(dtype=float)
     columns = {
@@ -185,16 +188,23 @@ def decide_stage(
         **{c: _categorical(decisions[c]) for c in out_columns
            if c in decisions.columns and c not in ("customer_id", "reasons")},
         "reasons": decisions["reasons_json"],
-        "model_version": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[model_version]),
+        "model_version": (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[model_version])
+                          if n > _FEW_ROWS else np.full(n, model_version, dtype=object)),
         "scored_at": np.full(n, np.datetime64(pd.Timestamp(scored_at), "ns")),
     }
-    return pd.DataFrame({c: columns[c] for c in out_columns})
+    # every part is in row order already: handing over arrays, not Series, skips aligning 50
+    # indexes (a millisecond of each online request)
+    return pd.DataFrame({c: columns[c].array if isinstance(columns[c], pd.Series) else columns[c]
+                         for c in out_columns})
+
+
+#: at most this many rows (one customer online) keep their texts plain: a categorical per column
+#: would cost more than scoring them; Parquet and JSON hold the same values either way
+_FEW_ROWS = 4
 
 
 def _categorical(column: pd.Series) -> pd.Series:
-    # a handful of rows (one customer online) keep plain text: a categorical per column would
-    # cost more than scoring them; Parquet and JSON hold the same values either way
-    return column.astype("category") if column.dtype == object and len(column) > 4 else column
+    return column.astype("category") if column.dtype == object and len(column) > _FEW_ROWS else column
 
 
 def profiles_without(profiles: pd.DataFrame, *frames: pd.DataFrame) -> pd.DataFrame:

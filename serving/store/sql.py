@@ -157,6 +157,8 @@ class SqlScoresStore(ScoresStore):
 
     def __init__(self, url: str):
         self.url = url
+        #: complete runs read so far, by id (see :meth:`latest_run`)
+        self._complete_runs: dict[str, RunInfo] = {}
         # one snapshot of the registry: the table, the inserts and the migration agree
         families = registered_families()
         self.score_fields = score_fields(families)
@@ -632,7 +634,16 @@ class SqlScoresStore(ScoresStore):
             query = query.where(self.runs.c.model_version == str(model_version))
         with self.engine.connect() as conn:
             row = conn.execute(query.order_by(self.runs.c.finished_at.desc()).limit(1)).mappings().first()
-        return None if row is None else self._run_info(row)
+        if row is None:
+            return None
+        # a complete run never changes: its CLV table (a thousand numbers of JSON) is parsed once,
+        # not by every online request ranked against it; read-only, as every caller shares it
+        info = self._complete_runs.get(row["run_id"])
+        if info is None:
+            info = self._run_info(row)
+            info.clv_reference.flags.writeable = False
+            self._complete_runs[info.run_id] = info
+        return info
 
     @staticmethod
     def _run_info(row) -> RunInfo:

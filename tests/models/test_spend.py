@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from crmid.customerbase.snapshot import TransactionLog
+from crmid.models.defaults import SPEND_GATE
 from crmid.models.spend import SpendForecaster, SpendWindow
 from crmid.training.spend import fit_gamma_gamma, fit_spend_forecaster, spend_protocol, training_points
 from crmid.training.stacking import point_in_time
@@ -122,16 +123,32 @@ def test_too_few_windows_serve_the_classical_forecast():
 
 
 def test_a_lead_on_a_small_base_that_may_be_chance_serves_the_classical_forecast(cdnow, sampler):
-    """600 CDNOW customers: the model led BG/NBD x Gamma-Gamma on the validation window at 90 days
-    (Gini 0.61 against 0.57) and then lost out of time by 0.07 Gini; resampling the customers shows
-    the lead was not sure, so the classical forecast is served."""
-    result = spend_protocol(sampler(cdnow, 600, 1), "1997-12-31", 180, horizons=(90, 180), params=ONE_THREAD)
-    report = result["report"][90]
-    m, b = report["metrics"]["model"], report["metrics"]["baseline"]
-    assert m["normalized_gini"] > b["normalized_gini"] and m["spearman"] > b["spearman"]  # ahead on validation
-    assert result["sources"][90] == "baseline"
-    assert min(report["win_probability"].values()) < 0.9
-    assert "not sure enough" in report["reason"] and "P[higher Gini]" in report["reason"]
+    """600-customer CDNOW samples: a model ahead of BG/NBD x Gamma-Gamma on the validation window
+    is served only when resampling the customers is sure of both leads; otherwise the classical
+    forecast is, and the reason says why.
+
+    One sample once led at 90 days (Gini 0.61 against 0.57) and lost out of time by 0.07 Gini. How
+    sure a lead is depends on the last bits of the fitted models, which differ between machines
+    (one sample's P[higher Spearman] was below 0.9 on one machine and 0.91 on another), so the
+    rule is checked on every case of four samples, and at least one must be a lead that is not sure.
+    """
+    g = SPEND_GATE
+    unsure_leads = 0
+    for seed in (1, 2, 3, 4):
+        result = spend_protocol(sampler(cdnow, 600, seed), "1997-12-31", 180, horizons=(90, 180),
+                                params=ONE_THREAD)
+        for h in (90, 180):
+            report = result["report"][h]
+            m, b = report["metrics"]["model"], report["metrics"]["baseline"]
+            ahead = (m["normalized_gini"] >= b["normalized_gini"] + g["min_gini_gain"]
+                     and m["spearman"] >= b["spearman"] + g["min_spearman_gain"]
+                     and m["decile_error"] <= b["decile_error"] * g["max_decile_error_ratio"])
+            sure = min(report["win_probability"].values()) >= g["min_win_probability"]
+            assert result["sources"][h] == ("model" if ahead and sure else "baseline"), (seed, h, report["reason"])
+            if ahead and not sure:
+                unsure_leads += 1
+                assert "not sure enough" in report["reason"] and "P[higher Gini]" in report["reason"]
+    assert unsure_leads >= 1
 
 
 @pytest.mark.slow
