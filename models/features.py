@@ -208,7 +208,12 @@ def add_model_features(
                 for name, values in compute(features, out).items():
                     out[name] = np.asarray(values, dtype=np.float32)
     names = model_features(hs, pareto=pareto is not None, families=chosen)
-    return pd.DataFrame({n: out[n] for n in names}, index=features.index, copy=False)
+    # one column-major block: LightGBM then reads it without a copy (feature_matrix), and a column
+    # is a view of it (a frame of separate columns made every matrix a copy of all of them)
+    matrix = np.empty((len(features), len(names)), dtype=np.float32, order="F")
+    for j, n in enumerate(names):
+        matrix[:, j] = out[n]
+    return pd.DataFrame(matrix, columns=names, index=features.index, copy=False)
 
 
 def feature_matrix(frame: pd.DataFrame, names, extra=None) -> np.ndarray:
@@ -225,10 +230,14 @@ def feature_matrix(frame: pd.DataFrame, names, extra=None) -> np.ndarray:
 
     The frame is converted once and its columns taken by position: selecting them one by one
     through pandas costs tens of microseconds each, paid about a hundred times by every
-    one-customer request.
+    one-customer request. When ``names`` are the frame's columns in order, the frame's own block
+    is returned (read-only use: it is shared with the frame).
     """
     values = frame.to_numpy(dtype=np.float32)
-    position = {c: j for j, c in enumerate(frame.columns.tolist())}
+    columns = frame.columns.tolist()
+    if list(names) == columns and values.flags.f_contiguous:
+        return values
+    position = {c: j for j, c in enumerate(columns)}
     out = np.empty((len(frame), len(names)), dtype=np.float32, order="F")
     for j, name in enumerate(names):
         if name in position:

@@ -15,14 +15,16 @@ from .state import ServingState
 __all__ = ["ContextDep", "StateDep", "StoreDep", "WorkspaceDep", "get_context", "get_state", "version_headers"]
 
 
-def get_state(request: Request) -> ServingState:
+# the cheap dependencies are coroutines: FastAPI runs a plain function in the thread pool, a hop
+# that cost each request more than the function itself
+async def get_state(request: Request) -> ServingState:
     return request.app.state.serving
 
 
 StateDep = Annotated[ServingState, Depends(get_state)]
 
 
-def get_workspace(state: StateDep) -> Workspace:
+async def get_workspace(state: StateDep) -> Workspace:
     return state.workspace
 
 
