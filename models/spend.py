@@ -194,10 +194,7 @@ class SpendForecaster:
     @staticmethod
     def _matrix(X: pd.DataFrame, classical: pd.DataFrame, names: list[str]) -> np.ndarray:
         """The booster's columns as one float32 matrix (what predict reads without a pandas round trip)."""
-        try:
-            return feature_matrix(X, names, extra=classical)
-        except ValueError as exc:
-            raise ValueError(f"spend model feature missing: {str(exc).rsplit(': ', 1)[-1]}") from None
+        return feature_matrix(X, names, extra=classical)
 
     def _train(self, windows: list[SpendWindow], h: int, names: list[str]) -> lgb.Booster:
         X = pd.concat([self._design(w.X, w.classical, names, h) for w in windows], ignore_index=True)

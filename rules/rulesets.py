@@ -407,8 +407,8 @@ def _few_values(values: list, *, number: bool = False) -> np.ndarray:
     """
     if number:
         return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-    if values and all(type(v) is int for v in values):
-        return np.array(values, dtype=np.int64)
+    if values and all(type(v) in (int, float) for v in values):  # the priority: whole unless an adjustment is not
+        return np.array(values, dtype=np.int64 if all(type(v) is int for v in values) else np.float64)
     out = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):  # one by one: a slice assignment would unpack a list of reasons
         out[i] = v

@@ -11,6 +11,9 @@ import pytest
 from crmid import rules
 from crmid.rules import OUTPUT_COLUMNS, ConfigError, FactsError, RulesEngine
 from crmid.rules.config import SIX_C_DIMENSIONS
+from crmid.rules.families import outputs
+from crmid.rules.family import NUMBER
+from crmid.rules.synthetic import random_facts
 
 
 def test_package_exports_and_lazy_default_engine():
@@ -227,3 +230,22 @@ def test_numbers_written_with_an_exponent_decide_like_their_neighbours(engine, f
     assert set(frame["action"]) == {expected["action"]} and set(frame["priority"]) == {expected["priority"]}
     assert {tuple(r["rule"] for r in reasons) for reasons in frame["reasons"]} == {
         tuple(r["rule"] for r in expected["reasons"])}
+
+
+def test_a_few_rows_decided_one_by_one_equal_the_fast_path_with_its_number_types(engine):
+    """Frames of up to four rows go row by row through the engine (cheap for one customer
+    online); every cell equals the fast path's for the same rows, and numbers stay numbers."""
+    population = random_facts(400, seed=7)
+    fast = engine.decide_frame(population, reasons_json=True)
+    numbers = {o.name for o in outputs(engine._compiled.families) if o.kind == NUMBER} | {"priority"}
+    for start in range(0, 400, 4):
+        few = engine.decide_frame(population.iloc[start:start + 4], reasons_json=True)
+        assert list(few.columns) == list(fast.columns)
+        assert few.index.tolist() == list(range(start, start + 4))
+        for column in few.columns:
+            expected = fast[column].iloc[start:start + 4]
+            if column in numbers:
+                assert few[column].dtype.kind in "if", column
+                np.testing.assert_array_equal(few[column].to_numpy(dtype=float), expected.to_numpy(dtype=float))
+            else:
+                assert few[column].tolist() == expected.astype(object).tolist(), column
