@@ -191,11 +191,6 @@ class SpendForecaster:
             raise ValueError(f"spend model features missing: {missing}")
         return pd.DataFrame({c: np.asarray(cols[c], dtype=np.float32) for c in names}, index=X.index)
 
-    @staticmethod
-    def _matrix(X: pd.DataFrame, classical: pd.DataFrame, names: list[str]) -> np.ndarray:
-        """The booster's columns as one float32 matrix (what predict reads without a pandas round trip)."""
-        return feature_matrix(X, names, extra=classical)
-
     def _train(self, windows: list[SpendWindow], h: int, names: list[str]) -> lgb.Booster:
         X = pd.concat([self._design(w.X, w.classical, names, h) for w in windows], ignore_index=True)
         y = np.concatenate([w.spend[h] for w in windows])
@@ -384,7 +379,7 @@ class SpendForecaster:
         model = {}
         for h, booster in self.boosters_.items():
             names = self.feature_names_[h]
-            raw = (booster.predict(self._matrix(X, classical, names), num_threads=predict_threads(len(X)))
+            raw = (booster.predict(feature_matrix(X, names, extra=classical), num_threads=predict_threads(len(X)))
                    if len(X) else np.zeros(0))
             model[h] = np.maximum(raw * self.scale_[h], 0.0)
         out = {}

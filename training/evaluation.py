@@ -23,6 +23,7 @@ import pandas as pd
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import defaults as md
 from crmid.models.bgnbd import rfm_arrays
+from crmid.models.features import feature_matrix
 from crmid.models.metrics import (
     binary_metrics,
     calibration_table,
@@ -240,7 +241,7 @@ def _lightgbm_probabilities(scorer, snap, horizons, profiles=None) -> dict:
     out = {}
     if scorer.next_purchase is None and scorer.churn is None:
         return out
-    arr = scorer.model_inputs(snap, profiles)[scorer.feature_names_].to_numpy(dtype=np.float64)
+    arr = feature_matrix(scorer.model_inputs(snap, profiles), scorer.feature_names_)
     for w in horizons:
         if scorer.next_purchase is not None and w in scorer.next_purchase.knots_:
             out[w] = scorer.next_purchase.classifiers_[w].predict_proba(arr)

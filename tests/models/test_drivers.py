@@ -21,6 +21,7 @@ from crmid.models.drivers import (
     driver_phrases,
     tree_contributions,
 )
+from crmid.models.features import feature_matrix
 from crmid.training import fit_scorer
 
 RECENCY = {"recency_days", "recency_over_ipt", "recency_over_tenure", "ipt_last_days"}
@@ -39,8 +40,7 @@ def cdnow_scored(cdnow_scorer, cdnow):
 
 
 def _features(scorer, snap):
-    X = scorer.model_inputs(snap)
-    return X[scorer.feature_names_].to_numpy(dtype=np.float32)
+    return feature_matrix(scorer.model_inputs(snap), scorer.feature_names_)
 
 
 def test_contributions_plus_base_equal_the_raw_score(cdnow_scorer, cdnow_scored):
