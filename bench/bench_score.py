@@ -10,9 +10,11 @@ BetaGeoFitter.fit + conditional_probability_alive on the same data — the same 
 size, wall time, customers per second, peak RSS, the ratio to the peer from the same run, and the
 stage times crmid prints (the store stage on its own: it runs beside the Parquet write, so "other",
 the wall time no stage accounts for — start-up, imports, exit — counts only what it takes beyond
-the write). Each run the bench stores is deleted again afterwards, so the
-stores do not grow by a million rows per bench (``--keep-runs`` keeps them). It also times
-``crmid --help`` (start-up).
+the write). Each store is timed on two nights: the first (``crmid-sqlite``, ``crmid-postgres``), then
+the next (``*-next-night``) with ``--keep-runs 1``, so that it also deletes the first night's run, as
+every night after the tenth does with the default ``--keep-runs 10`` (its ``prune`` stage). The
+next night's run is deleted afterwards, so the stores do not grow by a million rows per bench
+(``--keep-runs`` keeps them). It also times ``crmid --help`` (start-up).
 
 With ``--train-size N`` it also times ``crmid train`` (stacked snapshots, both models, the gate
 against BG/NBD, MLflow logging and registration in a SQLite store) on the N-customer base.
@@ -83,9 +85,12 @@ def main() -> int:
     as_of = "2025-12-30"  # the synthetic period's last day
     rows = []
     model_dir = work / "model"
-    variants = [("crmid-sqlite", [])]
+    # per store: the first night, then the next night, which also deletes the first run as
+    # --keep-runs does once a store holds that many runs (every night after the tenth by default)
+    variants = [("crmid-sqlite", [], []), ("sqlite-next-night", [], ["--keep-runs", "1"])]
     if args.pg_url.lower() != "none":
-        variants.append(("crmid-postgres", ["--store", args.pg_url]))
+        variants += [("crmid-postgres", ["--store", args.pg_url], []),
+                     ("postgres-next-night", ["--store", args.pg_url], ["--keep-runs", "1"])]
     for n in [int(s) for s in args.sizes.split(",")]:
         tx_path = work / f"tx_{n}.parquet"
         if not tx_path.exists():
@@ -103,15 +108,15 @@ def main() -> int:
         out = work / f"scores_{n}.parquet"
         row = {"customers": n, "transactions": n_rows, "runs": {}}
         # the path users run: the default SQLite scores store of the workspace, on; then PostgreSQL
-        for name, store_args in variants:
+        for name, store_args, keep_args in variants:
             wall, rss, stdout = timed([crmid, "score", "--transactions", str(tx_path), "--as-of", as_of,
                                        "--out", str(out), "--model-uri", str(model_dir), "--work-dir", str(work),
-                                       *store_args])
+                                       *store_args, *keep_args])
             print(f"{name}: {wall:.1f} s, peak {rss:.2f} GB\n{stdout.strip()}", flush=True)
             stages = _stages(stdout)
             row["runs"][name] = {"s": wall, "gb": rss, "stages": stages}
             run_id = re.search(r"store run (\S+)", stdout)
-            if run_id and not args.keep_runs:
+            if run_id and keep_args and not args.keep_runs:  # the first night's run was deleted by this one
                 _delete_run(store_args[1] if store_args else f"sqlite:///{work / 'scores.db'}", run_id.group(1))
         if not args.skip_peer:
             peer_wall, peer_rss, _ = timed([sys.executable, "-c", PEER, str(tx_path), as_of])
@@ -139,36 +144,18 @@ def _stages(stdout: str) -> dict[str, float]:
 
 
 def _delete_run(url: str, run_id: str) -> None:
-    """Delete one stored run: its rows in every ``crmid_*`` table (by ``run_id`` or ``run_key``), the run last.
-
-    Plain SQLAlchemy on the reflected tables (views are left alone); a run's own PostgreSQL
-    partition (``crmid_score_rows_<run_key>``) is dropped rather than emptied.
-    """
+    """Delete one stored run as the store's own pruning does (its rows, or its table, and its records)."""
     import sqlalchemy as sa
 
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
-    engine = sa.create_engine(url)
+    from crmid.serving.store import open_store
+
+    store = open_store(url)
     try:
-        meta = sa.MetaData()
-        meta.reflect(engine)
-        runs = meta.tables["crmid_runs"]
-        with engine.begin() as conn:
-            key = (conn.execute(sa.select(runs.c.run_key).where(runs.c.run_id == run_id)).scalar()
-                   if "run_key" in runs.c else None)
-            partition = meta.tables.get(f"crmid_score_rows_{key}")
-            if partition is not None:
-                partition.drop(conn)
-            # children (by foreign key) before parents: crmid_runs goes last
-            for table in reversed(meta.sorted_tables):
-                if not table.name.startswith("crmid_") or table is partition:
-                    continue
-                if "run_id" in table.c:
-                    conn.execute(table.delete().where(table.c.run_id == run_id))
-                elif "run_key" in table.c and key is not None:
-                    conn.execute(table.delete().where(table.c.run_key == key))
+        with store.engine.connect() as conn:
+            key = conn.execute(sa.select(store.runs.c.run_key).where(store.runs.c.run_id == run_id)).scalar()
+        store._delete_runs([(run_id, key)])
     finally:
-        engine.dispose()
+        store.close()
 
 
 def _lines(row: dict) -> str:

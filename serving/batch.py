@@ -421,10 +421,12 @@ def run_batch(
         summary.cleaned = cleaned
         _fault("published", fault_at)
         if store is not None and keep_runs is not None:
+            t0 = time.perf_counter()
             try:
                 summary.pruned = store.prune_runs(keep_runs)
             except Exception as exc:  # the run is complete and in place: a failed clean-up does not undo it
                 summary.warnings.append(f"could not delete the store's older runs: {type(exc).__name__}: {exc}")
+            summary.seconds["prune"] = time.perf_counter() - t0
     return summary
 
 

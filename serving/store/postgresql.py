@@ -100,13 +100,12 @@ class PostgresScoresStore(SqlScoresStore):
             for statement in self._partition_indexes(part):
                 conn.execute(sa.text(statement))
 
-    def _delete_runs(self, runs: Sequence[tuple[str, int]]) -> None:
-        """Drop each run's partition (its space goes back at once, no row-by-row delete), then its records."""
-        with self.engine.begin() as conn:
-            for _, key in runs:
-                if key is not None:
-                    conn.execute(sa.text(f"DROP TABLE IF EXISTS {self._partition(key)}"))
-        super()._delete_runs(runs)
+    def _delete_run_rows(self, conn, runs: Sequence[tuple[str, int]]) -> None:
+        """Drop each run's partition (its space goes back at once, no row-by-row delete)."""
+        for _, key in runs:
+            if key is not None:
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {self._partition(key)}"))
+        super()._delete_run_rows(conn, runs)
 
     def _write_run(self, run_id: str, run_key: int, rows: pa.Table, reasons: pa.Table, chunk_rows: int,
                    before_commit=None) -> None:

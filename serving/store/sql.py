@@ -301,28 +301,43 @@ class SqlScoresStore(ScoresStore):
         A CASE over a few constants, not a join per label: a scan of a million rows decodes
         them at no measurable cost, and the view stays a plain SELECT of one table and the runs.
         """
-        known: dict[str, list[tuple[int, str]]] = {}
-        for field, code, label in conn.execute(sa.select(self.labels.c.field, self.labels.c.code, self.labels.c.label)
-                                               .order_by(self.labels.c.field, self.labels.c.code)):
-            known.setdefault(field, []).append((code, label))
-        s, r = self.score_rows.c, self.runs.c
-        columns = [r.run_id.label("run_id")]
-        for name in self.score_fields:
-            if name not in self._coded:
-                columns.append(s[name].label(name))
-            elif known.get(name):
-                columns.append(sa.case(dict(known[name]), value=s[name]).label(name))
-            else:
-                columns.append(sa.cast(sa.null(), sa.Text).label(name))
-        if self._rows_run_column == "run_id":
-            columns[0] = s.run_id.label("run_id")
-            select = sa.select(*columns).select_from(self.score_rows)
-        else:
-            select = sa.select(*columns).select_from(self.score_rows.join(self.runs, r.run_key == s.run_key))
-        body = select.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        body = self._view_select(self._known_labels(conn)).compile(dialect=conn.dialect,
+                                                                    compile_kwargs={"literal_binds": True})
         quote = conn.dialect.identifier_preparer.quote
         conn.execute(sa.text(f"DROP VIEW IF EXISTS {quote(self.scores.name)}"))
         conn.execute(sa.text(f"CREATE VIEW {quote(self.scores.name)} AS {body}"))
+
+    def _known_labels(self, conn) -> dict[str, list[tuple[int, str]]]:
+        """The label dictionary as it is now: output column -> [(code, label), ...]."""
+        known: dict[str, list[tuple[int, str]]] = {}
+        for field, code, label in conn.execute(sa.select(self.labels.c.field, self.labels.c.code, self.labels.c.label)
+                                               .order_by(self.labels.c.field, self.labels.c.code)):
+            known.setdefault(field, []).append((int(code), label))
+        return known
+
+    def _view_select(self, known: Mapping[str, list[tuple[int, str]]]):
+        """The SELECT behind the crmid_scores view (a backend may add the runs it keeps elsewhere)."""
+        s, r = self.score_rows.c, self.runs.c
+        if self._rows_run_column == "run_id":
+            return sa.select(s.run_id.label("run_id"), *self._decoded_columns(s, known)).select_from(self.score_rows)
+        return (sa.select(r.run_id.label("run_id"), *self._decoded_columns(s, known))
+                .select_from(self.score_rows.join(self.runs, r.run_key == s.run_key)))
+
+    def _decoded_columns(self, stored, known: Mapping[str, list[tuple[int, str]]]) -> list:
+        """The view's per-customer columns over the stored columns ``stored``: each label decoded by a
+        CASE over the dictionary ``known``; a column ``stored`` lacks (a table made before it) is NULL."""
+        columns = []
+        for name, kind in self.score_fields.items():
+            if name not in stored:
+                kind = sa.Text if name in self._coded else kind
+                columns.append(sa.cast(sa.null(), kind() if isinstance(kind, type) else kind).label(name))
+            elif name not in self._coded:
+                columns.append(stored[name].label(name))
+            elif known.get(name):
+                columns.append(sa.case(dict(known[name]), value=stored[name]).label(name))
+            else:
+                columns.append(sa.cast(sa.null(), sa.Text).label(name))
+        return columns
 
     def _migrate_legacy(self, conn) -> None:
         """Move a store made before the coded layout (a crmid_scores table with text labels) into it, once."""
@@ -454,14 +469,19 @@ class SqlScoresStore(ScoresStore):
         """Delete runs, their reasons and their rows, in one transaction."""
         run_ids = [run_id for run_id, _ in runs]
         with self.engine.begin() as conn:
-            if self._rows_run_column == "run_key":
-                keys = [int(key) for _, key in runs if key is not None]
-                if keys:
-                    conn.execute(self.score_rows.delete().where(self.score_rows.c.run_key.in_(keys)))
-            else:
-                conn.execute(self.score_rows.delete().where(self.score_rows.c.run_id.in_(run_ids)))
+            self._delete_run_rows(conn, runs)
             conn.execute(self.reasons.delete().where(self.reasons.c.run_id.in_(run_ids)))
             conn.execute(self.runs.delete().where(self.runs.c.run_id.in_(run_ids)))
+
+    def _delete_run_rows(self, conn, runs: Sequence[tuple[str, int]]) -> None:
+        """Delete the rows of these runs ``(run_id, run_key)`` in the caller's transaction (a backend
+        that keeps a run in a table of its own drops that table)."""
+        if self._rows_run_column == "run_key":
+            keys = [int(key) for _, key in runs if key is not None]
+            if keys:
+                conn.execute(self.score_rows.delete().where(self.score_rows.c.run_key.in_(keys)))
+        else:
+            conn.execute(self.score_rows.delete().where(self.score_rows.c.run_id.in_([run_id for run_id, _ in runs])))
 
     def _insert_run(self, record: dict) -> int:
         """Insert the run as ``running`` under the next run key; return the key.
@@ -679,23 +699,24 @@ class SqlScoresStore(ScoresStore):
         """The stored label columns (rule outputs of kind label), the ones a list can be filtered on."""
         return self._label_names
 
-    def _tier_rank(self):
-        s = self.scores.c
+    def _tier_rank(self, scores=None):
+        s = (self.scores if scores is None else scores).c
         return sa.case({t: i for i, t in enumerate(TIER_ORDER)}, value=s.value_tier, else_=len(TIER_ORDER))
 
     def _order(self, sort: str, descending: bool, *, mirrored: bool = False, tier_codes: dict | None = None,
-               rows: sa.Table | None = None) -> list:
+               rows: sa.Table | None = None, scores=None) -> list:
         """ORDER BY terms: the sort column (if any), then the one retain ranking (reversed for ``rank`` descending).
 
         ``mirrored``: the exact reverse of that order (the last row first), NULLs included.
         ``tier_codes``: order the stored rows themselves (labels as codes; tier label -> its code),
         not the view: those of ``rows`` (default crmid_score_rows; see :meth:`_run_rows`).
+        ``scores``: the view's rows to order, when not the view itself (:meth:`_scores_of_run`).
         """
         if sort not in RETAIN_SORTS:
             raise ValueError(f"sort {sort!r}: expected one of {', '.join(RETAIN_SORTS)}")
         if tier_codes is None:
-            s = self.scores.c
-            tier_rank = self._tier_rank()
+            s = (self.scores if scores is None else scores).c
+            tier_rank = self._tier_rank(scores)
         else:
             s = (self.score_rows if rows is None else rows).c
             tier_rank = sa.case({tier_codes[t]: i for i, t in enumerate(TIER_ORDER) if t in tier_codes},
@@ -772,8 +793,8 @@ class SqlScoresStore(ScoresStore):
             known.setdefault(field, {})[label] = int(code)
         for column, values in wanted:
             codes = sorted({known.get(column, {})[v] for v in values if v in known.get(column, {})})
-            if not codes:
-                return None  # no stored customer has any of these labels
+            if not codes or column not in r:
+                return None  # no stored customer has any of these labels (or the run has no such column)
             conditions.append(r[column].in_(codes))
         if min_churn is not None:
             conditions.append(r.churn_probability >= float(min_churn))
@@ -795,8 +816,8 @@ class SqlScoresStore(ScoresStore):
         run = self.score_rows.c[self._rows_run_column]
         return self.score_rows, [run == (run_key if self._rows_run_column == "run_key" else run_id)]
 
-    def _retain_columns(self) -> list:
-        s, r = self.scores.c, self.reasons.c
+    def _retain_columns(self, scores=None) -> list:
+        s, r = (self.scores if scores is None else scores).c, self.reasons.c
         return [r.reasons if c == "reasons" else s[c] for c in RETAIN_COLUMNS]
 
     def _retain_select(self, conditions: list, order: list):
@@ -852,12 +873,22 @@ class SqlScoresStore(ScoresStore):
                 rows_order = self._order(sort, descending, mirrored=mirrored, tier_codes=tier_codes, rows=rows)
                 page = (sa.select(rows.c.customer_id).where(*where).order_by(*rows_order).limit(top)
                         .offset(offset).subquery("page"))
-            query = (sa.select(*self._retain_columns()).select_from(page)
-                     .join(self.scores, sa.and_(s.run_id == run_id, s.customer_id == page.c.customer_id))
-                     .join(self.reasons, sa.and_(r.run_id == s.run_id, r.reasons_id == s.reasons_id))
-                     .order_by(*order))
+            with self.engine.connect() as conn:
+                # the page's rows from the run's own rows: a view over several tables would answer
+                # the join once per table
+                scores = self._scores_of_run(conn, run_id)
+                s = scores.c
+                query = (sa.select(*self._retain_columns(scores)).select_from(page)
+                         .join(scores, sa.and_(s.run_id == run_id, s.customer_id == page.c.customer_id))
+                         .join(self.reasons, sa.and_(r.run_id == s.run_id, r.reasons_id == s.reasons_id))
+                         .order_by(*self._order(sort, descending, scores=scores)))
         with self.engine.connect() as conn:
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(RETAIN_COLUMNS))
+
+    def _scores_of_run(self, conn, run_id: str):
+        """One run's rows as the crmid_scores view shows them (run id, labels decoded): the view itself
+        by default; a backend that keeps a run in a table of its own reads that table."""
+        return self.scores
 
     def count_retain(self, *, tiers: Sequence[str] | None = None, min_churn: float | None = None,
                      labels: Mapping[str, Sequence[str]] | None = None, min_value_at_risk: float | None = None,

@@ -104,6 +104,9 @@ def test_a_kill_at_any_stage_leaves_one_whole_run(tmp_path, tx_300, model_dir):
     with store.engine.connect() as conn:
         kept = {r.run_key for r in conn.execute(sa.text("select run_key from crmid_runs"))}
         stored = {r.run_key for r in conn.execute(sa.text("select distinct run_key from crmid_score_rows"))}
+        # and the runs' own tables (crmid_score_rows_<run_key>): a pruned run's table is dropped
+        tables = conn.execute(sa.text("select name from sqlite_master where type = 'table'")).scalars()
+        stored |= {int(t.rsplit("_", 1)[1]) for t in tables if t.startswith("crmid_score_rows_")}
         assert stored <= kept
         reasons = set(conn.execute(sa.text("select distinct run_id from crmid_reasons")).scalars())
         assert reasons <= {r.run_id for r in runs}

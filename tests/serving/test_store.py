@@ -378,13 +378,95 @@ def test_postgresql_serves_a_filter_low_in_the_ranking_from_the_index_alone(stor
         sa.event.remove(store.engine, "before_cursor_execute", capture)
 
 
+def _save_in_the_shared_table(store, scored, as_of) -> str:
+    """A run saved as crmid did before each SQLite run had a table of its own: into crmid_score_rows."""
+    from crmid.serving.store.sql import SqlScoresStore
+
+    store._write_run = SqlScoresStore._write_run.__get__(store)  # the generic path: one shared table
+    try:
+        return store.save_run(scored, as_of=as_of, n_rejected=0, model_version="m", rules_version="r",
+                              clv_reference=np.zeros(1))
+    finally:
+        del store._write_run
+
+
+def _tables(store) -> set[str]:
+    with store.engine.connect() as conn:
+        return set(conn.execute(sa.text("select name from sqlite_master where type = 'table'")).scalars())
+
+
+def test_each_sqlite_run_has_a_table_of_its_own_that_pruning_drops(tmp_path):
+    """A run's rows go into crmid_score_rows_<run_key>; the crmid_scores view shows every run's; a run
+    deleted by --keep-runs takes its table with it, and the kept runs still answer in plain SQL."""
+    with open_store(f"sqlite:///{tmp_path / 'scores.db'}") as store:
+        runs = [store.save_run(_scored(priority=[i, 1, 2, 3, 4, 5]), as_of=f"2024-0{i + 1}-28", n_rejected=0,
+                               model_version="m", rules_version="r", clv_reference=np.zeros(1)) for i in range(3)]
+        with store.engine.connect() as conn:
+            keys = dict(conn.execute(sa.text("select run_id, run_key from crmid_runs")).all())
+        assert {f"crmid_score_rows_{keys[r]}" for r in runs} <= _tables(store)
+        assert store.prune_runs(2) == [runs[0]]
+        assert f"crmid_score_rows_{keys[runs[0]]}" not in _tables(store)
+        assert {f"crmid_score_rows_{keys[r]}" for r in runs[1:]} <= _tables(store)
+        with store.engine.connect() as conn:
+            counts = dict(conn.execute(sa.text("select run_id, count(*) from crmid_scores group by run_id")).all())
+            top = conn.execute(sa.text("select customer_id from crmid_scores where run_id = :r and priority > 0 "
+                                       "order by priority desc, value_at_risk desc limit 1"), {"r": runs[1]}).scalar()
+            legacy = conn.execute(sa.text("select count(*) from crmid_score_rows")).scalar()
+        assert counts == {runs[1]: 6, runs[2]: 6} and legacy == 0
+        assert top == "c5"
+        assert store.customer("c1", run_id=runs[1])["priority"] == 1
+        assert list(store.retain_page(top=2, run_id=runs[2])["customer_id"]) == ["c5", "c4"]
+        assert store.customer_history("c0")["priority"].tolist() == [1, 2]
+
+
+def test_runs_stored_in_the_shared_table_by_an_earlier_crmid_read_beside_new_runs(tmp_path):
+    """A store whose runs are rows of crmid_score_rows (an earlier crmid) takes new runs in tables of
+    their own: both read through the view and the retain list; pruning deletes the old run's rows."""
+    with open_store(f"sqlite:///{tmp_path / 'scores.db'}") as store:
+        old = _save_in_the_shared_table(store, _scored(tiers=["iron"] * 6), "2024-01-31")
+        new = store.save_run(_scored(), as_of="2024-02-29", n_rejected=0, model_version="m", rules_version="r",
+                             clv_reference=np.zeros(1))
+        assert store.customer("c2", run_id=old)["value_tier"] == "iron"
+        assert store.customer("c5", run_id=new)["value_tier"] == "platinum"
+        assert list(store.retain_page(top=3, tiers=["iron"], run_id=old)["customer_id"]) == ["c5", "c4", "c3"]
+        assert list(store.retain_page(top=3, tiers=["iron"], run_id=new)["customer_id"]) == ["c2", "c1"]
+        assert store.count_retain(run_id=old) == store.count_retain(run_id=new) == 6
+        assert store.prune_runs(1) == [old]
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("select count(*) from crmid_score_rows")).scalar() == 0
+            assert dict(conn.execute(sa.text("select run_id, count(*) from crmid_scores group by run_id")).all()) == {
+                new: 6}
+
+
+def test_a_run_table_made_before_a_stored_column_reads_it_as_empty(tmp_path):
+    """A run's table written before a stored column existed lacks it: the view and the retain list show
+    NULL there for that run, and a later run has the column."""
+    url = f"sqlite:///{tmp_path / 'scores.db'}"
+    with open_store(url) as store:
+        run_id = store.save_run(_scored().assign(segment="consumer"), as_of="2024-01-31", n_rejected=0,
+                                model_version="m", rules_version="r", clv_reference=np.zeros(1))
+        table = next(t for t in _tables(store) if t.startswith("crmid_score_rows_"))
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # the run's table as an earlier crmid made it, without the segment
+        conn.execute(sa.text("DROP VIEW crmid_scores"))
+        conn.execute(sa.text(f"DROP INDEX ix_{table}_by_segment"))
+        conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN segment"))
+    engine.dispose()
+    with open_store(url) as store:
+        assert store.customer("c3", run_id=run_id)["segment"] is None
+        assert store.retain_page(top=None, labels={"segment": ["consumer"]}, run_id=run_id).empty
+        assert list(store.retain_page(top=2, run_id=run_id)["customer_id"]) == ["c5", "c4"]
+        later = store.save_run(_scored().assign(segment="business"), as_of="2024-02-29", n_rejected=0,
+                               model_version="m", rules_version="r", clv_reference=np.zeros(1))
+        assert store.customer("c3", run_id=later)["segment"] == "business"
+
+
 def test_a_store_made_before_a_stored_column_gets_it_and_its_index(tmp_path):
     """A SQLite store written by an earlier crmid, without the segment column (and so without its
     index), opens: the column is added before the indexes are made, and old runs read it as empty."""
     url = f"sqlite:///{tmp_path / 'scores.db'}"
     with open_store(url) as store:
-        run_id = store.save_run(_scored(), as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
-                                clv_reference=np.zeros(1))
+        run_id = _save_in_the_shared_table(store, _scored(), "2024-01-31")
     engine = sa.create_engine(url)
     with engine.begin() as conn:  # back to the earlier layout
         conn.execute(sa.text("DROP VIEW crmid_scores"))
