@@ -230,6 +230,59 @@ def _as_customer_id(series: pd.Series) -> pd.Series:
     return out
 
 
+#: customer ids of at most this many bytes are factorized as one 64-bit integer each: their bytes,
+#: first byte highest (so the integers sort as the ids do), and, unless every id has the same
+#: length, the length in the lowest byte ("ab" before "ab\\0", both before "b")
+_PACKED_ID_BYTES = 8
+
+
+def _factorize_ids(cid: pd.Series) -> tuple[np.ndarray, object]:
+    """``pd.factorize(cid, sort=True)``: each row's code, and the distinct ids in byte order.
+
+    Sorted, so that every per-customer output (the snapshot, the scores file, the store's rows)
+    comes in customer id order whatever the order of the input rows, and the store takes the rows
+    as they come instead of sorting a million of them. Hashing 6.2 million id strings took 2.8 s,
+    most of read+validate at a million customers: short ids (most systems' numbers and codes)
+    without a missing one are packed into integers first; any other column goes to pandas as it is.
+    """
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(cid.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pd.factorize(cid, sort=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    width = {pa.string(): np.int32, pa.large_string(): np.int64}.get(arr.type)
+    if width is None or arr.null_count or len(arr) == 0 or arr.buffers()[2] is None:
+        return pd.factorize(cid, sort=True)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
+    lengths = np.diff(offsets)
+    longest = int(lengths.max())
+    uniform = longest == int(lengths.min())
+    if longest > (_PACKED_ID_BYTES if uniform else _PACKED_ID_BYTES - 1):
+        return pd.factorize(cid, sort=True)
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    if uniform:  # the ids' bytes lie back to back: an (ids x length) block, padded to 8 bytes
+        block = np.zeros((len(lengths), 8), dtype=np.uint8)
+        block[:, :longest] = data[offsets[0]:offsets[0] + len(lengths) * longest].reshape(-1, longest)
+        keys = block.view(">u8").ravel().astype(np.uint64)
+    else:
+        keys = lengths.astype(np.uint64)
+        for j in range(longest):
+            byte = data[np.minimum(offsets[:-1] + j, data.size - 1)].astype(np.uint64)
+            keys |= np.where(lengths > j, byte, np.uint64(0)) << np.uint64(8 * (_PACKED_ID_BYTES - 1 - j))
+    # hashed times an odd constant (one-to-one on 64 bits): ids that differ in a few digits then
+    # spread over the hash table instead of crowding it
+    codes, _ = pd.factorize(keys * np.uint64(0x9E3779B97F4A7C15))
+    first = np.empty(codes.max() + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the first row of each id: the last write wins
+    order = np.argsort(keys[first], kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[codes], pd.array(arr.take(pa.array(first[order])), dtype=cid.dtype)
+
+
 def validate_transactions(
     frame: pd.DataFrame,
     *,
@@ -262,7 +315,8 @@ def validate_transactions(
     Returns
     -------
     clean : pandas.DataFrame
-        ``customer_id`` (categorical of strings: factorized once, cheap to group by),
+        ``customer_id`` (categorical of strings: factorized once, cheap to group by; its
+        categories sorted, so per-customer outputs come in customer id order),
         ``date`` (datetime64[ns], day precision), ``amount`` (float64)
         and any optional columns present.
     report : ValidationReport
@@ -307,7 +361,7 @@ def validate_transactions(
         if mask.any():
             problems.append(Problem(source, column, what, expected, *_offending(mask, frame, column)))
     # customer ids are factorized once here; everything downstream works on the codes
-    codes, uniques = pd.factorize(cid.where(~bad_id, pd.NA) if bad_id.any() else cid)
+    codes, uniques = _factorize_ids(cid.where(~bad_id, pd.NA) if bad_id.any() else cid)
     report.customers_in = len(uniques)
     cid = pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype="string")))
 

@@ -61,16 +61,19 @@ def _log_b(r, alpha, s, beta, x, t):
     return base + np.log(alpha + t) - np.log(beta + t) + np.log(f)
 
 
-def _log_lik_terms(params, x, t_x, T):
+def _log_lik_terms(params, x, t_x, T, lb_tx=None):
     """(log Gamma(r+x) alpha^r beta^s / Gamma(r), log of the bracket, log of its 'alive' part).
 
     The bracket is written ``e^aT (1 - k G(T)) + k B(t_x)`` with ``k = s/(r+s+x)`` and
     ``G(T) = B(T) e^-aT``: both parts are non-negative, so no difference of large numbers is taken.
+    ``lb_tx``: log B(t_x) when the caller has it (it does not depend on T: a prediction at several
+    horizons computes it once; each is a hypergeometric function per customer).
     """
     r, alpha, s, beta = params
     a_T = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
     log_k = np.log(s) - np.log(r + s + x)
-    lb_tx = _log_b(r, alpha, s, beta, x, t_x)
+    if lb_tx is None:
+        lb_tx = _log_b(r, alpha, s, beta, x, t_x)
     lb_T = _log_b(r, alpha, s, beta, x, T)
     # 1 - k G(T) in (0, 1]: the probability-like share of "alive at T" paths not yet counted
     rest = np.log1p(-np.minimum(np.exp(log_k + lb_T - a_T), 1.0 - 1e-16))
@@ -248,10 +251,15 @@ class ParetoNBDModel:
         x = np.asarray(x, dtype=np.float64)
         return x, np.asarray(t_x, dtype=np.float64) / self.time_unit, np.asarray(T, dtype=np.float64) / self.time_unit
 
-    def _log_bracket(self, x, t_x, T):
+    def _log_bracket(self, x, t_x, T, lb_tx=None):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            _, bracket, a_T = _log_lik_terms(self._params(), x, t_x, T)
+            _, bracket, a_T = _log_lik_terms(self._params(), x, t_x, T, lb_tx)
         return bracket, a_T
+
+    def _log_b_at_last_purchase(self, x, t_x):
+        """log B(t_x) of each (scaled) history: the part of the bracket every horizon shares."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return _log_b(*self._params(), x, t_x)
 
     def log_likelihood(self, x, t_x, T) -> np.ndarray:
         """Log-likelihood of each history (x, t_x and T in days), in the fitting unit."""
@@ -272,8 +280,9 @@ class ParetoNBDModel:
         self._check()
         x, t_x, T = self._scaled(x, t_x, T)
         t = np.asarray(t, dtype=np.float64) / self.time_unit
-        now, _ = self._log_bracket(x, t_x, T)
-        later, _ = self._log_bracket(x, t_x, T + t)
+        lb_tx = self._log_b_at_last_purchase(x, t_x)
+        now, _ = self._log_bracket(x, t_x, T, lb_tx)
+        later, _ = self._log_bracket(x, t_x, T + t, lb_tx)
         return later - now
 
     def p_no_purchase_within(self, t, x, t_x, T) -> np.ndarray:
@@ -289,11 +298,12 @@ class ParetoNBDModel:
         """``p_alive`` and ``{t: P(purchase within t)}`` for several horizons, sharing the work."""
         self._check()
         x, t_x, T = self._scaled(x, t_x, T)
-        now, a_T = self._log_bracket(x, t_x, T)
+        lb_tx = self._log_b_at_last_purchase(x, t_x)
+        now, a_T = self._log_bracket(x, t_x, T, lb_tx)
         alive = np.clip(np.exp(a_T - now), 0.0, 1.0)
         out = {}
         for t in horizons:
-            later, _ = self._log_bracket(x, t_x, T + float(t) / self.time_unit)
+            later, _ = self._log_bracket(x, t_x, T + float(t) / self.time_unit, lb_tx)
             out[t] = np.clip(-np.expm1(later - now), 0.0, 1.0)
         return alive, out
 
@@ -307,16 +317,17 @@ class ParetoNBDModel:
         self._check()
         x, t_x, T = self._scaled(x, t_x, T)
         s = np.broadcast_to(np.asarray(s, dtype=np.float64), x.shape)
-        r, alpha, s_, beta = self._params()
-        now, _ = self._log_bracket(x, t_x, T)
+        r, _, s_, _ = self._params()
+        lb_tx = self._log_b_at_last_purchase(x, t_x)
+        now, _ = self._log_bracket(x, t_x, T, lb_tx)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            never = np.exp(np.log(s_) - np.log(r + s_ + x) + _log_b(r, alpha, s_, beta, x, t_x) - now)
+            never = np.exp(np.log(s_) - np.log(r + s_ + x) + lb_tx - now)
         log_s = np.log(np.clip(s, 1e-300, None))
         lo = np.full(x.shape, np.log(1e-4))
         hi = np.full(x.shape, np.log(1e8))
         for _ in range(iterations):
             mid = 0.5 * (lo + hi)
-            later, _ = self._log_bracket(x, t_x, T + np.exp(mid))
+            later, _ = self._log_bracket(x, t_x, T + np.exp(mid), lb_tx)
             above = (later - now) > log_s  # still more likely than s to see no purchase: go later
             lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
         t = np.exp(0.5 * (lo + hi))

@@ -106,7 +106,7 @@ def _text_array(column: pd.Series) -> pa.Array:
         texts = pa.array(column)
         texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
         if pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type):
-            return texts.cast(pa.string())
+            return texts  # both drivers take either; a cast would copy a million documents again
     try:
         # texts and missing values, the usual case, in one Arrow conversion (a Python call per
         # row took about a second for a million JSON documents)

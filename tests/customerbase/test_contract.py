@@ -157,3 +157,23 @@ def test_bad_profiles_rejected(column, value, what):
         validate_profiles(prof, source="p.csv")
     assert any(p.column == column and p.what == what for p in exc.value.problems)
     assert "p.csv" in str(exc.value)
+
+
+@pytest.mark.parametrize("ids", [
+    ["S0001408", "S0001481", "S0001408", "S0000001"],     # one length, 8 bytes: packed as they are
+    ["ab", "ab\0", "a", "ab", "zzzzzzz", "a", "b"],         # mixed lengths up to 7: the length is in the key
+    ["1234567", "12345678", "1234567"],                   # mixed, one of 8 bytes: pandas' own factorize
+    ["é", "e", "é", "客户1", "e"],                         # multi-byte text
+    ["x"],
+    [f"{i % 997:05d}" for i in range(20_000)][::-1],      # many repeats, in no order
+])
+def test_customer_ids_get_the_codes_of_pandas_factorize_in_sorted_order(ids):
+    import numpy as np
+
+    from crmid.customerbase.contract import _as_customer_id, _factorize_ids
+
+    cid = _as_customer_id(pd.Series(ids, dtype=object))
+    expected_codes, expected_uniques = pd.factorize(cid, sort=True)
+    codes, uniques = _factorize_ids(cid)
+    assert np.array_equal(codes, expected_codes)
+    assert list(uniques) == list(expected_uniques)

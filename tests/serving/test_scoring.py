@@ -34,6 +34,21 @@ def test_every_customer_scored_with_explained_decision(cdnow_sample, scorer, eng
     assert (scored["man_class"] == "not_assessed").all() and (scored["six_c_grade"] == "not_assessed").all()
 
 
+def test_scores_come_in_customer_id_order_whatever_the_order_of_the_rows(cdnow_sample, scorer, engine):
+    """Shuffling the input changes nothing in the output, not even its order: customers come
+    sorted by id (the store then takes them as they come)."""
+    outputs = []
+    for seed in (None, 1, 2):
+        rows = cdnow_sample if seed is None else cdnow_sample.sample(frac=1.0, random_state=seed)
+        clean, report = validate_transactions(rows, as_of=AS_OF)
+        outputs.append(score_customers(clean, AS_OF, scorer=scorer, engine=engine, report=report,
+                                       scored_at=pd.Timestamp("2026-01-01")).scored)
+    ids = outputs[0]["customer_id"].astype(str)
+    assert ids.is_monotonic_increasing and ids.is_unique
+    for other in outputs[1:]:
+        pd.testing.assert_frame_equal(other, outputs[0])
+
+
 def test_one_customer_gets_the_same_row_as_in_the_batch(cdnow_sample, scorer, engine):
     clean, report = validate_transactions(cdnow_sample, as_of=AS_OF)
     batch = score_customers(clean, AS_OF, scorer=scorer, engine=engine, report=report,
