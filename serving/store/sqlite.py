@@ -4,6 +4,7 @@ ADBC into a table of its own."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,6 +33,9 @@ _PAGE_SIZE = 16384
 #: compact the file (VACUUM) when more than this share of its pages is free after deleting runs
 _VACUUM_WHEN_FREE = 0.5
 
+#: runs whose decoded rows a store keeps ready for the retain list's pages (the oldest is dropped)
+_RUNS_KEPT_READY = 16
+
 #: each run's own table (``crmid_score_rows_<run_key>``) and the run it holds, from SQLite's catalogue
 _RUN_TABLES_SQL = ("SELECT r.run_id, m.name FROM sqlite_master AS m JOIN crmid_runs AS r "
                    "ON m.name = 'crmid_score_rows_' || r.run_key WHERE m.type = 'table' ORDER BY r.run_key")
@@ -57,6 +61,8 @@ class SqliteScoresStore(SqlScoresStore):
     def __init__(self, url: str):
         #: a run's own table, reflected once (a complete run's table never changes), by run key
         self._run_tables: dict[int, sa.Table] = {}
+        #: a run's rows as the view shows them, by run id (see _scores_of_run)
+        self._run_scores: dict[str, Any] = {}
         super().__init__(url)
 
     def _engine_url(self, url: str) -> str:
@@ -99,8 +105,7 @@ class SqliteScoresStore(SqlScoresStore):
         return {"sqlite_with_rowid": False}
 
     def _score_rows_indexes(self, table: sa.Table) -> None:
-        # the retain list's index (made on crmid_score_rows and on each run's own table, which has no
-        # run column): ordered by run, priority and customer, so that rows written in
+        # the retain list's index: ordered by run, priority and customer, so that rows written in
         # customer order land at one append point per priority (about 25), not at random places
         # (ordering by value at risk too cost 3-5 s more per million rows); it carries every
         # column the list filters, counts, sorts and sums on, which such queries then read alone.
@@ -117,8 +122,7 @@ class SqliteScoresStore(SqlScoresStore):
         for label in _FILTER_LABELS:
             if label in table.c:
                 extra = [c for c in ("value_at_risk", "value_tier", "churn_probability") if c != label and c in table.c]
-                key = [table.c.run_key] if "run_key" in table.c else []  # a run's own table holds one run
-                sa.Index(f"ix_{table.name}_by_{label}", *key, table.c[label], table.c.priority,
+                sa.Index(f"ix_{table.name}_by_{label}", table.c.run_key, table.c[label], table.c.priority,
                          table.c.customer_id, *[table.c[c] for c in extra])
 
     # ------------------------------------------------------------------ a table per run
@@ -126,10 +130,16 @@ class SqliteScoresStore(SqlScoresStore):
         return f"{self.score_rows.name}_{int(run_key)}"
 
     def _new_run_table(self, run_key: int) -> sa.Table:
-        """The table a new run's rows go into: crmid_score_rows' columns without the run key, keyed by
-        customer, with the retain list's indexes."""
+        """The table a new run's rows go into: crmid_score_rows' columns, keyed by customer, with the
+        retain list's indexes.
+
+        The run key stays in every row and leads every index, as in crmid_score_rows, though it is
+        the same throughout (a byte a row): the queries then name it, and SQLite plans them as it
+        did on the shared table. Without it the planner, with no statistics, chose a label's index
+        and sorted every match for a two-tier filter (26 -> 400 ms for the top 100 of 800,000).
+        """
         columns = [sa.Column(c.name, c.type, primary_key=c.name == "customer_id", nullable=c.name != "customer_id")
-                   for c in self.score_rows.columns if c.name != "run_key"]
+                   for c in self.score_rows.columns]
         table = sa.Table(self._run_table_name(run_key), sa.MetaData(), *columns, **self._score_rows_options())
         self._score_rows_indexes(table)
         return table
@@ -148,14 +158,24 @@ class SqliteScoresStore(SqlScoresStore):
     def _rows_of_run(self, run_key: int, run_id: str) -> tuple[sa.Table, list]:
         with self.engine.connect() as conn:
             table = self._run_table(conn, run_key)
-        return super()._rows_of_run(run_key, run_id) if table is None else (table, [])
+        if table is None:
+            return super()._rows_of_run(run_key, run_id)
+        return table, [table.c.run_key == int(run_key)]  # the indexes' leading column (see _new_run_table)
 
     def _scores_of_run(self, conn, run_id: str):
-        key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
-        table = None if key is None else self._run_table(conn, key)
-        if table is None:
-            return super()._scores_of_run(conn, run_id)
-        return self._run_select(run_id, table.c, self._known_labels(conn)).subquery(self.scores.name)
+        # kept per run: a run's table exists once the run is complete, and every label code it
+        # uses is in the dictionary by then (building and compiling it anew cost each page 5-10 ms)
+        scores = self._run_scores.get(run_id)
+        if scores is None:
+            key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
+            table = None if key is None else self._run_table(conn, key)
+            if table is None:
+                return super()._scores_of_run(conn, run_id)
+            scores = self._run_select(run_id, table.c, self._known_labels(conn)).subquery(self.scores.name)
+            while len(self._run_scores) >= _RUNS_KEPT_READY:
+                self._run_scores.pop(next(iter(self._run_scores)))
+            self._run_scores[run_id] = scores
+        return scores
 
     def _run_select(self, run_id: str, stored, known):
         """One run's table as the view shows it: the run's id, each label decoded."""
@@ -190,6 +210,8 @@ class SqliteScoresStore(SqlScoresStore):
             if key is not None and self._run_table(conn, key) is not None:
                 conn.exec_driver_sql(f"DROP TABLE {self._run_table_name(key)}")
                 self._run_tables.pop(int(key), None)
+        for run_id, _ in runs:
+            self._run_scores.pop(run_id, None)
         super()._delete_run_rows(conn, runs)
         self._create_view(conn)
 
@@ -237,7 +259,6 @@ class SqliteScoresStore(SqlScoresStore):
         table = self._new_run_table(run_key)
         ddl = [str(sa.schema.CreateTable(table).compile(dialect=self.engine.dialect)),
                *(str(sa.schema.CreateIndex(index).compile(dialect=self.engine.dialect)) for index in table.indexes)]
-        rows = rows.drop_columns(["run_key"])  # the table is the run's
         statement = ddl[0]
         # the ADBC driver carries its own copy of SQLite. Two copies must never have one file open
         # in one process at once: closing it in one drops the other's POSIX locks (a run was lost
