@@ -165,10 +165,13 @@ class SqliteScoresStore(SqlScoresStore):
     def _scores_of_run(self, conn, run_id: str):
         # kept per run: a run's table exists once the run is complete, and every label code it
         # uses is in the dictionary by then (building and compiling it anew cost each page 5-10 ms)
+        key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
+        if key is None:  # deleted meanwhile (by another process too): the view, where it has no rows
+            self._run_scores.pop(run_id, None)
+            return super()._scores_of_run(conn, run_id)
         scores = self._run_scores.get(run_id)
         if scores is None:
-            key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
-            table = None if key is None else self._run_table(conn, key)
+            table = self._run_table(conn, key)
             if table is None:
                 return super()._scores_of_run(conn, run_id)
             scores = self._run_select(run_id, table.c, self._known_labels(conn)).subquery(self.scores.name)

@@ -512,3 +512,23 @@ def test_a_new_sqlite_store_has_large_pages_and_an_older_file_keeps_its_own(tmp_
         return size
 
     assert (_PAGE_SIZE, page_size(new), page_size(old)) == (16384, 16384, 4096)
+
+
+def test_a_run_deleted_by_another_process_reads_as_empty_not_as_an_error(tmp_path):
+    """A service that listed a run keeps no stale handle on its table: once another process prunes
+    the run, its pages are empty and the latest run still answers."""
+    url = f"sqlite:///{tmp_path / 'scores.db'}"
+    with open_store(url) as service, open_store(url) as batch:
+        old = batch.save_run(_scored(), as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
+                             clv_reference=np.zeros(1))
+        assert list(service.retain_page(top=2, run_id=old)["customer_id"]) == ["c5", "c4"]
+        # the service is another process in real life: here its connections are closed while the
+        # batch writes, as two SQLite libraries in one process (Python's and ADBC's) must not hold
+        # one file open at once; what it has cached of the run stays
+        service.engine.dispose()
+        new = batch.save_run(_scored(priority=[0, 0, 0, 0, 1, 0]), as_of="2024-02-29", n_rejected=0,
+                             model_version="m", rules_version="r", clv_reference=np.zeros(1))
+        assert batch.prune_runs(1) == [old]
+        assert service.retain_page(top=2, run_id=old).empty
+        assert service.retain_page(top=2, run_id=old, sort="action").empty
+        assert list(service.retain_page(top=2)["customer_id"]) == ["c4"] and service.latest_run().run_id == new
