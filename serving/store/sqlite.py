@@ -3,6 +3,8 @@ ADBC into a table of its own."""
 
 from __future__ import annotations
 
+import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,10 @@ _PAGE_SIZE = 16384
 
 #: compact the file (VACUUM) when more than this share of its pages is free after deleting runs
 _VACUUM_WHEN_FREE = 0.5
+
+#: the engines of this process's stores, by database file: an ADBC write closes every idle
+#: connection of them all first (see _write_run), not only its own store's
+_ENGINES_BY_FILE: dict[str, weakref.WeakSet] = {}
 
 #: runs whose decoded rows a store keeps ready for the retain list's pages (the oldest is dropped)
 _RUNS_KEPT_READY = 16
@@ -78,6 +84,8 @@ class SqliteScoresStore(SqlScoresStore):
 
     def _configure_engine(self, engine: sa.Engine) -> None:
         in_file = self._path is not None
+        if in_file:
+            _ENGINES_BY_FILE.setdefault(os.path.realpath(self._path), weakref.WeakSet()).add(engine)
 
         @sa.event.listens_for(engine, "connect")
         def _connect(dbapi_connection, _record):
@@ -265,8 +273,13 @@ class SqliteScoresStore(SqlScoresStore):
         statement = ddl[0]
         # the ADBC driver carries its own copy of SQLite. Two copies must never have one file open
         # in one process at once: closing it in one drops the other's POSIX locks (a run was lost
-        # that way). So this store's own connections are closed first; they reopen when next used
+        # that way; with a second store on the file open in the process, the file was reported
+        # malformed). So the idle connections of every store of this process on this file are
+        # closed first; they reopen when next used. One in use by another thread meanwhile is not
+        # covered: a process that writes runs reads the file through the store that writes
         self.engine.dispose()
+        for engine in list(_ENGINES_BY_FILE.get(os.path.realpath(path), ())):
+            engine.dispose()
         conn = adbc_driver_sqlite.dbapi.connect(path, autocommit=True)
         try:
             with conn.cursor() as cur:

@@ -522,10 +522,9 @@ def test_a_run_deleted_by_another_process_reads_as_empty_not_as_an_error(tmp_pat
         old = batch.save_run(_scored(), as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
                              clv_reference=np.zeros(1))
         assert list(service.retain_page(top=2, run_id=old)["customer_id"]) == ["c5", "c4"]
-        # the service is another process in real life: here its connections are closed while the
-        # batch writes, as two SQLite libraries in one process (Python's and ADBC's) must not hold
-        # one file open at once; what it has cached of the run stays
-        service.engine.dispose()
+        # (the service is another process in real life; here the batch's write closes the
+        # service's idle connections too: two SQLite libraries in one process, Python's and
+        # ADBC's, must not hold one file open at once. What the service cached of the run stays)
         new = batch.save_run(_scored(priority=[0, 0, 0, 0, 1, 0]), as_of="2024-02-29", n_rejected=0,
                              model_version="m", rules_version="r", clv_reference=np.zeros(1))
         assert batch.prune_runs(1) == [old]
