@@ -232,7 +232,7 @@ def _as_customer_id(series: pd.Series) -> pd.Series:
 
 #: customer ids of at most this many bytes are factorized as one 64-bit integer each: their bytes,
 #: first byte highest (so the integers sort as the ids do), and, unless every id has the same
-#: length, the length in the lowest byte ("ab" before "ab\\0", both before "b")
+#: length, the length in the lowest byte ("ab" before "ab" + NUL, both before "b")
 _PACKED_ID_BYTES = 8
 
 
@@ -260,7 +260,7 @@ def _factorize_ids(cid: pd.Series) -> tuple[np.ndarray, object]:
     lengths = np.diff(offsets)
     longest = int(lengths.max())
     uniform = longest == int(lengths.min())
-    if longest > (_PACKED_ID_BYTES if uniform else _PACKED_ID_BYTES - 1):
+    if longest == 0 or longest > (_PACKED_ID_BYTES if uniform else _PACKED_ID_BYTES - 1):
         return pd.factorize(cid, sort=True)
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
     if uniform:  # the ids' bytes lie back to back: an (ids x length) block, padded to 8 bytes

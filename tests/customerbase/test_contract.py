@@ -165,6 +165,7 @@ def test_bad_profiles_rejected(column, value, what):
     ["1234567", "12345678", "1234567"],                   # mixed, one of 8 bytes: pandas' own factorize
     ["é", "e", "é", "客户1", "e"],                         # multi-byte text
     ["x"],
+    ["", "", ""],                                           # every id empty (validation makes them missing)
     [f"{i % 997:05d}" for i in range(20_000)][::-1],      # many repeats, in no order
 ])
 def test_customer_ids_get_the_codes_of_pandas_factorize_in_sorted_order(ids):
