@@ -83,7 +83,7 @@ class PostgresScoresStore(SqlScoresStore):
         # tests it, and the index is 40% narrower than with it
         return ["customer_id", "churn_probability", *(label for label in _FILTER_LABELS if label in self.score_rows.c)]
 
-    def _rows_of_run(self, run_key: int, run_id: str) -> tuple[sa.Table, list]:
+    def _rows_of_run(self, conn, run_key: int, run_id: str) -> tuple[sa.Table, list]:
         # the run's partition itself, by name: no run id left to test on each row (a condition on
         # a column the covering index lacks would send every row to the table)
         name = self._partition(run_key)

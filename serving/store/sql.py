@@ -117,6 +117,14 @@ def _text_array(column: pd.Series) -> pa.Array:
             lambda v: v if v is None or isinstance(v, str) else str(v)), type=pa.string())
 
 
+def _labels_by_field(rows) -> dict[str, list[tuple[int, str]]]:
+    """Rows ``(field, code, label)`` of crmid_labels as output column -> [(code, label), ...]."""
+    known: dict[str, list[tuple[int, str]]] = {}
+    for field, code, label in rows:
+        known.setdefault(field, []).append((int(code), label))
+    return known
+
+
 def _alive(pid: int) -> bool:
     """Whether a process of this machine still exists (one owned by another user counts as alive)."""
     try:
@@ -309,11 +317,8 @@ class SqlScoresStore(ScoresStore):
 
     def _known_labels(self, conn) -> dict[str, list[tuple[int, str]]]:
         """The label dictionary as it is now: output column -> [(code, label), ...]."""
-        known: dict[str, list[tuple[int, str]]] = {}
-        for field, code, label in conn.execute(sa.select(self.labels.c.field, self.labels.c.code, self.labels.c.label)
-                                               .order_by(self.labels.c.field, self.labels.c.code)):
-            known.setdefault(field, []).append((int(code), label))
-        return known
+        return _labels_by_field(conn.execute(sa.select(self.labels.c.field, self.labels.c.code, self.labels.c.label)
+                                             .order_by(self.labels.c.field, self.labels.c.code)))
 
     def _view_select(self, known: Mapping[str, list[tuple[int, str]]]):
         """The SELECT behind the crmid_scores view (a backend may add the runs it keeps elsewhere)."""
@@ -809,9 +814,9 @@ class SqlScoresStore(ScoresStore):
         key = conn.execute(sa.select(self.runs.c.run_key).where(self.runs.c.run_id == run_id)).scalar()
         if key is None:
             return None, []
-        return self._rows_of_run(int(key), run_id)
+        return self._rows_of_run(conn, int(key), run_id)
 
-    def _rows_of_run(self, run_key: int, run_id: str) -> tuple[sa.Table, list]:
+    def _rows_of_run(self, conn, run_key: int, run_id: str) -> tuple[sa.Table, list]:
         """The table holding one run's rows and the terms that pick them there (PostgreSQL: its partition)."""
         run = self.score_rows.c[self._rows_run_column]
         return self.score_rows, [run == (run_key if self._rows_run_column == "run_key" else run_id)]
@@ -837,43 +842,42 @@ class SqlScoresStore(ScoresStore):
             return pd.DataFrame(columns=list(RETAIN_COLUMNS))
         conditions = self._retain_conditions(run_id, tiers=tiers, min_churn=min_churn, labels=labels,
                                              min_value_at_risk=min_value_at_risk, customer_ids=customer_ids)
-        if top is None:
-            query = self._retain_select(conditions, order).offset(int(offset) or None)
-        else:
-            top, offset, inner = int(top), int(offset), order
-            if offset >= _MIRROR_FROM:
-                # a page in the back half of the list is read from the end: the database skips
-                # the rows after it instead of every row before it (the last page of a million
-                # took 4.5 s from the front)
-                total = self.count_retain(run_id=run_id, tiers=tiers, min_churn=min_churn, labels=labels,
-                                          min_value_at_risk=min_value_at_risk, customer_ids=customer_ids)
-                if offset >= total:
-                    return pd.DataFrame(columns=list(RETAIN_COLUMNS))
-                if offset + top / 2 > total / 2:
-                    top, offset = min(top, total - offset), max(total - offset - top, 0)
-                    inner = self._order(sort, descending, mirrored=True)
-            # the page's customer ids first, sorted and cut; then only their rows are read and
-            # joined to their reasons. Selecting whole rows in one query carried every row of the
-            # run through the sort (2.5 s for a million customers instead of 0.3 s); joined, not
-            # `IN (page)`, which SQLite answered by walking an index of the whole run
-            s, r = self.scores.c, self.reasons.c
-            page = (sa.select(s.customer_id).where(*conditions).order_by(*inner).limit(top).offset(offset)
-                    .subquery("page"))
-            if sort not in self._coded or sort == "value_tier":
-                # on the stored rows, labels as codes: a label filter is then an index's range, and
-                # the page is the first rows of that index in the ranking's order (a tier filter
-                # read every row of a million-customer run through the view's decoding CASE)
-                with self.engine.connect() as conn:
+        with self.engine.connect() as conn:
+            if top is None:
+                query = self._retain_select(conditions, order).offset(int(offset) or None)
+            else:
+                top, offset, inner = int(top), int(offset), order
+                if offset >= _MIRROR_FROM:
+                    # a page in the back half of the list is read from the end: the database skips
+                    # the rows after it instead of every row before it (the last page of a million
+                    # took 4.5 s from the front)
+                    total = self.count_retain(run_id=run_id, tiers=tiers, min_churn=min_churn, labels=labels,
+                                              min_value_at_risk=min_value_at_risk, customer_ids=customer_ids)
+                    if offset >= total:
+                        return pd.DataFrame(columns=list(RETAIN_COLUMNS))
+                    if offset + top / 2 > total / 2:
+                        top, offset = min(top, total - offset), max(total - offset - top, 0)
+                        inner = self._order(sort, descending, mirrored=True)
+                # the page's customer ids first, sorted and cut; then only their rows are read and
+                # joined to their reasons. Selecting whole rows in one query carried every row of the
+                # run through the sort (2.5 s for a million customers instead of 0.3 s); joined, not
+                # `IN (page)`, which SQLite answered by walking an index of the whole run
+                s, r = self.scores.c, self.reasons.c
+                page = (sa.select(s.customer_id).where(*conditions).order_by(*inner).limit(top).offset(offset)
+                        .subquery("page"))
+                if sort not in self._coded or sort == "value_tier":
+                    # on the stored rows, labels as codes: a label filter is then an index's range, and
+                    # the page is the first rows of that index in the ranking's order (a tier filter
+                    # read every row of a million-customer run through the view's decoding CASE)
                     coded = self._coded_retain(conn, run_id, tiers=tiers, min_churn=min_churn, labels=labels,
                                                min_value_at_risk=min_value_at_risk, customer_ids=customer_ids)
-                if coded is None:
-                    return pd.DataFrame(columns=list(RETAIN_COLUMNS))
-                where, tier_codes, rows = coded
-                mirrored = inner is not order
-                rows_order = self._order(sort, descending, mirrored=mirrored, tier_codes=tier_codes, rows=rows)
-                page = (sa.select(rows.c.customer_id).where(*where).order_by(*rows_order).limit(top)
-                        .offset(offset).subquery("page"))
-            with self.engine.connect() as conn:
+                    if coded is None:
+                        return pd.DataFrame(columns=list(RETAIN_COLUMNS))
+                    where, tier_codes, rows = coded
+                    mirrored = inner is not order
+                    rows_order = self._order(sort, descending, mirrored=mirrored, tier_codes=tier_codes, rows=rows)
+                    page = (sa.select(rows.c.customer_id).where(*where).order_by(*rows_order).limit(top)
+                            .offset(offset).subquery("page"))
                 # the page's rows from the run's own rows: a view over several tables would answer
                 # the join once per table
                 scores = self._scores_of_run(conn, run_id)
@@ -882,7 +886,6 @@ class SqlScoresStore(ScoresStore):
                          .join(scores, sa.and_(s.run_id == run_id, s.customer_id == page.c.customer_id))
                          .join(self.reasons, sa.and_(r.run_id == s.run_id, r.reasons_id == s.reasons_id))
                          .order_by(*self._order(sort, descending, scores=scores)))
-        with self.engine.connect() as conn:
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(RETAIN_COLUMNS))
 
     def _scores_of_run(self, conn, run_id: str):

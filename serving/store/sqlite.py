@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
-from .sql import _FILTER_LABELS, SqlScoresStore
+from .sql import _FILTER_LABELS, SqlScoresStore, _labels_by_field
 
 __all__ = ["SqliteScoresStore"]
 
@@ -41,10 +41,6 @@ _ENGINES_BY_FILE: dict[str, weakref.WeakSet] = {}
 
 #: runs whose decoded rows a store keeps ready for the retain list's pages (the oldest is dropped)
 _RUNS_KEPT_READY = 16
-
-#: each run's own table (``crmid_score_rows_<run_key>``) and the run it holds, from SQLite's catalogue
-_RUN_TABLES_SQL = ("SELECT r.run_id, m.name FROM sqlite_master AS m JOIN crmid_runs AS r "
-                   "ON m.name = 'crmid_score_rows_' || r.run_key WHERE m.type = 'table' ORDER BY r.run_key")
 
 
 class SqliteScoresStore(SqlScoresStore):
@@ -163,11 +159,10 @@ class SqliteScoresStore(SqlScoresStore):
             table = self._run_tables[int(run_key)] = sa.Table(name, sa.MetaData(), autoload_with=conn)
         return table
 
-    def _rows_of_run(self, run_key: int, run_id: str) -> tuple[sa.Table, list]:
-        with self.engine.connect() as conn:
-            table = self._run_table(conn, run_key)
+    def _rows_of_run(self, conn, run_key: int, run_id: str) -> tuple[sa.Table, list]:
+        table = self._run_table(conn, run_key)
         if table is None:
-            return super()._rows_of_run(run_key, run_id)
+            return super()._rows_of_run(conn, run_key, run_id)
         return table, [table.c.run_key == int(run_key)]  # the indexes' leading column (see _new_run_table)
 
     def _scores_of_run(self, conn, run_id: str):
@@ -196,16 +191,17 @@ class SqliteScoresStore(SqlScoresStore):
         """crmid_score_rows (earlier runs) and each run's table, UNION ALL; ``fetch(sql)`` reads the
         catalogue on the connection that will create the view."""
         arms = [super()._view_select(known)]
-        for run_id, name in fetch(_RUN_TABLES_SQL):
+        # each run's own table (named as _run_table_name does) and the run it holds, from SQLite's catalogue
+        run_tables = (f"SELECT r.run_id, m.name FROM sqlite_master AS m JOIN {self.runs.name} AS r "
+                      f"ON m.name = '{self.score_rows.name}_' || r.run_key WHERE m.type = 'table' ORDER BY r.run_key")
+        for run_id, name in fetch(run_tables):
             stored = {column: sa.column(column) for (column,) in fetch(f"SELECT name FROM pragma_table_info('{name}')")}
             arms.append(self._run_select(run_id, stored, known).select_from(sa.table(name)))
         return arms[0] if len(arms) == 1 else sa.union_all(*arms)
 
     def _view_statements(self, fetch) -> list[str]:
         """DROP and CREATE of the crmid_scores view, from what ``fetch(sql)`` reads now."""
-        known: dict = {}
-        for field, code, label in fetch(f"SELECT field, code, label FROM {self.labels.name} ORDER BY field, code"):
-            known.setdefault(field, []).append((int(code), label))
+        known = _labels_by_field(fetch(f"SELECT field, code, label FROM {self.labels.name} ORDER BY field, code"))
         body = self._view_select_of(known, fetch).compile(dialect=self.engine.dialect,
                                                           compile_kwargs={"literal_binds": True})
         return [f"DROP VIEW IF EXISTS {self.scores.name}", f"CREATE VIEW {self.scores.name} AS {body}"]
@@ -217,11 +213,10 @@ class SqliteScoresStore(SqlScoresStore):
             conn.exec_driver_sql(statement)
 
     def _delete_run_rows(self, conn, runs) -> None:
-        for _, key in runs:
-            if key is not None and self._run_table(conn, key) is not None:
-                conn.exec_driver_sql(f"DROP TABLE {self._run_table_name(key)}")
+        for run_id, key in runs:
+            if key is not None:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self._run_table_name(key)}")
                 self._run_tables.pop(int(key), None)
-        for run_id, _ in runs:
             self._run_scores.pop(run_id, None)
         super()._delete_run_rows(conn, runs)
         self._create_view(conn)
@@ -277,8 +272,7 @@ class SqliteScoresStore(SqlScoresStore):
         # malformed). So the idle connections of every store of this process on this file are
         # closed first; they reopen when next used. One in use by another thread meanwhile is not
         # covered: a process that writes runs reads the file through the store that writes
-        self.engine.dispose()
-        for engine in list(_ENGINES_BY_FILE.get(os.path.realpath(path), ())):
+        for engine in {self.engine, *_ENGINES_BY_FILE.get(os.path.realpath(path), ())}:
             engine.dispose()
         conn = adbc_driver_sqlite.dbapi.connect(path, autocommit=True)
         try:
