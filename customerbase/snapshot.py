@@ -22,6 +22,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from crmid._frames import column_values, frame_of
+
 __all__ = [
     "FEATURES",
     "LABELS",
@@ -137,8 +139,8 @@ class TransactionLog:
             raise ValueError("transactions contain an empty customer_id; validate them first")
         self.n_rows = len(transactions)
         n_cust = len(self._id_dtype.categories)
-        days = (transactions["date"].to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
-        amount = transactions["amount"].to_numpy(dtype=np.float64)
+        days = (column_values(transactions, "date", "datetime64[D]") - _EPOCH).astype(np.int64)
+        amount = column_values(transactions, "amount", np.float64)
         codes = codes.astype(np.int64)
         self.data_start = pd.Timestamp(_EPOCH + days.min()) if days.size else None
         self.data_end = pd.Timestamp(_EPOCH + days.max()) if days.size else None
@@ -321,7 +323,7 @@ class TransactionLog:
         out["returns_amount"] = (ret["cs_amount"][r_end] - ret["cs_amount"][r_start]) / _MONEY_SCALE
         out["clv_s"] = out["monetary_mean"]
         out["clv_t"] = ipt_mean
-        return pd.DataFrame(out)
+        return frame_of(out)
 
     def labels(self, as_of, horizon: int, *, observed_until=None, windows: Iterable[int] = (30, 90)) -> pd.DataFrame:
         """What happened after ``as_of`` for every customer known at ``as_of`` (see :data:`LABELS`).

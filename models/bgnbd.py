@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from crmid._frames import column_values
+
 from .defaults import BGNBD_PARAMS
 
 __all__ = ["BetaGeoModel", "fit_histories", "rfm_arrays"]
@@ -23,9 +25,9 @@ __all__ = ["BetaGeoModel", "fit_histories", "rfm_arrays"]
 
 def rfm_arrays(features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(x, t_x, T)`` in days from snapshot columns; customers without purchases get zeros."""
-    x = np.nan_to_num(features["frequency"].to_numpy(dtype=np.float64), nan=0.0)
-    t_x = np.nan_to_num(features["purchase_span_days"].to_numpy(dtype=np.float64), nan=0.0)
-    T = np.nan_to_num(features["tenure_days"].to_numpy(dtype=np.float64), nan=0.0)
+    x = np.nan_to_num(column_values(features, "frequency", np.float64), nan=0.0)
+    t_x = np.nan_to_num(column_values(features, "purchase_span_days", np.float64), nan=0.0)
+    T = np.nan_to_num(column_values(features, "tenure_days", np.float64), nan=0.0)
     return x, t_x, T
 
 

@@ -45,6 +45,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from crmid._frames import column_values
+
 from .bgnbd import BetaGeoModel, rfm_arrays
 
 __all__ = [
@@ -178,7 +180,7 @@ def add_model_features(
     unknown = chosen - set(FAMILIES)
     if unknown:
         raise ValueError(f"unknown feature families {sorted(unknown)}; known: {sorted(FAMILIES)}")
-    out = {c: features[c].to_numpy(dtype=np.float32, na_value=np.nan) for c in SNAPSHOT_FEATURES}
+    out = {c: column_values(features, c, np.float32) for c in SNAPSHOT_FEATURES}
     x, t_x, T = rfm_arrays(features)
     hs = sorted({int(h) for h in horizons})
     alive, p = bgnbd.alive_and_purchase(hs, x, t_x, T)
@@ -251,7 +253,7 @@ def feature_matrix(frame: pd.DataFrame, names, extra=None) -> np.ndarray:
 
 # --------------------------------------------------------------------------- families
 def _col(features: pd.DataFrame, name: str) -> np.ndarray:
-    return features[name].to_numpy(dtype=np.float64, na_value=np.nan)
+    return column_values(features, name, np.float64)
 
 
 def _ratio(num, den) -> np.ndarray:

@@ -48,6 +48,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crmid._frames import column_values, frame_of
+
 from . import defaults
 from .bgnbd import BetaGeoModel, rfm_arrays
 from .churn import ChurnModel
@@ -293,8 +295,8 @@ class CustomerScorer:
         churn = np.clip(churn, 0.0, 1.0)
         c = np.maximum(churn, 1e-9)
         lifetime = np.minimum(H * (1.0 - churn) / c, defaults.LIFETIME_CAP_DAYS)
-        monetary = features["monetary_mean"].to_numpy(dtype=np.float64, na_value=np.nan)
-        n_purch = features["n_purchases"].to_numpy(dtype=np.float64, na_value=np.nan)
+        monetary = column_values(features, "monetary_mean", np.float64)
+        n_purch = column_values(features, "n_purchases", np.float64)
         columns = {"churn_probability": churn}
         for t in defaults.NEXT_PURCHASE_REPORT_DAYS:
             columns[f"p_purchase_{t}d"] = curve.probability(t)
@@ -311,7 +313,7 @@ class CustomerScorer:
         columns.update({spend_column(h): spend[spend_column(h)].to_numpy() for h in defaults.SPEND_HORIZONS})
         if drivers:
             columns["drivers"] = self._drivers(arr, churn)
-        return pd.DataFrame(columns, index=features.index), curve
+        return frame_of(columns, index=features.index), curve
 
     def _drivers(self, arr: np.ndarray | None, churn: np.ndarray) -> pd.api.extensions.ExtensionArray:
         if arr is None or not len(churn):

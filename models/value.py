@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmid._frames import column_values
+
 __all__ = ["REFERENCE_POINTS", "clv", "clv_reference", "value_percentile"]
 
 #: size of the CLV quantile table that defines value percentiles
@@ -31,9 +33,9 @@ def clv(predictions: pd.DataFrame, max_lifetime_days: float) -> np.ndarray:
     max_lifetime_days : float
         Cap on T.
     """
-    s = predictions["expected_spend_per_purchase"].to_numpy(dtype=float)
-    t = predictions["expected_purchase_cycle_days"].to_numpy(dtype=float)
-    life = np.minimum(predictions["expected_lifetime_days"].to_numpy(dtype=float), max_lifetime_days)
+    s = column_values(predictions, "expected_spend_per_purchase", float)
+    t = column_values(predictions, "expected_purchase_cycle_days", float)
+    life = np.minimum(column_values(predictions, "expected_lifetime_days", float), max_lifetime_days)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = s / t * life
     return np.where(np.isfinite(value), np.maximum(value, 0.0), np.nan)

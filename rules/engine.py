@@ -31,6 +31,9 @@ class RulesEngine:
     ----------
     config : RulesConfig
         A validated configuration (see :func:`rules.load_config`).
+    remember_cells : bool
+        One customer at a time, ask durable-rules once per cell of a table's inputs and reuse
+        its answer (default); False asks it for every customer (the tests' reference).
 
     Examples
     --------
@@ -39,8 +42,9 @@ class RulesEngine:
     'platinum'
     """
 
-    def __init__(self, config: RulesConfig) -> None:
-        self._compiled = CompiledRules(config)
+    def __init__(self, config: RulesConfig, *, remember_cells: bool = True) -> None:
+        self.remember_cells = remember_cells
+        self._compiled = CompiledRules(config, remember_cells=remember_cells)
         self._reload_lock = threading.Lock()
 
     @classmethod
@@ -159,7 +163,7 @@ class RulesEngine:
                                   f"still {old.version!r}: give the changed rules a new version")
             if changes or new_config.path != old.config.path:
                 # compile before swapping: a failure here leaves the old rules in force
-                compiled = CompiledRules(new_config)
+                compiled = CompiledRules(new_config, remember_cells=self.remember_cells)
                 self._compiled = compiled
             return {"old_version": old.version, "new_version": new_config.version,
                     "changed": bool(changes), "changes": changes}

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from crmid._frames import column_values, frame_of
 from crmid.models import value as model_value
 from crmid.models.value import clv_reference, value_percentile
 
@@ -44,10 +45,10 @@ FACT_COLUMNS = (
 
 def _net_spend(customers: pd.DataFrame) -> np.ndarray:
     """Spend over all purchase occasions minus the money returned (a frame without returns: the spend)."""
-    spend = customers["monetary_total"].to_numpy(dtype=float)
+    spend = column_values(customers, "monetary_total", float)
     if "returns_amount" not in customers.columns:
         return spend
-    return spend - np.nan_to_num(customers["returns_amount"].to_numpy(dtype=float))
+    return spend - np.nan_to_num(column_values(customers, "returns_amount", float))
 
 
 def _finite_or_nan(series: pd.Series) -> np.ndarray:
@@ -69,9 +70,9 @@ def loyalty(features: pd.DataFrame, churn_probability: np.ndarray, policy: Mappi
     """
     cfg = policy["loyalty"]
     w = cfg["weights"]
-    tenure = np.clip(features["tenure_days"].to_numpy(dtype=float) / cfg["full_tenure_days"], 0.0, 1.0)
-    mean = features["ipt_mean_days"].to_numpy(dtype=float)
-    std = features["ipt_std_days"].to_numpy(dtype=float)
+    tenure = np.clip(column_values(features, "tenure_days", float) / cfg["full_tenure_days"], 0.0, 1.0)
+    mean = column_values(features, "ipt_mean_days", float)
+    std = column_values(features, "ipt_std_days", float)
     with np.errstate(divide="ignore", invalid="ignore"):
         regularity = 1.0 / (1.0 + std / mean)
     regularity = np.where(np.isfinite(regularity), regularity, cfg["regularity_when_unknown"])
@@ -101,37 +102,36 @@ def build_facts(
     profiles : pandas.DataFrame, optional
         Validated profiles; joined on ``customer_id``; their columns pass through.
     """
-    value = customers["clv"].to_numpy(dtype=float)
-    churn = customers["churn_probability"].to_numpy(dtype=float)
-    facts = pd.DataFrame(
-        {
-            # kept as it comes (a categorical from the snapshot): converting a million ids to
-            # text and back costs more than the rules themselves
-            "customer_id": customers["customer_id"].to_numpy(),
-            "value_percentile": value_percentile(value, reference),
-            "clv": value,
-            "churn_probability": churn,
-            "p_purchase_30d": customers["p_purchase_30d"].to_numpy(dtype=float),
-            "p_purchase_90d": customers["p_purchase_90d"].to_numpy(dtype=float),
-            # the rules' fact keeps its name. A median that is never reached (inf) is no number of
-            # days: left unknown, the purchase probabilities (always present) decide the temperature
-            "expected_days_to_next_purchase": _finite_or_nan(customers["next_purchase_days_median"]),
-            "recency_days": customers["recency_days"].to_numpy(dtype=float),
-            "frequency": customers["frequency"].to_numpy(dtype=float),
-            # net spend, purchases minus returns: below zero (returns only) the rules say so
-            "monetary": _net_spend(customers),
-            "tenure_days": customers["tenure_days"].to_numpy(dtype=float),
-            "spend_trend": customers[f"spend_trend_{policy['spend_trend_window_days']}d"].to_numpy(dtype=float),
-            "loyalty": loyalty(customers, churn, policy),
-        }
-    )
-    if profiles is not None and len(profiles):
-        facts = facts.merge(profiles, on="customer_id", how="left", validate="one_to_one")
+    value = column_values(customers, "clv", float)
+    churn = column_values(customers, "churn_probability", float)
+    columns = {
+        # the ids' text, as pandas' str dtype (the rules read Python strings from it)
+        "customer_id": pd.array(customers["customer_id"].to_numpy(), dtype="str"),
+        "value_percentile": value_percentile(value, reference),
+        "clv": value,
+        "churn_probability": churn,
+        "p_purchase_30d": column_values(customers, "p_purchase_30d", float),
+        "p_purchase_90d": column_values(customers, "p_purchase_90d", float),
+        # the rules' fact keeps its name. A median that is never reached (inf) is no number of
+        # days: left unknown, the purchase probabilities (always present) decide the temperature
+        "expected_days_to_next_purchase": _finite_or_nan(customers["next_purchase_days_median"]),
+        "recency_days": column_values(customers, "recency_days", float),
+        "frequency": column_values(customers, "frequency", float),
+        # net spend, purchases minus returns: below zero (returns only) the rules say so
+        "monetary": _net_spend(customers),
+        "tenure_days": column_values(customers, "tenure_days", float),
+        "spend_trend": column_values(customers, f"spend_trend_{policy['spend_trend_window_days']}d", float),
+        "loyalty": loyalty(customers, churn, policy),
+    }
+    if profiles is None or not len(profiles):
+        # without a profile there is no cost to serve, hence no profit
+        return frame_of({**columns, "profit": np.full(len(value), np.nan)})
+    facts = frame_of(columns).merge(profiles, on="customer_id", how="left", validate="one_to_one")
     if "cost_to_serve" in facts.columns:
-        life_years = np.minimum(customers["expected_lifetime_days"].to_numpy(dtype=float),
+        life_years = np.minimum(column_values(customers, "expected_lifetime_days", float),
                                 policy["clv_max_lifetime_days"]) / 365.0
         # the profile's cost to serve is per year; profit is over the same lifetime as CLV
-        facts["profit"] = facts["clv"] - facts["cost_to_serve"].to_numpy(dtype=float) * life_years
+        facts["profit"] = facts["clv"] - column_values(facts, "cost_to_serve", float) * life_years
     else:
         facts["profit"] = np.nan
     return facts

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from crmid._frames import column_values, frame_of
 from crmid.customerbase import TransactionLog, ValidationReport
 from crmid.models.scorer import OUTPUT_COLUMNS
 from crmid.rules.decision_table import DEFAULT_LANG
@@ -135,9 +136,14 @@ def predict_stage(log: TransactionLog, as_of, *, scorer, policy, profiles: pd.Da
     """
     features = log.snapshot(as_of)
     predictions = scorer.predict(features, drivers=True, profiles=profiles)
-    out = pd.concat([features.reset_index(drop=True), predictions.reset_index(drop=True)], axis=1)
-    out["clv"] = clv(predictions, policy)
-    return out
+    # side by side by position (both are in the snapshot's row order), as arrays: a concat and a
+    # column insert cost more than the rest of this stage for one online customer
+    clash = set(features.columns) & set(predictions.columns)
+    if clash:  # a defect: two columns of one name, one of them lost
+        raise RuntimeError(f"snapshot columns named like model outputs: {sorted(clash)}")
+    return frame_of({**{c: column_values(features, c) for c in features.columns},
+                     **{c: column_values(predictions, c) for c in predictions.columns},
+                     "clv": clv(predictions, policy)})
 
 
 def decide_stage(
@@ -170,32 +176,31 @@ def decide_stage(
     pred = predicted.reset_index(drop=True)
     if len(pred) < n:  # the prospects' rows have no model outputs
         pred = pred.reindex(range(n))
-    churn = pred["churn_probability"].to_numpy(dtype=float) if n else np.zeros(0)
-    value = facts["clv"].to_numpy(dtype=float)
+    churn = column_values(pred, "churn_probability", float) if n else np.zeros(0)
+    value = column_values(facts, "clv", float)
     columns = {
-        "customer_id": facts["customer_id"],
+        "customer_id": column_values(facts, "customer_id"),
         "as_of": np.full(n, np.datetime64(pd.Timestamp(as_of).normalize().date(), "ns")),
-        **{c: (pred[c] if c in pred.columns else np.full(n, np.nan)) for c in PREDICTION_COLUMNS},
+        **{c: (column_values(pred, c) if c in pred.columns else np.full(n, np.nan)) for c in PREDICTION_COLUMNS},
         "clv": value,
         "value_at_risk": value * churn,
-        **{c: facts[c].to_numpy(dtype=float) for c in ("value_percentile", "loyalty", "profit")},
-        **{c: pred[c].to_numpy(dtype=float) for c in _SNAPSHOT_KEPT},
+        **{c: column_values(facts, c, float) for c in ("value_percentile", "loyalty", "profit")},
+        **{c: column_values(pred, c, float) for c in _SNAPSHOT_KEPT},
         # the profile's segment when the profiles give one (a filter of the retain list)
-        "segment": _categorical(facts["segment"].astype(object)) if "segment" in facts.columns
+        "segment": _categorical(facts["segment"].to_numpy(dtype=object)) if "segment" in facts.columns
         else pd.array([pd.NA] * n, dtype="string"),
         # the rules' labels come as categoricals (Parquet stores each distinct text once); a
         # label column holding other than text comes as objects and is made categorical here
-        **{c: _categorical(decisions[c]) for c in out_columns
+        **{c: _categorical(column_values(decisions, c)) for c in out_columns
            if c in decisions.columns and c not in ("customer_id", "reasons")},
-        "reasons": decisions["reasons_json"],
+        "reasons": column_values(decisions, "reasons_json"),
         "model_version": (pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[model_version])
                           if n > _FEW_ROWS else np.full(n, model_version, dtype=object)),
         "scored_at": np.full(n, np.datetime64(pd.Timestamp(scored_at), "ns")),
     }
-    # every part is in row order already: handing over arrays, not Series, skips aligning 50
-    # indexes (a millisecond of each online request)
-    return pd.DataFrame({c: columns[c].array if isinstance(columns[c], pd.Series) else columns[c]
-                         for c in out_columns})
+    # every part is in row order and typed already: no index alignment nor type inference (each a
+    # millisecond or more of an online request)
+    return frame_of({c: columns[c] for c in out_columns})
 
 
 #: at most this many rows (one customer online) keep their texts plain: a categorical per column
@@ -203,8 +208,8 @@ def decide_stage(
 _FEW_ROWS = 4
 
 
-def _categorical(column: pd.Series) -> pd.Series:
-    return column.astype("category") if column.dtype == object and len(column) > _FEW_ROWS else column
+def _categorical(values):
+    return pd.Categorical(values) if values.dtype == object and len(values) > _FEW_ROWS else values
 
 
 def profiles_without(profiles: pd.DataFrame, *frames: pd.DataFrame) -> pd.DataFrame:

@@ -654,20 +654,23 @@ class SqlScoresStore(ScoresStore):
 
     def latest_run(self, model_version: str | None = None) -> RunInfo | None:
         """The most recent complete run (of ``model_version`` when given), or None."""
-        query = sa.select(self.runs).where(self.runs.c.status == "complete")
+        runs = self.runs.c
+        query = sa.select(runs.run_id).where(runs.status == "complete")
         if model_version is not None:
-            query = query.where(self.runs.c.model_version == str(model_version))
+            query = query.where(runs.model_version == str(model_version))
         with self.engine.connect() as conn:
-            row = conn.execute(query.order_by(self.runs.c.finished_at.desc()).limit(1)).mappings().first()
-        if row is None:
-            return None
-        # a complete run never changes: its CLV table (a thousand numbers of JSON) is parsed once,
-        # not by every online request ranked against it; read-only, as every caller shares it
-        info = self._complete_runs.get(row["run_id"])
-        if info is None:
-            info = self._run_info(row)
-            info.clv_reference.flags.writeable = False
-            self._complete_runs[info.run_id] = info
+            run_id = conn.execute(query.order_by(runs.finished_at.desc()).limit(1)).scalar()
+            if run_id is None:
+                return None
+            # a complete run never changes: its row and CLV table (a thousand numbers of JSON)
+            # are read and parsed once, not by every online request ranked against it;
+            # read-only, as every caller shares it
+            info = self._complete_runs.get(run_id)
+            if info is None:
+                row = conn.execute(sa.select(self.runs).where(runs.run_id == run_id)).mappings().first()
+                info = self._run_info(row)
+                info.clv_reference.flags.writeable = False
+                self._complete_runs[info.run_id] = info
         return info
 
     @staticmethod

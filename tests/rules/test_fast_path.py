@@ -25,14 +25,20 @@ from .conftest import plain
 N = int(os.environ.get("CRMID_RULES_EQUIVALENCE_N", "8000"))
 
 
-def test_fast_path_equals_one_by_one(engine):
+@pytest.fixture(scope="module")
+def reference(config):
+    """One by one, every customer posted to durable-rules (no cell remembered between customers)."""
+    return RulesEngine(config, remember_cells=False)
+
+
+def test_fast_path_equals_one_by_one(engine, reference):
     frame = random_facts(N, seed=20240611)
     fast = engine.decide_frame(frame)
     records = to_records(frame)
     assert len(fast) == len(records) == N
     mismatches = []
     for row, facts in zip(fast.to_dict("records"), records, strict=True):
-        slow = engine.decide(facts)
+        slow = reference.decide(facts)
         fast_row = {k: plain(v) for k, v in row.items()}
         if fast_row != slow:
             mismatches.append((facts, {k: (fast_row[k], slow[k]) for k in slow if fast_row[k] != slow[k]}))
@@ -44,14 +50,14 @@ def test_fast_path_equals_one_by_one(engine):
 
 
 @pytest.mark.parametrize("repeats", [1, 40], ids=["spread-out rows", "few distinct rows"])
-def test_reasons_and_their_json_match_one_by_one(engine, repeats):
+def test_reasons_and_their_json_match_one_by_one(engine, reference, repeats):
     # spread-out inputs give nearly one combination of outcomes per row, repeated rows few: the
     # two ways reasons are built must both give each row exactly its one-by-one reasons
     frame = pd.concat([random_facts(3000 // repeats, seed=5)] * repeats, ignore_index=True)
     out = engine.decide_frame(frame, reasons_json=True)
     assert len(out) == 3000
     for i in (0, 1, 777, 2999):
-        assert out["reasons"].iloc[i] == engine.decide(to_records(frame.iloc[[i]])[0])["reasons"]
+        assert out["reasons"].iloc[i] == reference.decide(to_records(frame.iloc[[i]])[0])["reasons"]
     for reasons, text in zip(out["reasons"], out["reasons_json"], strict=True):
         assert reasons  # every customer gets at least the retention decision's reason
         assert text == json.dumps(reasons, ensure_ascii=False)
@@ -65,8 +71,23 @@ def test_fast_path_on_another_configuration(raw_config, write_config):
     engine = RulesEngine.from_path(write_config(raw_config))
     frame = random_facts(1500, seed=7, config=engine.config)
     fast = engine.decide_frame(frame)
+    one_by_one = RulesEngine(engine.config, remember_cells=False)
     for row, facts in zip(fast.to_dict("records"), to_records(frame, nested=False), strict=True):
-        assert {k: plain(v) for k, v in row.items()} == engine.decide(facts)
+        assert {k: plain(v) for k, v in row.items()} == one_by_one.decide(facts)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_remembered_cells_decide_as_the_engine_does(config, reference, lang):
+    # each customer alone (online), the engine asked once per cell of a table's inputs: the same
+    # decisions and reasons as asking it for every customer, values on the thresholds included;
+    # the second pass is answered from the remembered cells only
+    remembering = RulesEngine(config)
+    records = to_records(random_facts(3000, seed=31))
+    for _ in range(2):
+        for facts in records:
+            assert remembering.decide(facts, lang=lang) == reference.decide(facts, lang=lang), facts
+    compiled = remembering._compiled
+    assert sum(len(c) for c in compiled._cells.values()) < len(records) * len(compiled.tables) / 3
 
 
 def test_cells_separate_every_side_of_every_threshold():
