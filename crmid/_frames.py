@@ -10,10 +10,12 @@ keep one code path.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["column_values"]
+__all__ = ["column_labels", "column_values", "frame_of"]
 
 
 def column_values(frame: pd.DataFrame, name, dtype=None, na_value=np.nan):
@@ -72,9 +74,18 @@ def frame_of(columns: dict, index: pd.Index | None = None) -> pd.DataFrame:
     n = len(arrays[0]) if arrays else (0 if index is None else len(index))
     if any(len(a) != n for a in arrays):
         raise ValueError(f"columns of different lengths: { {k: len(a) for k, a in zip(columns, arrays, strict=True)} }")
-    labels = pd.Index(list(columns), dtype=object)
+    labels = column_labels(tuple(columns))
     index = pd.RangeIndex(n) if index is None else index
     builder = getattr(pd.DataFrame, "_from_arrays", None)
     if builder is None:  # pandas' private constructor gone: the public one, same values
         return pd.DataFrame(dict(zip(labels, arrays, strict=True)), index=index, columns=labels, copy=False)
     return builder(arrays, columns=labels, index=index, verify_integrity=False)
+
+
+@functools.lru_cache(maxsize=256)
+def column_labels(names: tuple) -> pd.Index:
+    """An object Index of ``names``, built once per set of names (a frame's columns repeat per call).
+
+    Index objects are immutable, so frames may share one.
+    """
+    return pd.Index(list(names), dtype=object)

@@ -131,7 +131,7 @@ class TransactionLog:
             # validated frames carry categorical ids: their codes are the internal codes, and the
             # dtype is reused as it is (building one checks a million categories for uniqueness);
             # a category without rows is simply never known at any date
-            codes, self._id_dtype = ids.cat.codes.to_numpy(), ids.dtype
+            codes, self._id_dtype = column_values(transactions, "customer_id").codes, ids.dtype
         else:
             codes, uniques = pd.factorize(ids, sort=False)
             self._id_dtype = pd.CategoricalDtype(pd.Index(uniques, dtype="string"))

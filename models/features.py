@@ -45,7 +45,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from crmid._frames import column_values
+from crmid._frames import column_labels, column_values
 
 from .bgnbd import BetaGeoModel, rfm_arrays
 
@@ -215,7 +215,7 @@ def add_model_features(
     matrix = np.empty((len(features), len(names)), dtype=np.float32, order="F")
     for j, n in enumerate(names):
         matrix[:, j] = out[n]
-    return pd.DataFrame(matrix, columns=names, index=features.index, copy=False)
+    return pd.DataFrame(matrix, columns=column_labels(tuple(names)), index=features.index, copy=False)
 
 
 def feature_matrix(frame: pd.DataFrame, names, extra=None) -> np.ndarray:
@@ -245,7 +245,8 @@ def feature_matrix(frame: pd.DataFrame, names, extra=None) -> np.ndarray:
         if name in position:
             out[:, j] = values[:, position[name]]
         elif extra is not None and name in extra:
-            out[:, j] = np.asarray(extra[name], dtype=np.float32)
+            column = column_values(extra, name) if isinstance(extra, pd.DataFrame) else extra[name]
+            out[:, j] = np.asarray(column, dtype=np.float32)
         else:
             raise ValueError(f"model feature missing: {name}")
     return out

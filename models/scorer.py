@@ -310,7 +310,7 @@ class CustomerScorer:
             "expected_lifetime_days": lifetime,
         })
         spend = self._spend_forecast(features, X)
-        columns.update({spend_column(h): spend[spend_column(h)].to_numpy() for h in defaults.SPEND_HORIZONS})
+        columns.update({spend_column(h): column_values(spend, spend_column(h)) for h in defaults.SPEND_HORIZONS})
         if drivers:
             columns["drivers"] = self._drivers(arr, churn)
         return frame_of(columns, index=features.index), curve

@@ -52,6 +52,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from crmid._frames import column_values, frame_of
+
 from . import defaults
 from .bgnbd import BetaGeoModel, rfm_arrays
 from .features import feature_matrix
@@ -88,15 +90,14 @@ def classical_quantities(features: pd.DataFrame, bgnbd: BetaGeoModel, gamma_gamm
         ``gg_spend``, ``bg_purchases_<h>d``, ``classical_spend_<h>d``; index of ``features``.
     """
     x, t_x, T = rfm_arrays(features)
-    spend = gamma_gamma.conditional_expected_spend(
-        features["n_purchases"].to_numpy(dtype=np.float64, na_value=np.nan),
-        features["monetary_mean"].to_numpy(dtype=np.float64, na_value=np.nan))
+    spend = gamma_gamma.conditional_expected_spend(column_values(features, "n_purchases", np.float64),
+                                                   column_values(features, "monetary_mean", np.float64))
     out = {"gg_spend": spend}
     for h in sorted({int(h) for h in horizons}):
         n = np.maximum(np.nan_to_num(bgnbd.expected_purchases(h, x, t_x, T), nan=0.0), 0.0)
         out[f"bg_purchases_{h}d"] = n
         out[f"classical_spend_{h}d"] = n * spend
-    return pd.DataFrame(out, index=features.index)
+    return frame_of(out, index=features.index)
 
 
 @dataclass
@@ -372,10 +373,12 @@ class SpendForecaster:
             :func:`classical_quantities` of the same rows, in the same order.
         """
         self._check()
-        classical = pd.DataFrame(classical)
-        if len(classical) != len(X):
-            raise ValueError(f"X has {len(X)} rows but classical has {len(classical)}")
-        classical = classical.set_axis(X.index)
+        # by position, as arrays: the rows are X's, in X's order
+        classical = ({c: column_values(classical, c) for c in classical.columns}
+                     if isinstance(classical, pd.DataFrame) else dict(classical))
+        lengths = {len(v) for v in classical.values()}
+        if lengths and lengths != {len(X)}:
+            raise ValueError(f"X has {len(X)} rows but classical has {sorted(lengths)}")
         model = {}
         for h, booster in self.boosters_.items():
             names = self.feature_names_[h]
@@ -384,14 +387,14 @@ class SpendForecaster:
             model[h] = np.maximum(raw * self.scale_[h], 0.0)
         out = {}
         for h in self.horizons_:
-            cl = classical[f"classical_spend_{h}d"].to_numpy(dtype=np.float64)
+            cl = np.asarray(classical[f"classical_spend_{h}d"], dtype=np.float64)
             base = self.base_.get(h)
             if self.sources_[h] != "model" or base not in model:
                 value = cl
             elif base == h:
                 value = model[h]
             else:
-                cl_base = classical[f"classical_spend_{base}d"].to_numpy(dtype=np.float64)
+                cl_base = np.asarray(classical[f"classical_spend_{base}d"], dtype=np.float64)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = np.where(cl_base > 0, cl / cl_base, np.nan)
                 # without a classical forecast at the base horizon there is no ratio: serve the classical one
@@ -399,7 +402,7 @@ class SpendForecaster:
             value = np.maximum(np.nan_to_num(value, nan=0.0), 0.0)
             # the next 180 days include the next 90: separate models must not say less for the longer one
             out[output_column(h)] = np.maximum(value, out[next(reversed(out))]) if out else value
-        return pd.DataFrame(out, index=X.index)
+        return frame_of(out, index=X.index)
 
     # ------------------------------------------------------------------ persistence
     def get_state(self) -> tuple[dict, dict]:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from crmid._frames import column_values
+from crmid._frames import column_values, frame_of
 from crmid.customerbase import ContractError, TransactionLog, validate_profiles, validate_transactions
 
 from ...context import NoModelError, ScoringContext, reference_for
@@ -88,10 +88,13 @@ def _score_together(requests: list[tuple[ScoreRequest, bool]], context: ScoringC
     rows = [(b.customer_id, t) for b in bodies for t in b.transactions]
     # built column by column, the dates typed at once: they are naive calendar dates already (see
     # schemas.Transaction), and a frame of records then parsed costs a millisecond more per request
-    frame = pd.DataFrame({
-        "customer_id": [cid for cid, _ in rows],
+    frame = frame_of({
+        "customer_id": pd.array([cid for cid, _ in rows], dtype="str"),
         "date": np.array([t.date for _, t in rows], dtype="datetime64[ns]"),
-        **{f: [getattr(t, f) for _, t in rows] for f in _TRANSACTION_FIELDS if f != "date"},
+        "amount": np.array([t.amount for _, t in rows], dtype=np.float64),
+        # the optional fields as given (None when absent), as a file without them would read
+        **{f: np.array([getattr(t, f) for _, t in rows], dtype=object) for f in _TRANSACTION_FIELDS
+           if f not in ("date", "amount")},
     })
     try:
         clean, report = validate_transactions(frame, source="request body", as_of=as_of,
