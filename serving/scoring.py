@@ -142,14 +142,12 @@ def predict_stage(log: TransactionLog, as_of, *, scorer, policy, profiles: pd.Da
     """
     features = log.snapshot(as_of)
     predictions = scorer.predict(features, drivers=True, profiles=profiles)
-    # side by side by position (both are in the snapshot's row order), as arrays: a concat and a
-    # column insert cost more than the rest of this stage for one online customer
-    clash = set(features.columns) & set(predictions.columns)
-    if clash:  # a defect: two columns of one name, one of them lost
-        raise RuntimeError(f"snapshot columns named like model outputs: {sorted(clash)}")
-    return frame_of({**{c: column_values(features, c) for c in features.columns},
-                     **{c: column_values(predictions, c) for c in predictions.columns},
-                     "clv": clv(predictions, policy)})
+    # side by side (both in the snapshot's row order, on one RangeIndex): a concat joins the two
+    # frames' blocks without copying them (building one frame of their arrays copied a million
+    # rows' 45 columns, a second of the batch)
+    out = pd.concat([features, predictions], axis=1)
+    out["clv"] = clv(predictions, policy)
+    return out
 
 
 def decide_stage(
