@@ -247,7 +247,7 @@ class CompiledRules:
         key = []
         for f in table.inputs:
             v = event.get(f)
-            if f in numeric:
+            if f in numeric and (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))):
                 missing = v is None or v != v
                 key.append(-1 if missing else sum((v > t) + (v >= t) for t in numeric[f]))
             else:
