@@ -43,7 +43,6 @@ class RulesEngine:
     """
 
     def __init__(self, config: RulesConfig, *, remember_cells: bool = True) -> None:
-        self.remember_cells = remember_cells
         self._compiled = CompiledRules(config, remember_cells=remember_cells)
         self._reload_lock = threading.Lock()
 
@@ -163,7 +162,7 @@ class RulesEngine:
                                   f"still {old.version!r}: give the changed rules a new version")
             if changes or new_config.path != old.config.path:
                 # compile before swapping: a failure here leaves the old rules in force
-                compiled = CompiledRules(new_config, remember_cells=self.remember_cells)
+                compiled = CompiledRules(new_config, remember_cells=old.remember_cells)
                 self._compiled = compiled
             return {"old_version": old.version, "new_version": new_config.version,
                     "changed": bool(changes), "changes": changes}

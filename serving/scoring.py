@@ -13,7 +13,6 @@ The work is split in two stages because the value percentile is relative to the 
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ import pandas as pd
 
 from crmid._frames import column_values, frame_of
 from crmid.customerbase import TransactionLog, ValidationReport
+from crmid.customerbase.contract import empty_rejects
 from crmid.models.scorer import OUTPUT_COLUMNS
 from crmid.rules.decision_table import DEFAULT_LANG
 from crmid.rules.families import output_columns
@@ -101,15 +101,9 @@ class ScoringResult:
     seconds: dict = field(default_factory=dict)
 
 
-@functools.cache
-def _no_rejects() -> pd.DataFrame:
-    # built once, copied per call: every online request asks, and almost always for this
-    return pd.DataFrame({"customer_id": pd.array([], dtype="string"), "reason": pd.array([], dtype="string")})
-
-
 def rejects_from_report(report: ValidationReport | None) -> pd.DataFrame:
     """Customers the validation excluded, each with its reason; then rows with no customer id (id empty)."""
-    parts = [_no_rejects().copy()]
+    parts = [empty_rejects()]
     if report is None or not (len(report.rejected) or report.future_only_customers or report.rows_without_customer):
         return parts[0]  # nothing set aside (every online request): no concatenation of empty frames
     parts.append(report.rejected.astype({"customer_id": "string", "reason": "string"}))
