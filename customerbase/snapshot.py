@@ -51,6 +51,8 @@ FEATURES: dict[str, str] = {
     "purchase_span_days": "days from the first to the last purchase (BG/NBD's t_x)",
     "monetary_total": "spend over all purchase occasions",
     "monetary_mean": "average spend per purchase occasion: the textbook CLV part s",
+    "monetary_repeat_mean": ("average spend per repeat purchase occasion (every one but the first; 0 without "
+                             "repeats): Gamma-Gamma's m_x as the CDNOW literature and lifetimes define it"),
     "monetary_max": "largest spend on one purchase occasion",
     "ipt_mean_days": "average days between purchases: the textbook CLV part t (NaN below 2 purchases)",
     "ipt_std_days": "standard deviation of days between purchases (NaN below 3 purchases)",
@@ -287,6 +289,10 @@ class TransactionLog:
             prev_idx = np.where(n >= 2, end - 2, 0)
             ipt_last = np.where(n >= 2, last_day - occ["day"][prev_idx] if occ["day"].size else 0, np.nan)
             mean = np.where(has, total / np.maximum(n, 1), 0.0)
+            # in fixed point, as the total: the same figure whatever else is in the data
+            first = occ["amount"][np.where(has, start, 0)] if occ["amount"].size else np.zeros(n.size, np.int64)
+            repeat_total = (occ["cs_amount"][end] - occ["cs_amount"][start] - first) / _MONEY_SCALE
+            repeat_mean = np.where(n >= 2, repeat_total / np.maximum(n - 1, 1), 0.0)
 
         mmax = np.zeros(codes.size)
         if has.any():
@@ -302,6 +308,7 @@ class TransactionLog:
             "purchase_span_days": np.where(has, span, nan),
             "monetary_total": total,
             "monetary_mean": mean,
+            "monetary_repeat_mean": repeat_mean,
             "monetary_max": mmax,
             "ipt_mean_days": ipt_mean,
             "ipt_std_days": ipt_std,

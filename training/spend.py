@@ -14,7 +14,7 @@ import pandas as pd
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import defaults
 from crmid.models.gamma_gamma import GammaGammaModel
-from crmid.models.spend import SpendForecaster, SpendWindow, classical_quantities
+from crmid.models.spend import SpendForecaster, SpendWindow, classical_quantities, fit_repeat_spend
 
 from .stacking import PointInTime, point_in_time
 
@@ -40,16 +40,29 @@ def _spend(log: TransactionLog, point: PointInTime, h: int, cutoff) -> np.ndarra
 
 
 def spend_window(log: TransactionLog, point: PointInTime, horizons, cutoff=None) -> SpendWindow:
-    """A snapshot with its classical quantities and, with ``cutoff``, its spend labels (NaN past ``cutoff``)."""
+    """A snapshot with its classical quantities and, with ``cutoff``, its spend labels (NaN past ``cutoff``).
+
+    Without ``cutoff`` (the reference window at the training cutoff) it also has the Gamma-Gamma
+    on repeat purchases and the ``bgnbd_gg_spend_<h>d`` forecast; a training window keeps its
+    snapshot and fits that Gamma-Gamma only if it validates (one more fit per window otherwise).
+    """
     gg = fit_gamma_gamma(point.snapshot)
-    classical = classical_quantities(point.snapshot, point.bgnbd, gg, horizons).reset_index(drop=True)
+    repeat = None
+    if cutoff is None:
+        try:
+            repeat = fit_repeat_spend(point.snapshot)
+        except ValueError:  # no repeat purchase with spend: the other form serves (see models.spend)
+            repeat = None
+    classical = classical_quantities(point.snapshot, point.bgnbd, gg, horizons,
+                                     repeat_spend=repeat).reset_index(drop=True)
     spend = {}
     if cutoff is not None:
         cutoff = pd.Timestamp(cutoff).normalize()
         n = len(point.snapshot)
         spend = {int(h): (_spend(log, point, int(h), cutoff) if (cutoff - point.as_of).days >= int(h)
                           else np.full(n, np.nan)) for h in horizons}
-    return SpendWindow(point.as_of, point.X.reset_index(drop=True), classical, spend)
+    return SpendWindow(point.as_of, point.X.reset_index(drop=True), classical, spend, repeat,
+                       point.snapshot.reset_index(drop=True))
 
 
 def fit_spend_forecaster(log: TransactionLog, points: list[PointInTime], cutoff, *, horizons=None,

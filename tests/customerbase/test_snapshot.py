@@ -51,8 +51,13 @@ def test_features_on_hand_made_history(history):
     assert a["n_purchases_90d"] == 3 and a["spend_90d"] == 60.0
     assert a["returns_count"] == 1 and a["returns_amount"] == 8.0
     assert a["clv_s"] == 20.0 and a["clv_t"] == 15.0
+    # Gamma-Gamma's m_x: the repeat occasions only (day 11: 5 + 15, day 31: 30), the return not counted
+    assert a["monetary_repeat_mean"] == 25.0
     b = _row(snap, "b")
     assert b["frequency"] == 0 and np.isnan(b["ipt_mean_days"]) and np.isnan(b["spend_trend_30d"])
+    assert b["monetary_repeat_mean"] == 0.0  # no repeat purchase yet (the later one is after as_of)
+    # at a later date b's second purchase is its one repeat purchase
+    assert _row(snapshot(history, "2024-03-31"), "b")["monetary_repeat_mean"] == 60.0
 
 
 def test_every_column_documented_once(history):

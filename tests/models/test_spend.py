@@ -11,7 +11,13 @@ import pytest
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models.defaults import SPEND_GATE
 from crmid.models.spend import SpendForecaster, SpendWindow
-from crmid.training.spend import fit_gamma_gamma, fit_spend_forecaster, spend_protocol, training_points
+from crmid.training.spend import (
+    fit_gamma_gamma,
+    fit_spend_forecaster,
+    lifetimes_baseline,
+    spend_protocol,
+    training_points,
+)
 from crmid.training.stacking import point_in_time
 
 CUTOFF = pd.Timestamp("1997-12-31")
@@ -109,6 +115,27 @@ def test_gate_serves_the_classical_forecast_when_the_model_loses():
     np.testing.assert_allclose(out["expected_spend_90d"], ref.classical["classical_spend_90d"])
 
 
+@pytest.mark.parametrize(("peers", "served"), [("unrelated", "all"), ("same ranking", "repeat")])
+def test_where_the_model_loses_the_peers_form_serves_unless_the_other_is_sure_to_rank_better(peers, served):
+    """The classical form served where the model is not: Gamma-Gamma on repeat purchases (the
+    peers', ``bgnbd_gg_spend``) unless the one over every purchase (``classical_spend``) is sure,
+    on the validation window, to rank better."""
+    rng = np.random.default_rng(0)
+    windows = _windows(rng, 5, reverse_until=3)  # the model loses (trained mostly where spend runs backwards)
+    for w in windows[-2:]:  # the two windows the form is judged on; their spend follows classical_spend
+        cl = w.classical["classical_spend_90d"].to_numpy()
+        other = rng.gamma(0.5, 20.0, cl.size) if peers == "unrelated" else 1.5 * cl  # same order, another level
+        w.classical["bgnbd_gg_spend_90d"] = other
+    val = windows[-1]
+    model = SpendForecaster(horizons=(90,), num_boost_round=30, min_windows=3).fit(windows, val)
+    assert model.sources_ == {90: "baseline"} and model.classical_form_ == {90: served}
+    out = model.predict(val.X, val.classical)
+    np.testing.assert_allclose(out["expected_spend_90d"], cl if served == "all" else other)
+    assert ("sure to rank better than on repeat" if served == "all" else "as lifetimes") in model.report_[90]["reason"]
+    meta, texts = model.get_state()
+    assert SpendForecaster.from_state(json.loads(json.dumps(meta)), texts).classical_form_ == {90: served}
+
+
 def test_too_few_windows_serve_the_classical_forecast():
     rng = np.random.default_rng(1)
     windows = _windows(rng, 2, reverse_until=0)
@@ -122,10 +149,39 @@ def test_too_few_windows_serve_the_classical_forecast():
     np.testing.assert_allclose(out["expected_spend_180d"], np.maximum(30.0, classical["classical_spend_90d"]))
 
 
+def test_the_classical_forecast_served_is_lifetimes_bgnbd_times_gamma_gamma(cdnow_3k):
+    """Where the model is not served, each customer's forecast is BG/NBD x Gamma-Gamma as lifetimes
+    defines it (Gamma-Gamma on the repeat purchases of repeat customers), computed here by the
+    protocol's own pandas implementation from the raw transactions; the figure survives saving,
+    and a forecaster saved before it kept its own Gamma-Gamma still serves the other form."""
+    log = TransactionLog(cdnow_3k[cdnow_3k["date"] <= CUTOFF].reset_index(drop=True))
+    ref = point_in_time(log, CUTOFF, [30, 90])
+    model = fit_spend_forecaster(log, [], CUTOFF, horizons=(90, 180, 365), reference=ref)  # no windows: classical
+    assert set(model.sources_.values()) == {"baseline"}
+    classical = model.classical(ref.snapshot, ref.bgnbd, fit_gamma_gamma(ref.snapshot))
+    out = model.predict(ref.X, classical)
+    peer = lifetimes_baseline(cdnow_3k, CUTOFF, (90, 180, 365)).reindex(ref.snapshot["customer_id"].astype(str))
+    for h in (90, 180, 365):
+        np.testing.assert_allclose(out[f"expected_spend_{h}d"], peer[f"classical_spend_{h}d"], rtol=1e-6, atol=1e-9)
+    # the other form (Gamma-Gamma over every purchase, the model's feature) differs: one-time buyers count
+    assert not np.allclose(classical["classical_spend_90d"], out["expected_spend_90d"])
+    meta, texts = model.get_state()
+    again = SpendForecaster.from_state(json.loads(json.dumps(meta)), dict(texts))
+    pd.testing.assert_frame_equal(again.predict(ref.X, again.classical(ref.snapshot, ref.bgnbd,
+                                                                       fit_gamma_gamma(ref.snapshot))), out)
+    meta.pop("repeat_spend")
+    older = SpendForecaster.from_state(meta, dict(texts))
+    legacy = older.predict(ref.X, older.classical(ref.snapshot, ref.bgnbd, fit_gamma_gamma(ref.snapshot)))
+    np.testing.assert_allclose(legacy["expected_spend_90d"], classical["classical_spend_90d"])
+
+
 def test_a_lead_on_a_small_base_that_may_be_chance_serves_the_classical_forecast(cdnow, sampler):
     """600-customer CDNOW samples: a model ahead of BG/NBD x Gamma-Gamma on the validation window
     is served only when resampling the customers is sure of both leads; otherwise the classical
     forecast is, and the reason says why.
+
+    Where the classical forecast serves, it is the peers' (Gamma-Gamma on repeat purchases) unless
+    the other form was sure to rank better on two windows; served, it equals theirs exactly.
 
     One sample once led at 90 days (Gini 0.61 against 0.57) and lost out of time by 0.07 Gini. How
     sure a lead is depends on the last bits of the fitted models, which differ between machines
@@ -133,7 +189,7 @@ def test_a_lead_on_a_small_base_that_may_be_chance_serves_the_classical_forecast
     rule is checked on every case of four samples, and at least one must be a lead that is not sure.
     """
     g = SPEND_GATE
-    unsure_leads = 0
+    unsure_leads = peers_served = 0
     for seed in (1, 2, 3, 4):
         result = spend_protocol(sampler(cdnow, 600, seed), "1997-12-31", 180, horizons=(90, 180),
                                 params=ONE_THREAD)
@@ -148,7 +204,16 @@ def test_a_lead_on_a_small_base_that_may_be_chance_serves_the_classical_forecast
             if ahead and not sure:
                 unsure_leads += 1
                 assert "not sure enough" in report["reason"] and "P[higher Gini]" in report["reason"]
+            # where the peers' form serves this horizon and the shorter one, the forecast is the peers'
+            # BG/NBD x Gamma-Gamma (the protocol computes it from the raw transactions): never worse
+            if all(result["sources"][k] == "baseline" and result["report"][k]["classical_form"] == "repeat"
+                   for k in (90, 180) if k <= h):
+                peers_served += 1
+                ours, peers = result["results"][h]["forecaster"], result["results"][h]["bgnbd_gg"]
+                for metric in ("spearman", "normalized_gini", "total_ratio", "decile_error"):
+                    assert ours[metric] == pytest.approx(peers[metric], rel=1e-6), (seed, h, metric)
     assert unsure_leads >= 1
+    assert peers_served >= 1
 
 
 @pytest.mark.slow
