@@ -1,6 +1,7 @@
 """Benchmark: the spend forecast against BG/NBD x Gamma-Gamma and past spend on CDNOW (issue 21).
 
-Run: ``.venv/bin/python bench/bench_value.py [--quick]``
+Run: ``.venv/bin/python bench/bench_value.py [--quick]`` (``--quick``: the acceptance protocol only;
+otherwise also other CDNOW dates, 600-customer samples and two SYNTHETIC bases)
 
 Each protocol trains on the log cut at the as-of date (as ``crmid train --as-of D --horizon H``
 would), scores every customer known at that date and judges each forecast on what the customer
@@ -30,6 +31,9 @@ PROTOCOLS = (
     ("1997-12-31", 180, 600, 1),
     ("1997-12-31", 180, 600, 2),
 )
+#: another customer base: the SYNTHETIC generator's (customers acquired over a year, two years
+#: observed), (customers, seed, as-of date, training horizon)
+SYNTHETIC = ((20_000, 3, "2024-12-31", 180), (2_000, 4, "2024-12-31", 90))
 NAMES = {"forecaster": "forecast", "bgnbd_gg": "BG/NBD x GG", "past_spend": "past spend"}
 
 
@@ -63,10 +67,18 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="only the acceptance protocol (1997-12-31, 180 days)")
     args = ap.parse_args(argv)
     tx = load_cdnow()
-    for as_of, H, n, seed in PROTOCOLS[:1] if args.quick else PROTOCOLS:
+    runs = [("CDNOW", lambda n=n, seed=seed: _sample(tx, n, seed), as_of, H)
+            for as_of, H, n, seed in (PROTOCOLS[:1] if args.quick else PROTOCOLS)]
+    if not args.quick:
+        from crmid.customerbase import generate_transactions, validate_transactions
+
+        runs += [(f"SYNTHETIC {n:,} customers (seed {seed})",
+                  lambda n=n, seed=seed: validate_transactions(generate_transactions(n, seed=seed))[0], as_of, H)
+                 for n, seed, as_of, H in SYNTHETIC]
+    for base, transactions, as_of, H in runs:
         t0 = time.perf_counter()
-        result = spend_protocol(_sample(tx, n, seed), as_of, H)
-        print(format_result(result))
+        result = spend_protocol(transactions(), as_of, H)
+        print(f"{base}: " + format_result(result))
         for h, rep in result["report"].items():
             print(f"  gate {h}d: {rep['reason']}")
         print(f"  {time.perf_counter() - t0:.1f} s\n", flush=True)

@@ -420,7 +420,8 @@ class SpendForecaster:
                 self.sources_[h], self.base_[h] = "baseline", None
                 self.report_[h] = {"source": "baseline", "trained": False, "reason": (
                     f"fewer than {max(most, 2)} training windows observe any horizon of {hs}: "
-                    "BG/NBD x Gamma-Gamma served")}
+                    "BG/NBD x Gamma-Gamma served (Gamma-Gamma on repeat purchases, as lifetimes: nothing to "
+                    "validate another form on)")}
                 continue
             base = min(trained, key=lambda t: (abs(t - h), -t))
             self.base_[h], self.sources_[h] = base, self.sources_[base]
