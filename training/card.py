@@ -22,7 +22,9 @@ METHODS = {
     "spend": "expected_spend_<h>d: a LightGBM Tweedie regression of the spend that followed each training "
              "snapshot, BG/NBD x Gamma-Gamma among its features, its level set by the classical total times the "
              "classical forecast's bias on the training windows; served per horizon only where it beat BG/NBD x "
-             "Gamma-Gamma on the latest training window, else BG/NBD x Gamma-Gamma.",
+             "Gamma-Gamma on the latest training window, else BG/NBD x Gamma-Gamma as lifetimes defines it "
+             "(Gamma-Gamma on repeat purchases), or over every purchase where that form was sure to rank better "
+             "on the two latest windows.",
     "drivers": "LightGBM tree contributions (TreeSHAP) of the churn log-odds, apportioned to probability points "
                "along the secant from the base probability to the customer's; a LightGBM surrogate of the "
                "served churn log-odds when BG/NBD or the blend serves churn.",
