@@ -12,8 +12,9 @@ days times the expected spend per purchase (:func:`classical_quantities`). It co
     Gamma-Gamma on the repeat purchases of the repeat customers (:func:`fit_repeat_spend`), as
     Fader, Hardie & Lee (2005) and lifetimes define it: the figure a user of the peers gets.
 
-Where the model is not served, the peers' form is served unless the validation window is sure
-the other ranks better (both its Gini and its Spearman higher with bootstrap probability >=
+Where the model is not served, the peers' form is served unless each of the
+:data:`CLASSICAL_FORM_WINDOWS` latest windows observing the horizon is sure the other ranks
+better (both its Gini and its Spearman higher with bootstrap probability >=
 ``SPEND_GATE["min_win_probability"]``, and its decile error within the gate's ratio): on
 600-customer CDNOW samples the two forms differ by up to 0.04 in ranking, either way, and a
 lead that may be chance is not worth leaving the reference figure for.
@@ -178,15 +179,13 @@ class SpendWindow:
         column = f"bgnbd_gg_spend_{int(h)}d"
         if column in self.classical.columns:
             return column_values(self.classical, column, np.float64)
+        if self.snapshot is None:
+            return None
         if self.repeat_spend is None:
-            if self.snapshot is None:
-                return None
             try:
                 self.repeat_spend = fit_repeat_spend(self.snapshot)
             except ValueError:  # no repeat purchase with spend in this window
                 return None
-        if self.snapshot is None:
-            return None
         per_purchase = self.repeat_spend.conditional_expected_spend(
             column_values(self.snapshot, "frequency", np.float64),
             column_values(self.snapshot, "monetary_repeat_mean", np.float64))
