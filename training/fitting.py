@@ -11,13 +11,12 @@ from crmid.models.churn import ChurnModel
 from crmid.models.drift import reference_profile
 from crmid.models.drivers import DriverSurrogate
 from crmid.models.features import OFFERED_FAMILIES, SNAPSHOT_FEATURES, family_features, model_features
-from crmid.models.gamma_gamma import GammaGammaModel
 from crmid.models.horizon import usable_rows
 from crmid.models.next_purchase import NextPurchaseModel
 from crmid.models.scorer import CustomerScorer
 
 from .gate import GateResult, validate_curve, validate_horizon
-from .spend import fit_spend_forecaster
+from .spend import fit_gamma_gamma, fit_spend_forecaster
 from .stacking import as_log, point_in_time, snapshot_dates, stack
 
 __all__ = [
@@ -200,7 +199,7 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
         churn = ChurnModel(H, **common).fit(data.X, data.duration, data.event, data.followup,
                                             reference_X=ref.X, reference_p_purchase=targets[H])
 
-    gg = _fit_spend(ref.snapshot)
+    gg = fit_gamma_gamma(ref.snapshot)
     snap = ref.snapshot
 
     gate_report: dict[str, dict] = {}
@@ -223,7 +222,7 @@ def fit_scorer(log_or_transactions, *, cutoff, horizon, gate: bool = True, seed:
 
     curve_check = validate_curve(points, knots, sources=sources, pareto_fits=pareto_fits, **common) if gate else None
     pareto = _served_pareto(ref, sources, pareto_fits)
-    spend = fit_spend_forecaster(sample, points, cutoff, seed=seed, reference=ref, gate=gate,
+    spend = fit_spend_forecaster(sample, points, cutoff, seed=seed, reference=ref, gamma_gamma=gg, gate=gate,
                                  params=None, num_boost_round=None)
     info = {
         "cutoff": str(cutoff.date()),
@@ -306,11 +305,6 @@ def _served_pareto(ref, sources: dict, fits: dict):
     return ParetoNBDModel().fit_features(ref.snapshot, init=fits.get(latest))
 
 
-def _fit_spend(snap: pd.DataFrame) -> GammaGammaModel:
-    repeat = snap["frequency"].to_numpy() > 0
-    return GammaGammaModel().fit(snap["n_purchases"].to_numpy()[repeat], snap["monetary_mean"].to_numpy()[repeat])
-
-
 def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str,
                         allowed_gap_days: int = 0) -> CustomerScorer:
     """A scorer that serves BG/NBD and Gamma-Gamma everywhere: what a short history supports.
@@ -341,12 +335,12 @@ def fit_baseline_scorer(log_or_transactions, *, cutoff, horizon, reason: str,
     if ref is None:
         raise TrainingInputError(f"no customer has a repeat purchase by {cutoff.date()}: {needed}")
     try:
-        gg = _fit_spend(ref.snapshot)
+        gg = fit_gamma_gamma(ref.snapshot)
     except Exception as exc:
         raise TrainingInputError(f"Gamma-Gamma cannot be fitted at {cutoff.date()} ({exc}): {needed}") from exc
     outputs = {"churn": H, **{f"knot_{k}": k for k in knots}}
     gate_report = {name: GateResult(h, "baseline", reason).to_dict() for name, h in outputs.items()}
-    spend = fit_spend_forecaster(log, [], cutoff, reference=ref)  # no windows: BG/NBD x Gamma-Gamma, with why
+    spend = fit_spend_forecaster(log, [], cutoff, reference=ref, gamma_gamma=gg)  # no windows: classical, with why
     info = {
         "cutoff": str(cutoff.date()),
         "horizon_days": H,
