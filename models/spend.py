@@ -80,7 +80,7 @@ from .lgbm import predict_threads, training_params
 from .value_metrics import value_metrics, win_probability
 
 __all__ = ["SpendForecaster", "SpendWindow", "classical_quantities", "fit_repeat_spend", "output_column",
-           "spend_totals"]
+           "repeat_spend_or_none", "spend_totals"]
 
 _FORMAT = 1
 
@@ -110,6 +110,17 @@ def fit_repeat_spend(features: pd.DataFrame) -> GammaGammaModel:
     """
     return GammaGammaModel().fit(column_values(features, "frequency", np.float64),
                                  column_values(features, "monetary_repeat_mean", np.float64))
+
+
+def repeat_spend_or_none(features: pd.DataFrame) -> GammaGammaModel | None:
+    """:func:`fit_repeat_spend`, or None when no two customers have a repeat purchase with spend.
+
+    Without it the peers' form cannot be had and the form over every purchase serves.
+    """
+    try:
+        return fit_repeat_spend(features)
+    except ValueError:
+        return None
 
 
 def classical_quantities(features: pd.DataFrame, bgnbd: BetaGeoModel, gamma_gamma: GammaGammaModel,
@@ -182,9 +193,8 @@ class SpendWindow:
         if self.snapshot is None:
             return None
         if self.repeat_spend is None:
-            try:
-                self.repeat_spend = fit_repeat_spend(self.snapshot)
-            except ValueError:  # no repeat purchase with spend in this window
+            self.repeat_spend = repeat_spend_or_none(self.snapshot)
+            if self.repeat_spend is None:
                 return None
         per_purchase = self.repeat_spend.conditional_expected_spend(
             column_values(self.snapshot, "frequency", np.float64),

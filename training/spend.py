@@ -14,7 +14,7 @@ import pandas as pd
 from crmid.customerbase.snapshot import TransactionLog
 from crmid.models import defaults
 from crmid.models.gamma_gamma import GammaGammaModel
-from crmid.models.spend import SpendForecaster, SpendWindow, classical_quantities, fit_repeat_spend
+from crmid.models.spend import SpendForecaster, SpendWindow, classical_quantities, repeat_spend_or_none
 
 from .stacking import PointInTime, point_in_time
 
@@ -50,12 +50,7 @@ def spend_window(log: TransactionLog, point: PointInTime, horizons, cutoff=None,
     has it already (a fit on a million customers takes seconds).
     """
     gg = fit_gamma_gamma(point.snapshot) if gamma_gamma is None else gamma_gamma
-    repeat = None
-    if cutoff is None:
-        try:
-            repeat = fit_repeat_spend(point.snapshot)
-        except ValueError:  # no repeat purchase with spend: the other form serves (see models.spend)
-            repeat = None
+    repeat = repeat_spend_or_none(point.snapshot) if cutoff is None else None
     classical = classical_quantities(point.snapshot, point.bgnbd, gg, horizons,
                                      repeat_spend=repeat).reset_index(drop=True)
     spend = {}
