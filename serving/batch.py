@@ -443,10 +443,16 @@ def run_batch(
 
 def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Path, context, customers, columns,
          dedupe, store, encoding, fault_at, lang) -> BatchSummary:
+    import pyarrow as pa
+
     progress = StageProgress(_STAGES)
 
     def on_stage(name: str) -> None:
         _fault(name, fault_at)
+        # Arrow's allocator (mimalloc) keeps what a stage freed for reuse; handed back to the
+        # system here, a million-customer job peaks at its largest stage, not at that stage plus
+        # what the earlier ones left (3.2 -> 2.9 GB)
+        pa.default_memory_pool().release_unused()
         progress.step(name)
 
     seconds: dict[str, float] = {}
@@ -463,6 +469,11 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
 
     t0 = time.perf_counter()
     log = TransactionLog(frame)  # here, not in score_customers: the store's purchase histories read it too
+    # what is read from the transactions themselves, read now: the log holds what scoring needs,
+    # and the frame (a quarter of a GB for 6M rows) is let go before the run's peak
+    gap_note = as_of_gap_note(frame, as_of)
+    prospects = None if profiles is None else profiles_without(profiles, frame)
+    del frame
     prepared = time.perf_counter() - t0
     result: ScoringResult = score_customers(
         log, as_of, scorer=context.require_scorer(), engine=context.engine, profiles=profiles, report=report,
@@ -473,7 +484,7 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
 
     # the rejects list also names rows without a customer id (empty id): those are rows, not customers
     rejected_customers = int(result.rejects["customer_id"].notna().sum())
-    profile_only = 0 if profiles is None else len(profiles_without(profiles, frame, result.rejects))
+    profile_only = 0 if prospects is None else len(profiles_without(prospects, result.rejects))
     input_customers = report.customers_in + profile_only
     run_id = str(uuid.uuid4())
     parts = {"scores": (_partial(out, run_id), out, result.scored),
@@ -566,9 +577,8 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
         rows=report.rows_line(), manifest=manifest_path, lang=lang,
         spend=spend_totals(result.scored, getattr(context.scorer.spend, "interval_", None)),
     )
-    note = as_of_gap_note(frame, as_of)
-    if note:
-        summary.warnings.append(note)
+    if gap_note:
+        summary.warnings.append(gap_note)
     if profiles is not None and len(profiles) and report.customers_in and profile_only == len(profiles):
         # a profiles file keyed differently from the transactions (another id format, another
         # system) would otherwise turn every profile into a prospect without a word
