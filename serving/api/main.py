@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -11,7 +12,7 @@ from crmid.config import Workspace
 
 from .routers import admin, decide, metrics, retain, score, ui
 from .security import ERROR_RESPONSES, BodySizeLimit, install_error_handlers
-from .state import ReloadSignal, ServingState
+from .state import ReloadSignal, ServingState, settle_heap
 
 __all__ = ["create_app", "create_worker_app"]
 
@@ -47,9 +48,11 @@ def create_app(workspace: Workspace | None = None, state: ServingState | None = 
     async def lifespan(app: FastAPI):
         # loading models and rules is start-up work, never import-time work
         app.state.serving = state or ServingState.load(workspace, reload_signal)
+        settle_heap()
         yield
         if app.state.serving.store is not None:
             app.state.serving.store.close()
+        gc.unfreeze()  # an app run inside a longer process (tests) leaves its heap as it found it
 
     app = FastAPI(
         title="crmid",

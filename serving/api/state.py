@@ -14,6 +14,7 @@ whichever worker takes it, is served by the new model or rules.
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ from ..context import ScoringContext, load_context
 from ..store import ScoresStore, open_store
 from .coalescing import Coalescer
 
-__all__ = ["ReloadSignal", "ServingState"]
+__all__ = ["ReloadSignal", "ServingState", "settle_heap"]
 
 
 class ReloadSignal:
@@ -84,6 +85,20 @@ class ReloadSignal:
         return counts
 
 
+def settle_heap() -> None:
+    """Put what the service now holds for good (models, rules, store) out of the cycle collector's sight.
+
+    A loaded CDNOW model and the rules are about 350,000 objects the collector tracks; each full
+    collection walked them all (160 ms on this 2-core machine), stalling every request in flight:
+    under 8 clients that pause was the p99 of ``/v1/score``. Frozen objects are never walked again
+    (``gc.freeze``, as pre-fork servers do). Each call first unfreezes and collects, so the
+    objects of a model or rules a reload replaced are freed then, once, off the requests' path.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 @dataclass
 class ServingState:
     workspace: Workspace
@@ -118,6 +133,7 @@ class ServingState:
         with self._lock:
             fresh = load_context(self.workspace, require_model=True, engine=self.context.engine)
             self.context = fresh
+            settle_heap()
             if self.reload_signal is not None:
                 self._seen = self.reload_signal.announce("model")
             return fresh
@@ -126,6 +142,7 @@ class ServingState:
         """Reload the rules file in place; raises ``ConfigError`` and keeps the rules when it is bad."""
         with self._lock:
             summary = self.context.engine.reload(self.rules_path)
+            settle_heap()
             if self.reload_signal is not None:
                 self._seen = self.reload_signal.announce("rules")
             return summary
@@ -146,4 +163,5 @@ class ServingState:
                     self.context = load_context(self.workspace, require_model=True, engine=self.context.engine)
             except Exception:  # the announcing worker loaded the same file and model: keep serving, log it
                 logging.getLogger("crmid.serve").exception("following another worker's reload failed")
+            settle_heap()
             self._seen = counts
