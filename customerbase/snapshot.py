@@ -94,6 +94,8 @@ _MONEY_SCALE = 10_000
 
 # day numbers are shifted so that keys (customer code, day) pack into one sortable int64
 _EPOCH = np.datetime64("1970-01-01", "D")
+#: customers whose purchase histories are formatted together (bounds the memory, not a business number)
+_HISTORY_BLOCK = 200_000
 
 
 def _day_number(ts) -> int:
@@ -231,7 +233,6 @@ class TransactionLog:
             purchase day, its amounts summed); null for a customer with returns only.
         """
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         if last < 1:
             raise ValueError(f"last={last!r}: expected at least 1 purchase occasion")
@@ -239,8 +240,22 @@ class TransactionLog:
         occ = self._occ
         end = self._index_at(occ, codes, _day_number(as_of))
         start = np.maximum(occ["start"][codes], end - int(last))
+        # in blocks of customers: the texts of every occasion are held for one block at a time
+        # (0.6 GB for a million customers at once, beside the batch job's scored rows)
+        blocks = [self._history_text(start[i:i + _HISTORY_BLOCK], end[i:i + _HISTORY_BLOCK])
+                  for i in range(0, max(codes.size, 1), _HISTORY_BLOCK)]
+        text = blocks[0] if len(blocks) == 1 else pa.concat_arrays(blocks)
+        return pd.DataFrame({"customer_id": self._ids(codes),
+                             "purchase_history": text.to_pandas(types_mapper=pd.ArrowDtype)})
+
+    def _history_text(self, start: np.ndarray, end: np.ndarray):
+        """:meth:`purchase_history` of the customers whose kept occasions are ``[start, end)`` (Arrow)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        occ = self._occ
         counts = (end - start).astype(np.int64)
-        offsets = np.zeros(codes.size + 1, dtype=np.int64)
+        offsets = np.zeros(counts.size + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         # the flat index of every kept occasion: its customer's first kept one plus its rank
         flat = np.repeat(start.astype(np.int64) - offsets[:-1], counts) + np.arange(offsets[-1], dtype=np.int64)
@@ -255,9 +270,7 @@ class TransactionLog:
         items = pc.binary_join_element_wise('["', days, '",', amounts, "]", "")
         lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), items)
         text = pc.binary_join_element_wise("[", pc.binary_join(lists, ","), "]", "")
-        text = pc.if_else(pa.array(counts > 0), text, pa.scalar(None, pa.string()))
-        return pd.DataFrame({"customer_id": self._ids(codes),
-                             "purchase_history": text.to_pandas(types_mapper=pd.ArrowDtype)})
+        return pc.if_else(pa.array(counts > 0), text, pa.scalar(None, pa.string()))
 
     def known_codes(self, as_of) -> np.ndarray:
         """Codes of customers with at least one transaction dated on or before ``as_of``."""

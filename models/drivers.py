@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import warnings
 import weakref
 
@@ -56,6 +57,9 @@ __all__ = ["DriverSurrogate", "apportion", "classifier_contributions", "driver_p
 
 #: share of rows explained per LightGBM call: bounds the rows x features contribution matrix
 _CHUNK = 200_000
+#: rows of drivers' texts assembled together (one block per thread): bounds the temporaries of
+#: rows x features each, and small inputs (one customer online) stay on the calling thread
+_TEXT_BLOCK = 125_000
 #: from this many rows, contributions come from per-tree tables (below it LightGBM's own
 #: pred_contrib is as fast: a table costs a LightGBM call per tree); a speed choice only
 _TABLES_FROM = 20_000
@@ -181,28 +185,43 @@ def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int
 
     Returns a pandas string column backed by Arrow. The texts are assembled by Arrow's compute
     kernels, column by column: formatting a million rows' numbers one by one in Python took
-    tens of seconds.
+    tens of seconds. A large input is cut into blocks of rows assembled on every core (numpy's
+    and Arrow's kernels let go of the GIL): 3.7 -> 2.0 s for a million rows on two cores.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     n = effects.shape[0]
     k = min(defaults.DRIVERS_TOP if top is None else int(top), effects.shape[1])
     if n == 0 or k == 0:
         return pd.array(["[]"] * n, dtype="string")
+    heads = _json_heads(tuple(feature_names), tuple(sorted((labels or {}).items())))
+    blocks = [slice(start, start + _TEXT_BLOCK) for start in range(0, n, _TEXT_BLOCK)]
+    if len(blocks) == 1:
+        texts = [_drivers_text(effects, values, heads, k)]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(blocks), os.cpu_count() or 1),
+                                thread_name_prefix="crmid-drivers") as pool:
+            texts = list(pool.map(lambda rows: _drivers_text(effects[rows], values[rows], heads, k), blocks))
+    text = texts[0] if len(texts) == 1 else pa.concat_arrays(texts)
+    return pd.array(text, dtype="string[pyarrow]")
+
+
+def _drivers_text(effects: np.ndarray, values: np.ndarray, heads, k: int):
+    """:func:`top_drivers` of a block of rows, as an Arrow string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     width = effects.shape[1]
-    order = np.empty((n, k), dtype=np.intp)
-    for start in range(0, n, _CHUNK):  # in chunks of rows: the temporaries are rows x features each
-        size = np.abs(effects[start:start + _CHUNK])
-        # the k largest per row (unordered, O(features)), then ordered among themselves
-        part = np.argpartition(size, width - k, axis=1)[:, width - k:] if k < width else np.tile(
-            np.arange(k), (len(size), 1))
-        rows = np.arange(len(size))[:, None]
-        order[start:start + _CHUNK] = part[rows, np.argsort(-size[rows, part], axis=1, kind="stable")]
-    rows = np.arange(n)[:, None]
+    size = np.abs(effects)
+    # the k largest per row (unordered, O(features)), then ordered among themselves
+    part = np.argpartition(size, width - k, axis=1)[:, width - k:] if k < width else np.tile(
+        np.arange(k), (len(size), 1))
+    rows = np.arange(len(size))[:, None]
+    order = part[rows, np.argsort(-size[rows, part], axis=1, kind="stable")]
     picked_effects = np.round(effects[rows, order] * 100.0, 2)
     picked_values = values[rows, order].astype(np.float64)
-    heads = _json_heads(tuple(feature_names), tuple(sorted((labels or {}).items())))
     # the constant text between two columns is one piece: Arrow's join took 1.3 s for a million
     # rows with the brackets, commas and an empty string as separate pieces, 0.3 s merged
     pieces: list = []
@@ -212,8 +231,7 @@ def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int
         pieces += ["}, " if j else "[", heads.take(pa.array(order[:, j])), value_text, ', "effect": ',
                    pc.cast(pa.array(picked_effects[:, j]), pa.string())]
     pieces.append("}]")
-    text = pc.binary_join_element_wise(*[p if isinstance(p, pa.Array) else pa.scalar(p) for p in pieces], "")
-    return pd.array(text, dtype="string[pyarrow]")
+    return pc.binary_join_element_wise(*[p if isinstance(p, pa.Array) else pa.scalar(p) for p in pieces], "")
 
 
 @functools.lru_cache(maxsize=64)

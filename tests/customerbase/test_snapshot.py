@@ -196,3 +196,16 @@ def test_purchase_history_is_the_last_purchase_days_up_to_as_of():
     assert json.loads(got["c"]) == [["2024-01-05", 7.0]]
     with pytest.raises(ValueError, match="at least 1"):
         log.purchase_history("2024-03-31", last=0)
+
+
+def test_purchase_histories_formatted_in_blocks_of_customers_are_the_same_texts(monkeypatch, cdnow):
+    # a million customers are formatted 200,000 at a time; blocks of 7 here cut every few customers,
+    # returns-only customers (null) and the last, short block included
+    import crmid.customerbase.snapshot as module
+
+    log = TransactionLog(cdnow[cdnow["customer_id"].isin(cdnow["customer_id"].unique()[:60])])
+    whole = log.purchase_history("1998-03-31", last=24)
+    monkeypatch.setattr(module, "_HISTORY_BLOCK", 7)
+    blocks = log.purchase_history("1998-03-31", last=24)
+    assert len(whole) == 60 and whole["purchase_history"].notna().sum() > 50
+    pd.testing.assert_frame_equal(blocks, whole)
