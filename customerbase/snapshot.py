@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from crmid._frames import column_values, frame_of
+from crmid._texts import number_texts
 
 __all__ = [
     "FEATURES",
@@ -266,7 +267,7 @@ class TransactionLog:
         calendar = pa.array(_EPOCH + np.arange(first, (int(day.max()) + 1) if day.size else 1), pa.date32())
         days = pa.DictionaryArray.from_arrays(pa.array(day - first, pa.int32()),
                                               calendar.cast(pa.string())).cast(pa.string())
-        amounts = pa.array(occ["amount"][flat] / _MONEY_SCALE).cast(pa.string())
+        amounts = number_texts(pa.array(occ["amount"][flat] / _MONEY_SCALE))
         items = pc.binary_join_element_wise('["', days, '",', amounts, "]", "")
         lists = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), items)
         text = pc.binary_join_element_wise("[", pc.binary_join(lists, ","), "]", "")

@@ -47,6 +47,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from crmid._texts import number_texts
+
 from . import defaults
 from .calibration import logit
 from .features import feature_label
@@ -227,9 +229,9 @@ def _drivers_text(effects: np.ndarray, values: np.ndarray, heads, k: int):
     pieces: list = []
     for j in range(k):
         value = pa.array(picked_values[:, j])
-        value_text = pc.if_else(pc.is_finite(value), pc.cast(pc.round(value, 4), pa.string()), "null")
+        value_text = pc.if_else(pc.is_finite(value), number_texts(pc.round(value, 4)), "null")
         pieces += ["}, " if j else "[", heads.take(pa.array(order[:, j])), value_text, ', "effect": ',
-                   pc.cast(pa.array(picked_effects[:, j]), pa.string())]
+                   number_texts(pa.array(picked_effects[:, j]))]
     pieces.append("}]")
     return pc.binary_join_element_wise(*[p if isinstance(p, pa.Array) else pa.scalar(p) for p in pieces], "")
 
