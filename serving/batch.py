@@ -456,7 +456,7 @@ def _run(*, transactions, as_of, out: Path, rejects_out: Path, manifest_path: Pa
         pa.default_memory_pool().release_unused()
         if name == "facts+rules" and store is not None:
             # the store's purchase histories read the log alone: made while the rules run, on the
-            # core they leave idle, not at the head of the store's write (1.7 s a million customers)
+            # core they leave idle, not at the head of the store's write (about a second a million customers)
             histories.append(_InBackground(lambda: log.purchase_history(as_of, last=HISTORY_LAST),
                                            name="crmid-history"))
         progress.step(name)
