@@ -197,10 +197,10 @@ def spend_protocol(transactions: pd.DataFrame, as_of, horizon: int, *, horizons=
     log = TransactionLog(cut)
     points = training_points(log, as_of, horizon)
     ref = point_in_time(log, as_of, _feature_horizons(points))
-    if forecaster is None:
-        forecaster = fit_spend_forecaster(log, points, as_of, horizons=hs, seed=seed, reference=ref, gate=gate,
-                                          params=params)
     gg = fit_gamma_gamma(ref.snapshot)
+    if forecaster is None:
+        forecaster = fit_spend_forecaster(log, points, as_of, horizons=hs, seed=seed, reference=ref,
+                                          gamma_gamma=gg, gate=gate, params=params)
     forecast = forecaster.predict(ref.X, forecaster.classical(ref.snapshot, ref.bgnbd, gg))
     ids = ref.snapshot["customer_id"].astype(str).to_numpy()
     base = lifetimes_baseline(cut, as_of, hs).reindex(ids)
