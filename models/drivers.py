@@ -199,14 +199,14 @@ def top_drivers(effects: np.ndarray, values: np.ndarray, feature_names, top: int
     heads = _json_heads(tuple(feature_names), tuple(sorted((labels or {}).items())))
     blocks = [slice(start, start + _TEXT_BLOCK) for start in range(0, n, _TEXT_BLOCK)]
     if len(blocks) == 1:
-        texts = [_drivers_text(effects, values, heads, k)]
+        text = _drivers_text(effects, values, heads, k)
     else:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(len(blocks), os.cpu_count() or 1),
                                 thread_name_prefix="crmid-drivers") as pool:
-            texts = list(pool.map(lambda rows: _drivers_text(effects[rows], values[rows], heads, k), blocks))
-    text = texts[0] if len(texts) == 1 else pa.concat_arrays(texts)
+            text = pa.concat_arrays(list(pool.map(
+                lambda rows: _drivers_text(effects[rows], values[rows], heads, k), blocks)))
     return pd.array(text, dtype="string[pyarrow]")
 
 
