@@ -9,11 +9,22 @@ URIs accepted by :func:`load_scorer`:
   ``artifacts/scorer``.
 
 Only the scorer's plain files are read (JSON and LightGBM text models); nothing is unpickled.
+
+With a local SQLite tracking store (the workspace's default), the model an MLflow URI resolved to
+is remembered in a small file beside the database (``mlflow.db.crmid-models.json``) together with
+the database files' identity (inode, size, modification time). While the database is untouched
+(scoring, serving and the retain query only read it) the next load reads the remembered
+directory without importing MLflow, whose import and store set-up take more than a second of
+every command's start-up. Any write to the database -- a training run, an alias moved by crmid or
+in MLflow's own UI -- changes its identity, and the URI is resolved through MLflow again.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 from .scorer import CustomerScorer, ScorerLoadError
 
@@ -51,12 +62,25 @@ def load_scorer(uri: str, *, tracking_uri: str | None = None, registry_uri: str 
         return CustomerScorer.load(found, uri=uri)
     if tracking_uri is None:
         raise ScorerLoadError(f"{uri}: an MLflow URI needs the tracking URI it lives in")
+    registry_uri = registry_uri or tracking_uri
+    memo = _Resolutions.of(tracking_uri, registry_uri) if uri.startswith("models:/") else None
+    # taken before resolving: a write that lands meanwhile must not be remembered as seen
+    identity = memo.identity() if memo is not None else None
+    remembered = memo.get(uri, identity) if memo is not None else None
+    if remembered is not None:
+        version, directory = remembered
+        try:
+            scorer = CustomerScorer.load(directory, uri=uri)
+        except (ScorerLoadError, OSError):
+            pass  # gone or damaged since: resolved through MLflow below
+        else:
+            scorer.version = version
+            return scorer
     import mlflow  # heavy; only when an MLflow URI is asked for
 
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri or tracking_uri)
-    version = uri
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+    version, source = uri, uri
     try:
-        source = uri
         if uri.startswith("models:/"):
             name, mv = _model_version(client, uri[len("models:/"):])
             version = f"{name}/{mv.version}"
@@ -69,6 +93,9 @@ def load_scorer(uri: str, *, tracking_uri: str | None = None, registry_uri: str 
         raise ScorerLoadError(f"{uri}: the model holds no saved scorer (scorer.json missing)")
     scorer = CustomerScorer.load(found, uri=uri)
     scorer.version = version
+    if memo is not None and urlparse(source).scheme in ("", "file"):
+        # only a model read in place: a download from elsewhere lands in a temporary directory
+        memo.remember(uri, version, found, identity)
     return scorer
 
 
@@ -81,3 +108,75 @@ def _model_version(client, ref: str):
     if not name or not number.isdigit():
         raise ValueError(f"expected models:/NAME@ALIAS or models:/NAME/VERSION, got models:/{ref}")
     return name, client.get_model_version(name, number)
+
+
+class _Resolutions:
+    """What MLflow URIs resolved to, valid while the SQLite tracking databases are unchanged (module docstring)."""
+
+    SUFFIX = ".crmid-models.json"
+
+    def __init__(self, databases: list[Path]):
+        self.databases = databases
+        self.path = databases[0].with_name(databases[0].name + self.SUFFIX)
+
+    @classmethod
+    def of(cls, tracking_uri: str, registry_uri: str) -> _Resolutions | None:
+        """None unless both stores are SQLite files that exist (a server or another database: no memo)."""
+        databases = []
+        for store_uri in dict.fromkeys((registry_uri, tracking_uri)):
+            if not store_uri.startswith("sqlite:///"):
+                return None
+            path = Path(store_uri[len("sqlite:///"):].split("?", 1)[0])
+            if not path.is_file():
+                return None
+            databases.append(path.resolve())
+        return cls(databases)
+
+    def identity(self) -> list:
+        """The databases' files as they are now: inode, size, modification time and header of each."""
+        # the journal and write-ahead log too: a write may sit in either before it reaches the file;
+        # the headers because a file's time is kept to the kernel's clock tick: SQLite counts every
+        # commit in the database header (bytes 24-27) and a write-ahead log's header changes when
+        # it is restarted, so two writes within one tick still differ
+        out = []
+        for db in self.databases:
+            for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-journal")):
+                try:
+                    with open(path, "rb") as fh:
+                        st = os.fstat(fh.fileno())
+                        header = fh.read(32)
+                except FileNotFoundError:
+                    out.append(None)
+                else:
+                    out.append([st.st_ino, st.st_size, st.st_mtime_ns, header.hex()])
+        return out
+
+    def _read(self, identity: list) -> dict:
+        try:
+            memo = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return memo if isinstance(memo, dict) and memo.get("identity") == identity else {}
+
+    def get(self, uri: str, identity: list) -> tuple[str, Path] | None:
+        """``(version, scorer directory)`` remembered for ``uri`` when the databases are still ``identity``."""
+        models = self._read(identity).get("models")
+        entry = models.get(uri) if isinstance(models, dict) else None
+        if not (isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in ("version", "dir"))):
+            return None
+        return entry["version"], Path(entry["dir"])
+
+    def remember(self, uri: str, version: str, directory: Path, identity: list) -> None:
+        """Remember ``uri`` as resolved while the databases were ``identity``; written atomically.
+
+        A read-only directory simply means no memo.
+        """
+        models = self._read(identity).get("models")
+        models = models if isinstance(models, dict) else {}
+        models[uri] = {"version": version, "dir": str(Path(directory).resolve())}
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps({"identity": identity, "models": models}))
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
