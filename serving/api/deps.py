@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from crmid.config import Workspace
 
@@ -36,9 +37,12 @@ def version_headers(context: ScoringContext) -> dict[str, str]:
     return {"X-Crmid-Model-Version": context.model_version or "none", "X-Crmid-Rules-Version": context.rules_version}
 
 
-def get_context(state: StateDep, response: Response) -> ScoringContext:
+async def get_context(state: StateDep, response: Response) -> ScoringContext:
     """The context this request uses from start to end; its versions go in the response headers."""
-    state.follow_reloads()  # another worker's model or rules reload, taken up before answering
+    if state.reload_announced():
+        # another worker's model or rules reload, taken up before answering: loading is slow
+        # work for the thread pool, the check for one is a ``stat`` done here
+        await run_in_threadpool(state.follow_reloads)
     context = state.context
     response.headers.update(version_headers(context))
     return context

@@ -147,10 +147,14 @@ class ServingState:
                 self._seen = self.reload_signal.announce("rules")
             return summary
 
+    def reload_announced(self) -> bool:
+        """Whether another worker announced a reload not taken up here yet (one ``stat``)."""
+        return self.reload_signal is not None and self.reload_signal.changed()
+
     def follow_reloads(self) -> None:
         """Take up a reload another worker did (cheap when there is none: one ``stat``)."""
         signal = self.reload_signal
-        if signal is None or not signal.changed():
+        if not self.reload_announced():
             return
         with self._lock:
             if not signal.changed():
