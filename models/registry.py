@@ -12,11 +12,11 @@ Only the scorer's plain files are read (JSON and LightGBM text models); nothing 
 
 With a local SQLite tracking store (the workspace's default), the model an MLflow URI resolved to
 is remembered in a small file beside the database (``mlflow.db.crmid-models.json``) together with
-the database files' identity (inode, size, modification time). While the database is untouched
+the database files' state (:func:`crmid._sqlite.database_state`). While the database is untouched
 (scoring, serving and the retain query only read it) the next load reads the remembered
 directory without importing MLflow, whose import and store set-up take more than a second of
 every command's start-up. Any write to the database -- a training run, an alias moved by crmid or
-in MLflow's own UI -- changes its identity, and the URI is resolved through MLflow again.
+in MLflow's own UI -- changes that state, and the URI is resolved through MLflow again.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import json
 import os
 from pathlib import Path
 from urllib.parse import urlparse
+
+from crmid._sqlite import database_state
 
 from .scorer import CustomerScorer, ScorerLoadError
 
@@ -133,23 +135,8 @@ class _Resolutions:
         return cls(databases)
 
     def identity(self) -> list:
-        """The databases' files as they are now: inode, size, modification time and header of each."""
-        # the journal and write-ahead log too: a write may sit in either before it reaches the file;
-        # the headers because a file's time is kept to the kernel's clock tick: SQLite counts every
-        # commit in the database header (bytes 24-27) and a write-ahead log's header changes when
-        # it is restarted, so two writes within one tick still differ
-        out = []
-        for db in self.databases:
-            for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-journal")):
-                try:
-                    with open(path, "rb") as fh:
-                        st = os.fstat(fh.fileno())
-                        header = fh.read(32)
-                except FileNotFoundError:
-                    out.append(None)
-                else:
-                    out.append([st.st_ino, st.st_size, st.st_mtime_ns, header.hex()])
-        return out
+        """The databases' files as they are now (:func:`crmid._sqlite.database_state` of each)."""
+        return [database_state(db) for db in self.databases]
 
     def _read(self, identity: list) -> dict:
         try:

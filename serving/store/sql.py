@@ -167,6 +167,8 @@ class SqlScoresStore(ScoresStore):
         self.url = url
         #: complete runs read so far, by id (see :meth:`latest_run`)
         self._complete_runs: dict[str, RunInfo] = {}
+        #: model version -> (the database's change state when asked, the latest run then)
+        self._latest: dict[str | None, tuple[object, RunInfo | None]] = {}
         # one snapshot of the registry: the table, the inserts and the migration agree
         families = registered_families()
         self.score_fields = score_fields(families)
@@ -652,8 +654,30 @@ class SqlScoresStore(ScoresStore):
             row = conn.execute(query).mappings().first()
         return None if row is None else dict(row)
 
+    def _change_state(self):
+        """Something that differs whenever anyone committed to the database since, read without a query.
+
+        None where the backend has no such thing (every :meth:`latest_run` then asks the database).
+        """
+        return None
+
     def latest_run(self, model_version: str | None = None) -> RunInfo | None:
-        """The most recent complete run (of ``model_version`` when given), or None."""
+        """The most recent complete run (of ``model_version`` when given), or None.
+
+        Every online request asks which run to rank against; where the backend can tell cheaply
+        that nobody committed since the last answer (:meth:`_change_state`) that answer is reused.
+        """
+        state = self._change_state()  # before the query: a commit that lands meanwhile is a change
+        if state is not None:
+            seen = self._latest.get(model_version)
+            if seen is not None and seen[0] == state:
+                return seen[1]
+        info = self._query_latest_run(model_version)
+        if state is not None:
+            self._latest[model_version] = (state, info)
+        return info
+
+    def _query_latest_run(self, model_version: str | None) -> RunInfo | None:
         runs = self.runs.c
         query = sa.select(runs.run_id).where(runs.status == "complete")
         if model_version is not None:

@@ -531,3 +531,25 @@ def test_a_run_deleted_by_another_process_reads_as_empty_not_as_an_error(tmp_pat
         assert service.retain_page(top=2, run_id=old).empty
         assert service.retain_page(top=2, run_id=old, sort="action").empty
         assert list(service.retain_page(top=2)["customer_id"]) == ["c4"] and service.latest_run().run_id == new
+
+
+def test_latest_run_seen_by_a_reader_follows_another_writers_commits(store):
+    """A store that answered "which run is latest" sees a run another process's store completes after.
+
+    Two store objects on one database stand for the HTTP service (reader, which may reuse its
+    answer while nothing was committed) and a batch job (writer).
+    """
+    writer = open_store(store.url)
+    try:
+        assert store.latest_run(model_version="m") is None
+        first = writer.save_run(_scored(), as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
+                                clv_reference=np.zeros(1))
+        assert store.latest_run(model_version="m").run_id == first
+        assert store.latest_run(model_version="m").run_id == first  # asked again: the same answer
+        assert store.latest_run(model_version="other") is None
+        second = writer.save_run(_scored(), as_of="2024-02-29", n_rejected=0, model_version="m", rules_version="r",
+                                 clv_reference=np.ones(2))
+        assert store.latest_run(model_version="m").run_id == second
+        np.testing.assert_array_equal(store.latest_run(model_version="m").clv_reference, [1.0, 1.0])
+    finally:
+        writer.close()
