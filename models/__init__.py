@@ -1,19 +1,20 @@
-"""Churn and next-purchase models, the BG/NBD and Gamma-Gamma baselines, and the served scorer."""
+"""Churn and next-purchase models, the BG/NBD and Gamma-Gamma baselines, and the served scorer.
 
-from .bgnbd import BetaGeoModel
-from .churn import ChurnModel
-from .gamma_gamma import GammaGammaModel
-from .next_purchase import NextPurchaseModel
-from .registry import load_scorer
-from .scorer import OUTPUT_COLUMNS, CustomerScorer, ScorerLoadError
+Exports load on first use (:mod:`crmid._lazy`): a command that needs one module of this package
+(``crmid retain`` formats drivers) does not load LightGBM and SciPy with the others.
+"""
 
-__all__ = [
-           "OUTPUT_COLUMNS",
-           "BetaGeoModel",
-           "ChurnModel",
-           "CustomerScorer",
-           "GammaGammaModel",
-           "NextPurchaseModel",
-           "ScorerLoadError",
-           "load_scorer",
-]
+from crmid._lazy import lazy_exports
+
+_EXPORTS = {
+    "BetaGeoModel": "bgnbd",
+    "ChurnModel": "churn",
+    "GammaGammaModel": "gamma_gamma",
+    "NextPurchaseModel": "next_purchase",
+    "load_scorer": "registry",
+    "OUTPUT_COLUMNS": "scorer",
+    "CustomerScorer": "scorer",
+    "ScorerLoadError": "scorer",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
