@@ -12,7 +12,8 @@ Only the scorer's plain files are read (JSON and LightGBM text models); nothing 
 
 With a local SQLite tracking store (the workspace's default), the model an MLflow URI resolved to
 is remembered in a small file beside the database (``mlflow.db.crmid-models.json``) together with
-the database files' state (:func:`crmid._sqlite.database_state`). While the database is untouched
+the database files' state (inode, size and modification time of the file, its journal and
+write-ahead log). While the database is untouched
 (scoring, serving and the retain query only read it) the next load reads the remembered
 directory without importing MLflow, whose import and store set-up take more than a second of
 every command's start-up. Any write to the database -- a training run, an alias moved by crmid or
@@ -25,8 +26,6 @@ import json
 import os
 from pathlib import Path
 from urllib.parse import urlparse
-
-from crmid._sqlite import database_state
 
 from .scorer import CustomerScorer, ScorerLoadError
 
@@ -135,8 +134,23 @@ class _Resolutions:
         return cls(databases)
 
     def identity(self) -> list:
-        """The databases' files as they are now (:func:`crmid._sqlite.database_state` of each)."""
-        return [database_state(db) for db in self.databases]
+        """The databases' files as they are now: inode, size and modification time of each, its journal and log.
+
+        Only stat'ed, never opened: closing any descriptor of a SQLite file drops every POSIX
+        lock this process holds on it (MLflow's own connections', in a service that reloaded).
+        A write lands between this and the resolution through MLflow (which then sees it) or after
+        it: more than a clock tick later, so the file's time differs from the one remembered.
+        """
+        out = []
+        for db in self.databases:
+            for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-journal")):
+                try:
+                    st = path.stat()
+                except FileNotFoundError:
+                    out.append(None)
+                else:
+                    out.append([st.st_ino, st.st_size, st.st_mtime_ns])
+        return out
 
     def _read(self, identity: list) -> dict:
         try:

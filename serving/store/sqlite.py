@@ -4,6 +4,7 @@ ADBC into a table of its own."""
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
-
-from crmid._sqlite import database_state
 
 from .sql import _FILTER_LABELS, SqlScoresStore, _labels_by_field
 
@@ -37,9 +36,9 @@ _PAGE_SIZE = 16384
 #: compact the file (VACUUM) when more than this share of its pages is free after deleting runs
 _VACUUM_WHEN_FREE = 0.5
 
-#: the engines of this process's stores, by database file: an ADBC write closes every idle
-#: connection of them all first (see _write_run), not only its own store's
-_ENGINES_BY_FILE: dict[str, weakref.WeakSet] = {}
+#: this process's stores, by database file: an ADBC write closes every idle connection of them
+#: all first (see _write_run), not only its own store's
+_STORES_BY_FILE: dict[str, weakref.WeakSet] = {}
 
 #: runs whose decoded rows a store keeps ready for the retain list's pages (the oldest is dropped)
 _RUNS_KEPT_READY = 16
@@ -67,6 +66,10 @@ class SqliteScoresStore(SqlScoresStore):
         self._run_tables: dict[int, sa.Table] = {}
         #: a run's rows as the view shows them, by run id (see _scores_of_run)
         self._run_scores: dict[str, Any] = {}
+        #: the connection that reads PRAGMA data_version (see _change_state), taken when first asked
+        self._version_conn: Any = None
+        self._version_generation = 0
+        self._version_lock = threading.Lock()
         super().__init__(url)
 
     def _engine_url(self, url: str) -> str:
@@ -81,14 +84,40 @@ class SqliteScoresStore(SqlScoresStore):
         return None if database in (None, "", ":memory:") or database.startswith("file:") else database
 
     def _change_state(self):
-        # the file's state (a few stats and header reads) instead of a query: 0.7 ms of each
-        # online request went to asking for the latest run
-        return None if self._path is None else database_state(self._path)
+        # SQLite's own count of commits by other connections (PRAGMA data_version), read on a
+        # connection of the engine kept for it alone (its own commits would not count, and it
+        # makes none), instead of a query: 0.7 ms of each online request went to asking for the
+        # latest run. The files are never opened by hand: closing a descriptor of the database
+        # drops every POSIX lock the process's connections hold on it. Closed with the idle
+        # connections before an ADBC write; the generation tells a reopened one's counts apart
+        if self._path is None:
+            return None
+        with self._version_lock:
+            if self._version_conn is None:
+                self._version_conn = self.engine.raw_connection()
+                self._version_generation += 1
+            cursor = self._version_conn.cursor()
+            try:
+                return self._version_generation, cursor.execute("PRAGMA data_version").fetchone()[0]
+            finally:
+                cursor.close()
+
+    def _close_idle_connections(self) -> None:
+        """Close the pool's idle connections and the data_version one (they reopen when next used)."""
+        with self._version_lock:
+            if self._version_conn is not None:
+                self._version_conn.invalidate()  # closed, not returned to a pool about to be disposed
+                self._version_conn = None
+        self.engine.dispose()
+
+    def close(self) -> None:
+        self._close_idle_connections()
+        super().close()
 
     def _configure_engine(self, engine: sa.Engine) -> None:
         in_file = self._path is not None
         if in_file:
-            _ENGINES_BY_FILE.setdefault(os.path.realpath(self._path), weakref.WeakSet()).add(engine)
+            _STORES_BY_FILE.setdefault(os.path.realpath(self._path), weakref.WeakSet()).add(self)
 
         @sa.event.listens_for(engine, "connect")
         def _connect(dbapi_connection, _record):
@@ -279,8 +308,8 @@ class SqliteScoresStore(SqlScoresStore):
         # malformed). So the idle connections of every store of this process on this file are
         # closed first; they reopen when next used. One in use by another thread meanwhile is not
         # covered: a process that writes runs reads the file through the store that writes
-        for engine in {self.engine, *_ENGINES_BY_FILE.get(os.path.realpath(path), ())}:
-            engine.dispose()
+        for store in {self, *_STORES_BY_FILE.get(os.path.realpath(path), ())}:
+            store._close_idle_connections()
         conn = adbc_driver_sqlite.dbapi.connect(path, autocommit=True)
         try:
             with conn.cursor() as cur:

@@ -233,7 +233,7 @@ def test_numbers_written_with_an_exponent_decide_like_their_neighbours(engine, f
 
 
 def test_a_few_rows_decided_one_by_one_equal_the_fast_path_with_its_number_types(engine):
-    """Frames of up to four rows go row by row through the engine (cheap for one customer
+    """Frames of a few rows go row by row through the engine (cheap for one customer
     online); every cell equals the fast path's for the same rows, and numbers stay numbers."""
     population = random_facts(400, seed=7)
     fast = engine.decide_frame(population, reasons_json=True)

@@ -16,6 +16,7 @@ import pytest
 
 from crmid.rules import RulesEngine
 from crmid.rules.banding import cell_codes
+from crmid.rules.rulesets import _ONE_BY_ONE_MAX
 from crmid.rules.synthetic import random_facts, to_records
 
 from .conftest import plain
@@ -97,9 +98,8 @@ def test_cells_separate_every_side_of_every_threshold():
     assert size == 8
 
 
-def test_distinct_inputs_are_few(engine):
-    # a million customers collapse to a few hundred engine calls per table: check on 20k
-    frame = random_facts(20_000, seed=3)
+def _count_posts(engine) -> list:
+    """The engine's batch posts as ``(table, events)``, recorded from now on (undone by ``del``)."""
     calls = []
     compiled = engine._compiled
     original = compiled._post_many
@@ -109,15 +109,42 @@ def test_distinct_inputs_are_few(engine):
         return original(table, events)
 
     compiled._post_many = counting
+    return calls
+
+
+def test_frames_decided_again_are_answered_from_remembered_cells(config, reference):
+    # a service decides a few coalesced customers at a time: cells seen in an earlier call are not
+    # posted again, and every row still decides as the engine does (reasons included)
+    remembering = RulesEngine(config)
+    frame = random_facts(1500, seed=41, config=config)
+    first = remembering.decide_frame(frame)
+    calls = _count_posts(remembering)
+    try:
+        again = [remembering.decide_frame(frame.iloc[i:i + 8]) for i in range(0, 1500, 8)]
+    finally:
+        del remembering._compiled._post_many
+    assert calls == []  # every cell answered from memory
+    again = pd.concat(again)
+    for got_first, got_again, facts in zip(first.to_dict("records"), again.to_dict("records"),
+                                           to_records(frame), strict=True):
+        expected = reference.decide(facts)
+        assert {k: plain(v) for k, v in got_first.items()} == expected
+        assert {k: plain(v) for k, v in got_again.items()} == expected
+
+
+def test_distinct_inputs_are_few(config):
+    # a million customers collapse to a few hundred engine calls per table: check on 20k
+    engine = RulesEngine(config)  # nothing remembered yet: every cell is posted once
+    frame = random_facts(20_000, seed=3)
+    calls = _count_posts(engine)
     try:
         engine.decide_frame(frame)
     finally:
-        del compiled._post_many
-    assert max(n for _, n in calls) < 1000
-    assert isinstance(pd.DataFrame(calls), pd.DataFrame)
+        del engine._compiled._post_many
+    assert 0 < max(n for _, n in calls) < 1000
 
 
-@pytest.mark.parametrize("size", [1, 2, 4, 5])
+@pytest.mark.parametrize("size", [1, 2, _ONE_BY_ONE_MAX, _ONE_BY_ONE_MAX + 1])
 def test_small_frames_decide_as_the_fast_path_does(engine, size):
     """Frames of up to a few rows are decided row by row (one customer online); same values, same JSON."""
     frame = random_facts(600, seed=11, config=engine.config)
