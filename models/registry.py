@@ -10,14 +10,14 @@ URIs accepted by :func:`load_scorer`:
 
 Only the scorer's plain files are read (JSON and LightGBM text models); nothing is unpickled.
 
-With a local SQLite tracking store (the workspace's default), the model an MLflow URI resolved to
-is remembered in a small file beside the database (``mlflow.db.crmid-models.json``) together with
-the database files' state (inode, size and modification time of the file, its journal and
-write-ahead log). While the database is untouched
-(scoring, serving and the retain query only read it) the next load reads the remembered
-directory without importing MLflow, whose import and store set-up take more than a second of
-every command's start-up. Any write to the database -- a training run, an alias moved by crmid or
-in MLflow's own UI -- changes that state, and the URI is resolved through MLflow again.
+With a local SQLite tracking store (the workspace's default), the model a ``models:/`` URI
+resolved to is remembered in a small file beside the database (``mlflow.db.crmid-models.json``)
+together with the database files' state (inode, size and modification time of the file, its
+journal and write-ahead log). While the database is untouched (scoring and serving only read it)
+the next load reads the remembered directory without importing MLflow, whose import and store
+set-up take more than a second of every command's start-up. Any write to the database -- a
+training run, an alias moved by crmid or in MLflow's own UI -- changes that state, and the URI is
+resolved through MLflow again.
 """
 
 from __future__ import annotations

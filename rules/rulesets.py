@@ -286,8 +286,8 @@ class CompiledRules:
         """:meth:`_post_many`, the engine asked only for events of cells it has not answered yet.
 
         The frame path's events are one per distinct cell of this call already; across calls
-        (a service scoring a few coalesced requests at a time, the next night's batch) most
-        cells were seen before. Same memory and bound as :meth:`_post_cell`.
+        of one process (a service deciding frames of many customers again and again) most cells
+        were seen before. Same memory and bound as :meth:`_post_cell`.
         """
         if not self.remember_cells:
             return self._post_many(table, events)
