@@ -1,7 +1,13 @@
 """Benchmark: the spend forecast against BG/NBD x Gamma-Gamma and past spend on CDNOW (issue 21).
 
-Run: ``.venv/bin/python bench/bench_value.py [--quick]`` (``--quick``: the acceptance protocol only;
-otherwise also other CDNOW dates, 600-customer samples and two SYNTHETIC bases)
+Run: ``.venv/bin/python bench/bench_value.py [--quick] [--ceiling]`` (``--quick``: the acceptance
+protocol only; otherwise also other CDNOW dates, 600-customer samples and two SYNTHETIC bases)
+
+``--ceiling`` also trains the churn and next-purchase models on the acceptance protocol's cut log
+(``fit_scorer``, as ``crmid train`` does) and judges orderings that are not money forecasts
+against the same spend: each customer's chance of a purchase within h days alone, and rank blends
+of it with the forecast. Spearman over a base where most customers spend nothing in the next h
+days is mostly the buy/no-buy ordering, so these bound what a better spend model alone can add.
 
 Each protocol trains on the log cut at the as-of date (as ``crmid train --as-of D --horizon H``
 would), scores every customer known at that date and judges each forecast on what the customer
@@ -62,11 +68,56 @@ def format_result(result: dict) -> str:
     return "\n".join(lines)
 
 
+def ceiling(tx, as_of: str, horizon: int) -> str:
+    """Spearman and Gini of P(purchase within h) and of its rank blends with the forecast (see ``--ceiling``)."""
+    import pandas as pd
+    from scipy import stats
+
+    from crmid.customerbase import TransactionLog
+    from crmid.models.value_metrics import value_metrics
+    from crmid.training.fitting import fit_scorer
+
+    as_of = pd.Timestamp(as_of)
+    cut = tx[tx["date"] <= as_of].reset_index(drop=True)
+    log = TransactionLog(cut)
+    scorer = fit_scorer(log, cutoff=as_of, horizon=horizon)
+    snap = log.snapshot(as_of)
+    scored = scorer.predict(snap)
+    full = TransactionLog(tx)
+    known = full.customer_ids[full.known_codes(as_of)].astype(str)
+    ids = snap["customer_id"].astype(str).to_numpy()
+    result = spend_protocol(tx, as_of, horizon)
+    forecast = result["forecast"]
+    lines = [f"ceiling at {as_of.date()}, trained for {horizon} days: orderings judged like the forecast",
+             f"{'h':>4} {'ordering':<34} {'Spearman':>8} {'Gini':>7}"]
+    for h in result["results"]:
+        if f"p_purchase_{h}d" not in scored.columns:
+            continue
+        actual = pd.Series(full.spend_within(as_of, h), index=known).reindex(ids).to_numpy()
+        p = scored[f"p_purchase_{h}d"].to_numpy()
+        f = forecast[f"expected_spend_{h}d"].reindex(ids).to_numpy()
+        rank_p, rank_f = stats.rankdata(p) / len(p), stats.rankdata(f) / len(f)
+        rows = [("forecast (served)", f), (f"P(purchase within {h} d)", p)]
+        rows += [(f"rank blend {w:.1f} P + {1 - w:.1f} forecast", w * rank_p + (1 - w) * rank_f)
+                 for w in (0.3, 0.5, 0.7)]
+        base, past = result["results"][h]["bgnbd_gg"], result["results"][h]["past_spend"]
+        for name, order in rows:
+            m = value_metrics(order, actual)
+            lines.append(f"{h:>4} {name:<34} {m['spearman']:8.4f} {m['normalized_gini']:7.4f}")
+        lines.append(f"     target: Spearman {base['spearman'] + 0.03:.4f} (BG/NBD x GG + 0.03), Gini "
+                     f"{max(base['normalized_gini'], past['normalized_gini']) + 0.03:.4f} (the better baseline + 0.03)")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only the acceptance protocol (1997-12-31, 180 days)")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="also judge P(purchase within h) and its blends with the forecast (trains the churn models)")
     args = ap.parse_args(argv)
     tx = load_cdnow()
+    if args.ceiling:
+        print(ceiling(tx, *PROTOCOLS[0][:2]) + "\n", flush=True)
     runs = [("CDNOW", lambda n=n, seed=seed: _sample(tx, n, seed), as_of, H)
             for as_of, H, n, seed in (PROTOCOLS[:1] if args.quick else PROTOCOLS)]
     if not args.quick:

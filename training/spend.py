@@ -187,7 +187,8 @@ def spend_protocol(transactions: pd.DataFrame, as_of, horizon: int, *, horizons=
     -------
     dict
         ``{"as_of", "horizon", "customers", "sources", "report", "results": {h: {"forecaster",
-        "bgnbd_gg", "past_spend": value_metrics}}}``.
+        "bgnbd_gg", "past_spend": value_metrics}}, "forecast"}``; ``forecast`` is the forecaster's
+        ``expected_spend_<h>d`` columns indexed by customer id.
     """
     from crmid.models.value_metrics import value_metrics
 
@@ -218,4 +219,5 @@ def spend_protocol(transactions: pd.DataFrame, as_of, horizon: int, *, horizons=
             "past_spend": value_metrics(base["past_spend"].to_numpy(), actual),
         }
     return {"as_of": str(as_of.date()), "horizon": int(horizon), "customers": len(ids),
-            "sources": dict(forecaster.sources_), "report": forecaster.report_, "results": results}
+            "sources": dict(forecaster.sources_), "report": forecaster.report_, "results": results,
+            "forecast": forecast.set_axis(pd.Index(ids, name="customer_id"))}
