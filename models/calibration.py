@@ -15,7 +15,7 @@ the training gate (Brier score, log loss, calibration curve), against BG/NBD its
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 __all__ = ["LogitShiftCalibrator", "logit"]
 
@@ -59,6 +59,10 @@ class LogitShiftCalibrator:
         target = float(target_mean)
         if not 0.0 < target < 1.0:
             raise ValueError(f"target mean probability must be in (0, 1), got {target}")
+        # here, not at the top: commands that only read a fitted model (crmid retain formats its
+        # drivers through this module's logit) do not load SciPy's optimizers (0.2 s)
+        from scipy import optimize
+
         gap = lambda s: float(np.mean(special.expit(raw + s))) - target  # noqa: E731
         lo, hi = -30.0, 30.0
         self.shift_ = float(optimize.brentq(gap, lo, hi, xtol=1e-10)) if gap(lo) < 0 < gap(hi) else 0.0
