@@ -113,14 +113,16 @@ def _count_posts(engine) -> list:
 
 
 def test_frames_decided_again_are_answered_from_remembered_cells(config, reference):
-    # a service decides a few coalesced customers at a time: cells seen in an earlier call are not
-    # posted again, and every row still decides as the engine does (reasons included)
+    # frames too large to go row by row (a service deciding lists of customers again and again):
+    # cells seen in an earlier call are not posted again, and every row still decides as the
+    # engine does (reasons included)
     remembering = RulesEngine(config)
     frame = random_facts(1500, seed=41, config=config)
     first = remembering.decide_frame(frame)
     calls = _count_posts(remembering)
+    size = _ONE_BY_ONE_MAX + 8
     try:
-        again = [remembering.decide_frame(frame.iloc[i:i + 8]) for i in range(0, 1500, 8)]
+        again = [remembering.decide_frame(frame.iloc[i:i + size]) for i in range(0, 1500, size)]
     finally:
         del remembering._compiled._post_many
     assert calls == []  # every cell answered from memory
