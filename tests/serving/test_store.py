@@ -553,3 +553,24 @@ def test_latest_run_seen_by_a_reader_follows_another_writers_commits(store):
         np.testing.assert_array_equal(store.latest_run(model_version="m").clv_reference, [1.0, 1.0])
     finally:
         writer.close()
+
+
+def test_latest_run_seen_by_a_reader_follows_a_commit_of_another_process(tmp_path):
+    """The HTTP service (this process) reuses its answer only until a batch job in another process commits."""
+    url = f"sqlite:///{tmp_path / 'scores.db'}"
+    reader = open_store(url)
+    try:
+        first = reader.save_run(_scored(), as_of="2024-01-31", n_rejected=0, model_version="m", rules_version="r",
+                                clv_reference=np.zeros(1))
+        assert reader.latest_run(model_version="m").run_id == first
+        code = ("import sys, numpy as np; from crmid.serving.store import open_store; "
+                "from tests.serving.test_store import _scored; "
+                f"s = open_store({url!r}); print(s.save_run(_scored(), as_of='2024-02-29', n_rejected=0, "
+                "model_version='m', rules_version='r', clv_reference=np.ones(1))); s.close()")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parents[2])
+        second = out.stdout.strip().splitlines()[-1]
+        assert second != first
+        assert reader.latest_run(model_version="m").run_id == second
+    finally:
+        reader.close()
