@@ -260,26 +260,39 @@ class CompiledRules:
             return None
         return key
 
+    def _recalled(self, table: DecisionTable, key: tuple | None, event: dict) -> tuple[bool, tuple[Rule, dict] | None]:
+        """``(True, answer)`` when cell ``key`` was decided before: its rule with ``event``'s own values
+        (what the engine would have seen: :meth:`_readable`); ``(False, None)`` otherwise."""
+        cells = self._cells[table.name]
+        if key is None or key not in cells:
+            return False, None
+        rule = cells[key]
+        return True, (None if rule is None else (rule, self._readable(table, event)))
+
+    def _remember(self, table: DecisionTable, key: tuple | None, hit: tuple[Rule, dict] | None) -> None:
+        """Keep the rule ``hit`` fired for cell ``key`` (nothing for a value that cannot be a key)."""
+        if key is None:
+            return
+        cells = self._cells[table.name]
+        if len(cells) >= _CELLS_KEPT:  # bounded: a table of free-text inputs would grow forever
+            cells.clear()
+        cells[key] = None if hit is None else hit[0]
+
     def _post_cell(self, table: DecisionTable, event: dict) -> tuple[Rule, dict] | None:
         """:meth:`_post_one`, the engine asked once per cell of the table's inputs (caller holds the lock).
 
-        The rule a cell fired is kept; a later event of that cell gets it with its own values
-        (what the engine would have seen: :meth:`_readable`), the batch path's grouping applied
-        across calls. The engine's answer is a few hundred microseconds per table, most of one
-        customer's decision.
+        The rule a cell fired is kept; a later event of that cell gets it with its own values,
+        the batch path's grouping applied across calls. The engine's answer is a few hundred
+        microseconds per table, most of one customer's decision.
         """
         if not self.remember_cells:
             return self._post_one(table, event)
         key = self._cell_of(table, event)
-        cells = self._cells[table.name]
-        if key is not None and key in cells:
-            rule = cells[key]
-            return None if rule is None else (rule, self._readable(table, event))
+        known, answer = self._recalled(table, key, event)
+        if known:
+            return answer
         hit = self._post_one(table, event)
-        if key is not None:
-            if len(cells) >= _CELLS_KEPT:  # bounded: a table of free-text inputs would grow forever
-                cells.clear()
-            cells[key] = None if hit is None else hit[0]
+        self._remember(table, key, hit)
         return hit
 
     def _post_cells(self, table: DecisionTable, events: list[dict]) -> list[tuple[Rule, dict] | None]:
@@ -291,23 +304,18 @@ class CompiledRules:
         """
         if not self.remember_cells:
             return self._post_many(table, events)
-        cells = self._cells[table.name]
         keys = [self._cell_of(table, e) for e in events]
-        results: list[tuple[Rule, dict] | None] = [None] * len(events)
+        results: list[tuple[Rule, dict] | None] = []
         ask = []
-        for k, key in enumerate(keys):
-            if key is not None and key in cells:
-                rule = cells[key]
-                results[k] = None if rule is None else (rule, self._readable(table, events[k]))
-            else:
+        for k, (key, event) in enumerate(zip(keys, events, strict=True)):
+            known, answer = self._recalled(table, key, event)
+            results.append(answer)
+            if not known:
                 ask.append(k)
         if ask:
             for k, hit in zip(ask, self._post_many(table, [events[k] for k in ask]), strict=True):
                 results[k] = hit
-                if keys[k] is not None:
-                    if len(cells) >= _CELLS_KEPT:  # bounded: a table of free-text inputs would grow forever
-                        cells.clear()
-                    cells[keys[k]] = None if hit is None else hit[0]
+                self._remember(table, keys[k], hit)
         return results
 
     # ----------------------------------------------------------------------------------------
