@@ -78,24 +78,19 @@ def ceiling(tx, as_of: str, horizon: int) -> str:
     from crmid.training.fitting import fit_scorer
 
     as_of = pd.Timestamp(as_of)
-    cut = tx[tx["date"] <= as_of].reset_index(drop=True)
-    log = TransactionLog(cut)
-    scorer = fit_scorer(log, cutoff=as_of, horizon=horizon)
+    log = TransactionLog(tx[tx["date"] <= as_of].reset_index(drop=True))
     snap = log.snapshot(as_of)
-    scored = scorer.predict(snap)
-    full = TransactionLog(tx)
-    known = full.customer_ids[full.known_codes(as_of)].astype(str)
+    scored = fit_scorer(log, cutoff=as_of, horizon=horizon).predict(snap)
     ids = snap["customer_id"].astype(str).to_numpy()
     result = spend_protocol(tx, as_of, horizon)
-    forecast = result["forecast"]
     lines = [f"ceiling at {as_of.date()}, trained for {horizon} days: orderings judged like the forecast",
              f"{'h':>4} {'ordering':<34} {'Spearman':>8} {'Gini':>7}"]
     for h in result["results"]:
         if f"p_purchase_{h}d" not in scored.columns:
             continue
-        actual = pd.Series(full.spend_within(as_of, h), index=known).reindex(ids).to_numpy()
+        actual = result["actual"][f"spend_{h}d"].reindex(ids).to_numpy()
         p = scored[f"p_purchase_{h}d"].to_numpy()
-        f = forecast[f"expected_spend_{h}d"].reindex(ids).to_numpy()
+        f = result["forecast"][f"expected_spend_{h}d"].reindex(ids).to_numpy()
         rank_p, rank_f = stats.rankdata(p) / len(p), stats.rankdata(f) / len(f)
         rows = [("forecast (served)", f), (f"P(purchase within {h} d)", p)]
         rows += [(f"rank blend {w:.1f} P + {1 - w:.1f} forecast", w * rank_p + (1 - w) * rank_f)

@@ -187,8 +187,9 @@ def spend_protocol(transactions: pd.DataFrame, as_of, horizon: int, *, horizons=
     -------
     dict
         ``{"as_of", "horizon", "customers", "sources", "report", "results": {h: {"forecaster",
-        "bgnbd_gg", "past_spend": value_metrics}}, "forecast"}``; ``forecast`` is the forecaster's
-        ``expected_spend_<h>d`` columns indexed by customer id.
+        "bgnbd_gg", "past_spend": value_metrics}}, "forecast", "actual"}``; ``forecast`` is the
+        forecaster's ``expected_spend_<h>d`` columns and ``actual`` the spend each judgement read
+        (``spend_<h>d`` per judged horizon), both indexed by customer id.
     """
     from crmid.models.value_metrics import value_metrics
 
@@ -208,11 +209,11 @@ def spend_protocol(transactions: pd.DataFrame, as_of, horizon: int, *, horizons=
     full = TransactionLog(transactions)
     known = full.customer_ids[full.known_codes(as_of)].astype(str)
     data_end = full.data_end.normalize()
-    results = {}
+    results, actuals = {}, {}
     for h in hs:
         if as_of + pd.Timedelta(days=h) > data_end:
             continue
-        actual = pd.Series(full.spend_within(as_of, h), index=known).reindex(ids).to_numpy()
+        actual = actuals[f"spend_{h}d"] = pd.Series(full.spend_within(as_of, h), index=known).reindex(ids).to_numpy()
         results[h] = {
             "forecaster": value_metrics(forecast[f"expected_spend_{h}d"].to_numpy(), actual),
             "bgnbd_gg": value_metrics(base[f"classical_spend_{h}d"].to_numpy(), actual),
@@ -220,4 +221,5 @@ def spend_protocol(transactions: pd.DataFrame, as_of, horizon: int, *, horizons=
         }
     return {"as_of": str(as_of.date()), "horizon": int(horizon), "customers": len(ids),
             "sources": dict(forecaster.sources_), "report": forecaster.report_, "results": results,
-            "forecast": forecast.set_axis(pd.Index(ids, name="customer_id"))}
+            "forecast": forecast.set_axis(pd.Index(ids, name="customer_id")),
+            "actual": pd.DataFrame(actuals, index=pd.Index(ids, name="customer_id"))}
