@@ -224,14 +224,20 @@ def _drivers_text(effects: np.ndarray, values: np.ndarray, heads, k: int):
     order = part[rows, np.argsort(-size[rows, part], axis=1, kind="stable")]
     picked_effects = np.round(effects[rows, order] * 100.0, 2)
     picked_values = values[rows, order].astype(np.float64)
+    # every column's numbers in one array, column after column (a column is then a zero-copy
+    # slice): each kernel runs once, not once per driver column, which was most of one online
+    # customer's drivers (~50 Arrow calls, 1.1 ms; the texts are the same element by element)
+    n = len(size)
+    value = pa.array(picked_values.ravel(order="F"))
+    value_text = pc.if_else(pc.is_finite(value), number_texts(pc.round(value, 4)), "null")
+    effect_text = number_texts(pa.array(picked_effects.ravel(order="F")))
+    head_text = heads.take(pa.array(order.ravel(order="F")))
     # the constant text between two columns is one piece: Arrow's join took 1.3 s for a million
     # rows with the brackets, commas and an empty string as separate pieces, 0.3 s merged
     pieces: list = []
     for j in range(k):
-        value = pa.array(picked_values[:, j])
-        value_text = pc.if_else(pc.is_finite(value), number_texts(pc.round(value, 4)), "null")
-        pieces += ["}, " if j else "[", heads.take(pa.array(order[:, j])), value_text, ', "effect": ',
-                   number_texts(pa.array(picked_effects[:, j]))]
+        pieces += ["}, " if j else "[", head_text.slice(j * n, n), value_text.slice(j * n, n), ', "effect": ',
+                   effect_text.slice(j * n, n)]
     pieces.append("}]")
     return pc.binary_join_element_wise(*[p if isinstance(p, pa.Array) else pa.scalar(p) for p in pieces], "")
 

@@ -81,6 +81,30 @@ def test_drivers_assembled_in_blocks_on_several_threads_are_the_same_texts(monke
     assert [d["feature"] for d in first] == [names[i] for i in np.argsort(-np.abs(effects[0]))[:5]]
 
 
+def test_each_row_reads_its_own_features_values_and_effects_alone_or_among_others():
+    # one customer online and a block of many in a batch get the same text, and every number in
+    # it is that row's own (the columns' numbers are formatted together, then cut back per column)
+    import crmid.models.drivers as module
+
+    rng = np.random.default_rng(5)
+    effects = rng.normal(size=(40, 9)) * rng.choice([1e-4, 0.01, 0.3], size=(40, 9))
+    values = rng.normal(size=(40, 9)) * 100
+    values[rng.random(values.shape) < 0.1] = np.nan
+    values[0, :] = np.inf  # not a finite number: null, like a missing one
+    names = [f"feature_{i}" for i in range(9)]
+    together = list(module.top_drivers(effects, values, names, top=4))
+    alone = [module.top_drivers(effects[i:i + 1], values[i:i + 1], names, top=4)[0] for i in range(40)]
+    assert alone == together
+    for i, text in enumerate(together):
+        drivers = json.loads(text)
+        picked = np.argsort(-np.abs(effects[i]), kind="stable")[:4]
+        assert [d["feature"] for d in drivers] == [names[j] for j in picked]
+        for d, j in zip(drivers, picked, strict=True):
+            assert d["effect"] == pytest.approx(round(effects[i, j] * 100.0, 2), abs=1e-9)
+            expected = None if not np.isfinite(values[i, j]) else pytest.approx(round(values[i, j], 4), abs=1e-9)
+            assert d["value"] == expected
+
+
 def test_every_customer_has_well_formed_drivers_ordered_by_effect(cdnow_scored):
     _, out = cdnow_scored
     assert out["drivers"].notna().all()
