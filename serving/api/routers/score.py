@@ -10,6 +10,7 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.concurrency import run_in_threadpool
 
 from crmid._frames import column_values, frame_of
 from crmid.customerbase import ContractError, TransactionLog, validate_profiles, validate_transactions
@@ -43,9 +44,9 @@ def _plain(value):
 
 @router.post("/score", response_model=ScoredCustomer,
              responses={503: {"description": "no model loaded yet: train one, then POST /v1/model/reload"}})
-def score(body: ScoreRequest, state: StateDep, context: ContextDep,
-          curve: Annotated[bool, Query(description="add the survival curve S(t), weekly to 365 days")] = False,
-          lang: Annotated[Lang | None, Query(description=LANG_DESCRIPTION)] = None) -> dict:
+async def score(body: ScoreRequest, state: StateDep, context: ContextDep,
+                curve: Annotated[bool, Query(description="add the survival curve S(t), weekly to 365 days")] = False,
+                lang: Annotated[Lang | None, Query(description=LANG_DESCRIPTION)] = None) -> dict:
     """Score one customer as of a date, exactly as the batch job would (same function).
 
     The value percentile is ranked against the CLV distribution of the latest complete batch
@@ -57,14 +58,21 @@ def score(body: ScoreRequest, state: StateDep, context: ContextDep,
     except NoModelError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     lang = lang or state.workspace.lang
-    # concurrent requests of the same model, date and language are scored in one call (coalescing.py)
-    key = (id(context), body.as_of, lang)
-    row = state.coalescer.submit(key, body.customer_id, (body, curve),
-                                 lambda _key, requests: _score_together(requests, context, state.store, lang))
+    # the scoring waits in a worker thread (CPU-bound, and queued behind concurrent requests); the
+    # handler itself is a coroutine, so FastAPI checks the answer against ScoredCustomer here
+    # rather than in a second trip through the thread pool (a plain ``def`` handler costs both)
+    row = await run_in_threadpool(_score_coalesced, body, curve, state, context, lang)
     if isinstance(row, _Rejected):
         # e.g. every transaction is after as_of: the customer is not known yet, and says why
         raise HTTPException(422, row.reasons)
     return row
+
+
+def _score_coalesced(body: ScoreRequest, curve: bool, state, context: ScoringContext, lang):
+    """The request's row, scored together with concurrent requests of the same model, date and language."""
+    key = (id(context), body.as_of, lang)
+    return state.coalescer.submit(key, body.customer_id, (body, curve),
+                                  lambda _key, requests: _score_together(requests, context, state.store, lang))
 
 
 @dataclass(frozen=True)
