@@ -60,8 +60,10 @@ __all__ = ["DriverSurrogate", "apportion", "classifier_contributions", "driver_p
 #: share of rows explained per LightGBM call: bounds the rows x features contribution matrix
 _CHUNK = 200_000
 #: rows of drivers' texts assembled together (one block per thread): bounds the temporaries of
-#: rows x features each, and small inputs (one customer online) stay on the calling thread
-_TEXT_BLOCK = 125_000
+#: rows x features each, and small inputs (one customer online) stay on the calling thread. A
+#: block's five driver columns are formatted at once, so 100,000 rows hold what 125,000 did when
+#: they were formatted column by column (the batch's peak is near its 3 GB target)
+_TEXT_BLOCK = 100_000
 #: from this many rows, contributions come from per-tree tables (below it LightGBM's own
 #: pred_contrib is as fast: a table costs a LightGBM call per tree); a speed choice only
 _TABLES_FROM = 20_000
